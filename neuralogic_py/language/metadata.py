@@ -1,0 +1,43 @@
+"""Checked construction of ``[key=value, ...]`` metadata (shared by parser and DSL)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import Span, ValidationError
+from . import ir
+from .functions import ROLES, canonical_function, suggest
+
+# Keys and what their value is. `learnable`, `offset` and `duplicate_grounding` are
+# accepted for compatibility; see docs/language.md for what each does here.
+KEY_ALIASES = {"transformation": "activation"}
+KEYS = ("activation", "combination", "aggregation", "offset", "learnable", "duplicate_grounding", "value")
+
+
+def make_metadata(entries: Sequence[tuple[str, Any, Span | None]]) -> ir.Metadata:
+    """Normalise keys, validate function names, reject unknown or repeated keys."""
+    out: list[tuple[str, ir.MetaValue]] = []
+    for key, value, span in entries:
+        key = KEY_ALIASES.get(key.lower(), key.lower())
+        if key not in KEYS:
+            raise ValidationError(f"unknown metadata key '{key}'", span,
+                                  suggest(key, [*KEYS, *KEY_ALIASES]) or f"known keys: {', '.join(KEYS)}")
+        if any(k == key for k, _ in out):
+            raise ValidationError(f"metadata key '{key}' is given twice", span)
+        if key in ROLES:
+            if not isinstance(value, str):
+                raise ValidationError(f"'{key}' needs a function name, got {value}", span)
+            name = canonical_function(key, value)
+            if name is None:
+                known = ROLES[key]
+                raise ValidationError(f"unknown {key} function '{value}'", span,
+                                      suggest(value, known) or f"known: {', '.join(known)}")
+            value = name
+        elif key in ("learnable", "duplicate_grounding"):
+            if not isinstance(value, str) or value.lower() not in ("true", "false"):
+                raise ValidationError(f"'{key}' must be true or false, got {value}", span)
+            value = value.lower()
+        elif key in ("offset", "value") and isinstance(value, str):
+            raise ValidationError(f"'{key}' needs a number or a value, got {value}", span)
+        out.append((key, value))
+    return ir.Metadata(tuple(out))

@@ -1,0 +1,393 @@
+"""Text -> IR with lark: one grammar file, one Transformer, errors in words.
+
+``parse_template`` and ``load_template`` read templates (with ``import`` lines);
+``parse_statements`` reads example and query files statement by statement (the
+fast scanner in :mod:`.scanner` uses it to pinpoint errors and for rare forms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from ..errors import NeuralogicError, ParseError, Span, ValidationError, display_path, span_in
+from . import ir
+from .metadata import make_metadata
+from .preprocess import SourceText, read_text, split_imports, strip_comments
+from .values import make_value
+
+
+def _grammar_text() -> str:
+    # Installed: shipped as package data of `neuralogic_py.grammars`. From a checkout: ../grammars.
+    try:
+        return resources.files("neuralogic_py.grammars").joinpath("neuralogic.lark").read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (Path(__file__).resolve().parents[2] / "grammars" / "neuralogic.lark").read_text()
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(_grammar_text(), start=["template", "data"], parser="lalr", lexer="contextual",
+                propagate_positions=True, maybe_placeholders=False, cache=False)
+
+
+# --------------------------------------------------------------------------- errors in words
+
+_LABELS = {
+    "DOT": "'.'", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "LBRACE": "'{'", "RBRACE": "'}'", "LESSTHAN": "'<'", "MORETHAN": "'>'", "DOLLAR": "'$'",
+    "EQUAL": "'='", "VBAR": "'|'", "COLON": "':'", "IMPLIED": "':-'", "NEGATION": "'!' or '~'",
+    "HIDDEN": "'*'", "BUILTIN": "'@'", "NAME": "a name", "VARIABLE": "a variable",
+    "NUMBER": "a number", "TYPE": "a type prefix", "PREDICATE": "a predicate declaration (name/arity)",
+    "META_OPEN": "'[' (metadata)", "$END": "the end of the file",
+}
+
+
+def _label(terminal: str) -> str:
+    return _LABELS.get(terminal, terminal.lower())
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    kind = {"NAME": "name", "VARIABLE": "variable", "NUMBER": "number"}.get(token.type)
+    return f"{kind} '{token}'" if kind else f"'{token}'"
+
+
+def _expected_words(expected: set[str]) -> str:
+    labels = sorted({_label(t) for t in expected})
+    if len(labels) > 6:
+        labels = labels[:6] + ["..."]
+    return ", ".join(labels) if len(labels) > 1 else labels[0]
+
+
+def _previous_char(text: str, pos: int) -> int:
+    """Offset of the last non-blank character before ``pos`` (or -1)."""
+    i = pos - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i
+
+
+def _syntax_error(e: UnexpectedInput, text: str, file: str | None) -> ParseError:
+    """Turn a lark exception into a ParseError that says what is wrong in words."""
+    if isinstance(e, UnexpectedCharacters):
+        char = text[e.pos_in_stream]
+        hint = None
+        if char == "." and e.pos_in_stream + 1 < len(text) and text[e.pos_in_stream + 1].isdigit():
+            hint = "write numbers with a leading digit, e.g. 0.5"
+        elif char in "&|;":
+            hint = "separate body literals with ','"
+        return ParseError(f"unexpected character '{char}'", span_in(text, e.pos_in_stream, file), hint)
+    if isinstance(e, UnexpectedEOF):
+        expected = set(e.expected)
+        pos = _previous_char(text, len(text)) + 1
+        if "DOT" in expected:
+            return ParseError("missing '.' at the end of the last statement", span_in(text, max(pos - 1, 0), file))
+        return ParseError(f"unexpected end of the file; expected {_expected_words(expected)}",
+                          span_in(text, max(pos - 1, 0), file))
+    assert isinstance(e, UnexpectedToken)
+    token, expected = e.token, set(e.expected)
+    start = token.start_pos if token.type != "$END" else len(text)
+    prev = _previous_char(text, start)
+    if "DOT" in expected and (token.type == "$END" or text.count("\n", prev + 1, start) > 0):
+        # The statement ended at a line break (or the file's end) without its period.
+        return ParseError("missing '.' at the end of the statement", span_in(text, max(prev, 0), file),
+                          "every rule, fact and example ends with '.'")
+    if token.type == "$END":
+        return ParseError(f"unexpected end of the file; expected {_expected_words(expected)}",
+                          span_in(text, max(prev, 0), file))
+    span = span_in(text, start, file, token.end_pos)
+    if expected == {"RPAR", "COMMA"} or expected == {"RPAR"}:
+        return ParseError(f"missing ')' before {_describe(token)}", span)
+    if token.type == "IMPLIED" and "DOT" in expected:
+        return ParseError("a statement has a second ':-'", span, "end the previous statement with '.'")
+    if token.type == "VARIABLE" and "NAME" in expected:
+        return ParseError(f"predicate names start with a lower-case letter, not '{token}'", span)
+    return ParseError(f"unexpected {_describe(token)}; expected {_expected_words(expected)}", span)
+
+
+# --------------------------------------------------------------------------- tree -> IR
+
+
+@v_args(inline=True)
+class _ToIR(Transformer):
+    """Builds IR nodes bottom-up. Template statements come out as IR statements;
+    data statements as ``(label_literals, body_literals, span)`` triples."""
+
+    def __init__(self, text: str, file: str | None):
+        super().__init__()
+        self.text = text
+        self.file = file
+
+    def _span(self, meta: Any) -> Span | None:
+        if getattr(meta, "empty", True):
+            return None
+        return span_in(self.text, meta.start_pos, self.file, meta.end_pos)
+
+    def _token_span(self, token: Token) -> Span:
+        return span_in(self.text, token.start_pos, self.file, token.end_pos)
+
+    # -- values
+    def number_list(self, *numbers: Token) -> list[Token]:
+        return list(numbers)
+
+    def scalar(self, number: Token) -> ir.Value:
+        return make_value("scalar", [number], self._token_span(number))
+
+    def dims(self, numbers: list[Token]) -> ir.Value:
+        return make_value("dims", numbers, self._token_span(numbers[0]))
+
+    def vector(self, numbers: list[Token]) -> ir.Value:
+        return make_value("vector", numbers, self._token_span(numbers[0]))
+
+    def row(self, numbers: list[Token]) -> list[Token]:
+        return numbers
+
+    def matrix(self, *rows: list[Token]) -> ir.Value:
+        return make_value("matrix", list(rows), self._token_span(rows[0][0]))
+
+    def sparse_entry(self, index: list[Token], value: Token) -> tuple[list[Token], Token]:
+        return index, value
+
+    def sparse(self, size: list[Token], *entries: tuple[list[Token], Token]) -> ir.Value:
+        return make_value("sparse", [size, list(entries)], self._token_span(size[0]))
+
+    def fixed(self, value: ir.Value) -> ir.Weight:
+        return ir.Weight(value, fixed=True)
+
+    def named_fixed(self, name: Token, value: ir.Value) -> ir.Weight:
+        return ir.Weight(value, name=str(name), fixed=True)
+
+    def weight(self, *items: Any) -> ir.Weight:
+        if len(items) == 2:
+            name, inner = items
+            inner = inner if isinstance(inner, ir.Weight) else ir.Weight(inner)
+            return ir.Weight(inner.value, name=str(name), fixed=inner.fixed)
+        (inner,) = items
+        return inner if isinstance(inner, ir.Weight) else ir.Weight(inner)
+
+    # -- metadata
+    def meta_name(self, token: Token) -> tuple[str, Span]:
+        return str(token), self._token_span(token)
+
+    def meta_weight(self, token: Token) -> tuple[str, Span]:
+        return f"${token}", self._token_span(token)
+
+    def meta_entry(self, key: Token, value: Any) -> tuple[str, Any, Span]:
+        if isinstance(value, tuple):
+            value = value[0]
+        return str(key), value, self._token_span(key)
+
+    @v_args(inline=True, meta=True)
+    def metadata(self, meta: Any, _open: Token, *entries: tuple[str, Any, Span]) -> ir.GlobalMetadata:
+        return ir.GlobalMetadata(make_metadata(list(entries)), self._span(meta))
+
+    # -- terms and literals
+    def term(self, *tokens: Token) -> ir.Term:
+        type_ = str(tokens[0])[:-1] if len(tokens) == 2 else None
+        token = tokens[-1]
+        if token.type == "VARIABLE":
+            return ir.Variable(str(token), type_)
+        if token.type == "NUMBER":
+            return ir.Constant(parse_number(str(token)), type_)
+        return ir.Constant(str(token), type_)
+
+    def arguments(self, *terms: ir.Term) -> tuple[ir.Term, ...]:
+        return terms
+
+    @v_args(inline=True, meta=True)
+    def literal(self, meta: Any, *items: Any) -> ir.Literal:
+        weight, negation, hidden, builtin, terms = None, ir.Negation.NONE, False, False, ()
+        name = None
+        for item in items:
+            if isinstance(item, ir.Weight):
+                weight = item
+            elif isinstance(item, tuple):
+                terms = item
+            elif item.type == "NEGATION":
+                negation = str(item)
+            elif item.type == "HIDDEN":
+                hidden = True
+            elif item.type == "BUILTIN":
+                builtin = True
+            else:
+                name = str(item)
+        return ir.Literal(ir.Atom(name, terms, builtin), weight, negation, hidden, self._span(meta))
+
+    # -- template statements
+    @v_args(inline=True, meta=True)
+    def rule(self, meta: Any, head: ir.Literal, _implied: Token, *items: Any) -> ir.Rule:
+        span = self._span(meta)
+        _check_head(head)
+        body: list[ir.Literal] = []
+        offset = None
+        for i, item in enumerate(items):
+            if isinstance(item, ir.Weight):
+                if i != len(items) - 1:
+                    raise ParseError("a weight without an atom must be the last item of the body (the rule offset)",
+                                     span, "write the offset after the last literal, or put the weight "
+                                     "directly in front of an atom")
+                offset = item
+            else:
+                body.append(item)
+        if not body:
+            raise ParseError("a rule needs at least one body literal", span)
+        return ir.Rule(head.atom, tuple(body), head.weight, offset, ir.Metadata(), span)
+
+    @v_args(inline=True, meta=True)
+    def facts(self, meta: Any, *literals: ir.Literal) -> ir.Fact | ir.Constraint:
+        span = self._span(meta)
+        if len(literals) > 1:
+            return ir.Constraint(literals, span)
+        lit = literals[0]
+        if lit.hidden or lit.negation == ir.Negation.SOFT:
+            raise ValidationError("a fact cannot be hidden ('*') or soft-negated ('~')", span)
+        return ir.Fact(lit.atom, lit.weight, lit.negation == ir.Negation.HARD, span)
+
+    def _predicate(self, token: Token) -> ir.PredicateRef:
+        name, arity = str(token).rsplit("/", 1)
+        return ir.PredicateRef(name, int(arity))
+
+    @v_args(inline=True, meta=True)
+    def predicate_offset(self, meta: Any, token: Token, weight: ir.Weight) -> ir.PredicateOffset:
+        return ir.PredicateOffset(self._predicate(token), weight, self._span(meta))
+
+    @v_args(inline=True, meta=True)
+    def predicate_metadata(self, meta: Any, token: Token, m: ir.GlobalMetadata) -> ir.PredicateMetadata:
+        return ir.PredicateMetadata(self._predicate(token), m.metadata, self._span(meta))
+
+    @v_args(inline=True, meta=True)
+    def weight_metadata(self, meta: Any, name: Token, m: ir.GlobalMetadata) -> ir.WeightMetadata:
+        return ir.WeightMetadata(str(name), m.metadata, self._span(meta))
+
+    def template(self, *statements: ir.Statement) -> list[ir.Statement]:
+        # Metadata right after a rule belongs to that rule (the reference's grammar is greedy).
+        out: list[ir.Statement] = []
+        for s in statements:
+            if isinstance(s, ir.GlobalMetadata) and out and isinstance(out[-1], ir.Rule) and not out[-1].metadata:
+                r = out[-1]
+                span = r.span
+                if span is not None and s.span is not None:
+                    span = Span(span.file, span.line, span.column, s.span.end_line, s.span.end_column, span.text)
+                out[-1] = ir.Rule(r.head, r.body, r.head_weight, r.offset, s.metadata, span)
+            else:
+                out.append(s)
+        return out
+
+    # -- data statements
+    @v_args(inline=True, meta=True)
+    def statement(self, meta: Any, *items: Any) -> tuple[tuple[ir.Literal, ...], tuple[ir.Literal, ...], Span]:
+        for i, item in enumerate(items):
+            if isinstance(item, Token):  # the ':-' between label and body
+                return items[:i], items[i + 1:], self._span(meta)
+        return (), items, self._span(meta)
+
+    def data(self, *statements: Any) -> list[Any]:
+        return list(statements)
+
+
+def _check_head(head: ir.Literal) -> None:
+    if head.negation:
+        raise ValidationError("the head of a rule cannot be negated", head.span)
+    if head.hidden:
+        raise ValidationError("the head of a rule cannot be hidden ('*')", head.span)
+    if head.atom.builtin and not head.atom.predicate.startswith("embed"):
+        raise ValidationError(f"built-in '@{head.atom.predicate}' cannot be the head of a rule", head.span,
+                              "only '@embed...' heads are allowed")
+
+
+def parse_number(text: str) -> int | float:
+    """An int when written as an int (``42``), else a float64 (``4.2``, ``1e3``)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _run(text: str, start: str, file: str | None) -> list:
+    """Parse ``text`` (comments already blanked) from ``start`` and build the IR."""
+    try:
+        tree = _parser().parse(text, start=start)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, text, file) from None
+    try:
+        return _ToIR(text, file).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, NeuralogicError):
+            raise e.orig_exc from None
+        raise
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def parse_template(text: str, file: str | None = None, base: Path | None = None) -> ir.Template:
+    """Parse template text. ``import`` lines are resolved against ``base`` (default: the cwd)."""
+    return _template_from(text, file, base or Path.cwd(), ())
+
+
+def load_template(*paths: str | Path) -> ir.Template:
+    """Read one template file (or several, concatenated in order), expanding imports."""
+    template = ir.Template()
+    for path in paths:
+        p = Path(path)
+        template = template + _template_from(read_text(p), display_path(p), p.resolve().parent, (p.resolve(),))
+    return template
+
+
+def _template_from(text: str, file: str | None, base: Path, stack: tuple[Path, ...]) -> ir.Template:
+    source = split_imports(text, file, base)
+    statements = _run(source.text, "template", file)
+    if not source.imports:
+        return ir.Template(tuple(statements))
+    # Splice each imported file in at its import line.
+    out: list[ir.Statement] = []
+    pending = list(source.imports)
+    for s in statements:
+        line = s.span.line if s.span else 0
+        while pending and pending[0][0] < line:
+            out.extend(_imported(pending.pop(0), source, stack).statements)
+        out.append(s)
+    for item in pending:
+        out.extend(_imported(item, source, stack).statements)
+    return ir.Template(tuple(out))
+
+
+def _imported(item: tuple[int, Path], source: SourceText, stack: tuple[Path, ...]) -> ir.Template:
+    line, path = item
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(display_path(p) for p in (*stack, resolved))
+        lines = source.text.split("\n")
+        raise ParseError(f"import cycle: {chain}", Span(source.path, line, 1, line, 1, lines[line - 1]))
+    return _template_from(read_text(resolved), display_path(resolved), resolved.parent, (*stack, resolved))
+
+
+DataStatement = tuple[tuple[ir.Literal, ...], tuple[ir.Literal, ...], Span]
+
+
+def parse_statements(text: str, file: str | None = None, start: int = 0, end: int | None = None) -> list[DataStatement]:
+    """Parse the data statements in ``text[start:end]`` (``label :- literals.`` or ``literals.``).
+
+    Positions in results and errors are relative to the whole ``text``.
+    """
+    end = len(text) if end is None else end
+    if start == 0 and end == len(text):
+        return _run(strip_comments(text, file), "data", file)
+    # Pad with blank lines and columns instead of copying the file before the excerpt.
+    line_start = text.rfind("\n", 0, start) + 1
+    padded = "\n" * text.count("\n", 0, start) + " " * (start - line_start) + text[start:end]
+    try:
+        return _run(strip_comments(padded, file), "data", file)
+    except NeuralogicError as e:
+        if e.span is not None:
+            lines = text.split("\n", e.span.line)[e.span.line - 1] if e.span.line else None
+            e.span = dataclasses.replace(e.span, text=lines)
+        raise
