@@ -1,0 +1,272 @@
+"""The ``nlp`` command line: one function per subcommand, one place for errors.
+
+``main`` parses the arguments and runs a subcommand under :func:`run_command`, which
+turns what a user can get wrong into a message and an exit code, never a traceback:
+
+=====  ==============================================================
+0      success
+1      ``--strict`` and a warning was raised
+2      an error in the input (syntax, validation, missing file) or usage
+130    interrupted (Ctrl-C)
+=====  ==============================================================
+
+A subcommand is a pair: ``add_<name>(subparsers)`` declares its arguments and sets
+``run`` to ``<name>(args) -> int``. Add it to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .errors import NeuralogicError, NeuralogicWarning, display_path, render
+from .language import ir
+from .language.pairing import Pairing, infer_pairing
+from .language.parser import load_template
+from .language.sources import Sources, Split, load_sources, load_split
+from .language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
+                               summarize_template)
+
+EXIT_OK = 0
+EXIT_STRICT = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+WIDTH = 100  # wrap long lists of names at this many columns
+
+
+# --------------------------------------------------------------------------- running a command
+
+
+@dataclass
+class _WarningCounter:
+    """Prints each warning positioned to stderr and counts them."""
+
+    count: int = 0
+
+    def show(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        self.count += 1
+        if isinstance(message, NeuralogicWarning):
+            text = str(message)
+        else:
+            text = warnings.formatwarning(message, category, filename, lineno, line).rstrip()
+        print(text, file=sys.stderr)
+
+
+def run_command(run: Callable[[argparse.Namespace, "_WarningCounter"], int], args: argparse.Namespace) -> int:
+    """Run a subcommand; errors become messages on stderr and exit codes.
+
+    Under ``--strict`` the first :class:`NeuralogicWarning` stops the command as an
+    error would (exit 1), so a long run does not go on with questionable input.
+    """
+    counter = _WarningCounter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if getattr(args, "strict", False) else "always", NeuralogicWarning)
+        warnings.showwarning = counter.show
+        try:
+            return run(args, counter)
+        except NeuralogicWarning as w:
+            print(render("error", w.message, w.span, w.hint or "a warning, made an error by --strict"),
+                  file=sys.stderr)
+            return EXIT_STRICT
+        except NeuralogicError as e:
+            print(e, file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except OSError as e:  # unreadable file, full disk, ...: the OS's reason, without a traceback
+            name = f": {display_path(e.filename)}" if e.filename else ""
+            print(f"error: {e.strerror or e}{name}", file=sys.stderr)
+            return EXIT_ERROR
+
+
+# --------------------------------------------------------------------------- nlp check
+
+
+def add_check(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "check", parents=[common], help="parse and validate a template and its data; print a summary",
+        description="Parse and validate TEMPLATE and DATA and print what they contain: rules, predicates, "
+                    "weights, examples, queries and how the queries pair with the examples.")
+    _add_sources_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=check)
+
+
+def _add_sources_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("template", metavar="TEMPLATE",
+                   help="template file, or a sources directory holding template.txt (then DATA may be omitted)")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="examples file, or a directory laid out like NeuraLogic's -sd (examples.txt, "
+                        "queries.txt, trainExamples.txt, ..., fold_*/)")
+    p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
+
+
+@dataclass
+class SplitReport:
+    """The summary of one split of one fold, as ``nlp check`` reports it."""
+
+    fold: str
+    role: str
+    split: Split
+    data: DataSummary
+    pairing: Pairing
+
+
+@dataclass
+class CheckReport:
+    sources: Sources
+    templates: dict[tuple[Path, ...], TemplateSummary] = field(default_factory=dict)
+    splits: list[SplitReport] = field(default_factory=list)
+
+
+def check(args: argparse.Namespace, counter: _WarningCounter) -> int:
+    """``nlp check``: parse and validate everything, then print the summary."""
+    sources = load_sources(args.template, args.data, args.queries)
+    report = CheckReport(sources)
+    parsed: dict[tuple[Path, ...], ir.Template] = {}
+    for unit in (sources, *sources.folds):
+        if unit.template not in parsed:
+            parsed[unit.template] = load_template(*unit.template)
+            report.templates[unit.template] = summarize_template(parsed[unit.template])
+        template_summary = report.templates[unit.template]
+        for role, split in unit.splits():
+            data = load_split(split)
+            pairing = infer_pairing(data.examples, data.query_lines,
+                                    examples_file=_name(split.examples), queries_file=_name(split.queries))
+            data_summary = summarize_data(data.examples, data.query_lines)
+            if data.examples:  # without examples the data is the template's facts: nothing to cross-check
+                check_against_data(template_summary, data_summary)
+            report.splits.append(SplitReport(unit.name, role, split, data_summary, pairing))
+    if args.json:
+        print(json.dumps(_check_json(report, counter.count), indent=2))
+    else:
+        print(_check_text(report, counter.count))
+    return EXIT_OK
+
+
+def _name(path: Path | None) -> str | None:
+    return display_path(path) if path is not None else None
+
+
+def _names_line(label: str, names: Sequence[str]) -> list[str]:
+    if not names:
+        return []
+    head = f"  {label} ({len(names)}): "
+    return _wrap(names, head, " " * len(head))
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def _template_text(files: tuple[Path, ...], t: TemplateSummary) -> list[str]:
+    lines = [f"template {', '.join(display_path(f) for f in files)}"]
+    counts = [_count(t.rules, "rule"), _count(t.facts, "fact"), _count(t.declarations, "declaration")]
+    if t.constraints:
+        counts.append(_count(t.constraints, "constraint") + " (no effect)")
+    lines.append("  " + ", ".join(counts))
+    lines += _names_line("predicates derived by rules", t.rule_predicates)
+    lines += _names_line("predicates given by template facts", t.fact_predicates)
+    lines += _names_line("predicates used only in bodies", t.body_predicates)
+    lines += _names_line("built-ins", t.builtins)
+    fixed = f" ({t.fixed_unnamed_weights} fixed)" if t.fixed_unnamed_weights else ""
+    lines.append(f"  weights: {len(t.named_weights)} named, {t.unnamed_weights} unnamed{fixed}")
+    shown = [f"${w.name} {w.shape}" + (" fixed" if w.fixed else "") + (f" x{w.uses}" if w.uses > 1 else "")
+             for w in t.named_weights]
+    lines += _wrap(shown, "    ", "    ")
+    return lines
+
+
+def _wrap(items: Sequence[str], first: str, rest: str) -> list[str]:
+    """Comma-separated ``items`` wrapped at WIDTH, never breaking inside an item."""
+    if not items:
+        return []
+    glued = ", ".join(item.replace(" ", "\u00a0") for item in items)  # textwrap does not split at U+00A0
+    return [line.replace("\u00a0", " ") for line in
+            textwrap.wrap(glued, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)]
+
+
+def _split_text(s: SplitReport) -> list[str]:
+    where = "" if s.fold == "." else f"{s.fold} "
+    files = ", ".join(display_path(f) for f in s.split.files())
+    d = s.data
+    parts = [_count(d.examples, "example")]
+    if d.examples:
+        parts[0] += f" ({_count(d.facts, 'fact')} over {_count(len(d.fact_predicates), 'predicate')})"
+    parts.append(_count(d.query_lines, "query line"))
+    return [f"{where}{s.role} {files}", "  " + ", ".join(parts), f"  {s.pairing.describe()}"]
+
+
+def _check_text(report: CheckReport, warnings_count: int) -> str:
+    lines: list[str] = []
+    for files, summary in report.templates.items():
+        lines += _template_text(files, summary)
+    for split in report.splits:
+        lines += _split_text(split)
+    folds = len(report.sources.folds)
+    status = "ok" + (f", {_count(folds, 'fold')}" if folds else "")
+    lines.append(status + (f", {_count(warnings_count, 'warning')}" if warnings_count else ""))
+    return "\n".join(lines)
+
+
+def _check_json(report: CheckReport, warnings_count: int) -> dict[str, Any]:
+    templates = []
+    for files, t in report.templates.items():
+        templates.append({
+            "files": [display_path(f) for f in files],
+            "rules": t.rules, "facts": t.facts, "declarations": t.declarations, "constraints": t.constraints,
+            "predicates": {"rules": list(t.rule_predicates), "facts": list(t.fact_predicates),
+                           "body_only": list(t.body_predicates), "builtins": list(t.builtins)},
+            "weights": {"named": {w.name: {"shape": w.shape, "fixed": w.fixed, "uses": w.uses}
+                                  for w in t.named_weights},
+                        "unnamed": t.unnamed_weights, "unnamed_fixed": t.fixed_unnamed_weights},
+        })
+    splits = [{
+        "fold": s.fold, "split": s.role,
+        "examples_file": _name(s.split.examples), "queries_file": _name(s.split.queries),
+        "examples": s.data.examples, "facts": s.data.facts, "fact_predicates": list(s.data.fact_predicates),
+        "query_lines": s.data.query_lines, "queries": s.data.queries,
+        "pairing": {"mode": s.pairing.mode.value, "description": s.pairing.describe()},
+    } for s in report.splits]
+    return {"templates": templates, "splits": splits, "folds": [f.name for f in report.sources.folds],
+            "warnings": warnings_count}
+
+
+# --------------------------------------------------------------------------- entry point
+
+COMMANDS = (add_check,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
+    parser = argparse.ArgumentParser(
+        prog="nlp", description="Differentiable Datalog (Lifted Relational Neural Networks) in pure Python.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(subparsers, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``nlp`` with ``argv`` (default: the process's arguments); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version and usage errors: argparse has printed them
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    return run_command(args.run, args)
