@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, VisitError
 
 from ..errors import NeuralogicError, ParseError, Span, ValidationError, display_path, span_in
 from . import ir
 from .metadata import make_metadata
 from .preprocess import SourceText, read_text, split_imports, strip_comments
+from .syntax_errors import syntax_error
 from .values import make_value
 
 
@@ -35,82 +36,6 @@ def _grammar_text() -> str:
 def _parser() -> Lark:
     return Lark(_grammar_text(), start=["template", "data"], parser="lalr", lexer="contextual",
                 propagate_positions=True, maybe_placeholders=False, cache=False)
-
-
-# --------------------------------------------------------------------------- errors in words
-
-_LABELS = {
-    "DOT": "'.'", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
-    "LBRACE": "'{'", "RBRACE": "'}'", "LESSTHAN": "'<'", "MORETHAN": "'>'", "DOLLAR": "'$'",
-    "EQUAL": "'='", "VBAR": "'|'", "COLON": "':'", "IMPLIED": "':-'", "NEGATION": "'!' or '~'",
-    "HIDDEN": "'*'", "BUILTIN": "'@'", "NAME": "a name", "VARIABLE": "a variable",
-    "NUMBER": "a number", "TYPE": "a type prefix", "PREDICATE": "a predicate declaration (name/arity)",
-    "META_OPEN": "'[' (metadata)", "$END": "the end of the file",
-}
-
-
-def _label(terminal: str) -> str:
-    return _LABELS.get(terminal, terminal.lower())
-
-
-def _describe(token: Token) -> str:
-    if token.type == "$END":
-        return "the end of the file"
-    kind = {"NAME": "name", "VARIABLE": "variable", "NUMBER": "number"}.get(token.type)
-    return f"{kind} '{token}'" if kind else f"'{token}'"
-
-
-def _expected_words(expected: set[str]) -> str:
-    labels = sorted({_label(t) for t in expected})
-    if len(labels) > 6:
-        labels = labels[:6] + ["..."]
-    return ", ".join(labels) if len(labels) > 1 else labels[0]
-
-
-def _previous_char(text: str, pos: int) -> int:
-    """Offset of the last non-blank character before ``pos`` (or -1)."""
-    i = pos - 1
-    while i >= 0 and text[i].isspace():
-        i -= 1
-    return i
-
-
-def _syntax_error(e: UnexpectedInput, text: str, file: str | None) -> ParseError:
-    """Turn a lark exception into a ParseError that says what is wrong in words."""
-    if isinstance(e, UnexpectedCharacters):
-        char = text[e.pos_in_stream]
-        hint = None
-        if char == "." and e.pos_in_stream + 1 < len(text) and text[e.pos_in_stream + 1].isdigit():
-            hint = "write numbers with a leading digit, e.g. 0.5"
-        elif char in "&|;":
-            hint = "separate body literals with ','"
-        return ParseError(f"unexpected character '{char}'", span_in(text, e.pos_in_stream, file), hint)
-    if isinstance(e, UnexpectedEOF):
-        expected = set(e.expected)
-        pos = _previous_char(text, len(text)) + 1
-        if "DOT" in expected:
-            return ParseError("missing '.' at the end of the last statement", span_in(text, max(pos - 1, 0), file))
-        return ParseError(f"unexpected end of the file; expected {_expected_words(expected)}",
-                          span_in(text, max(pos - 1, 0), file))
-    assert isinstance(e, UnexpectedToken)
-    token, expected = e.token, set(e.expected)
-    start = token.start_pos if token.type != "$END" else len(text)
-    prev = _previous_char(text, start)
-    if "DOT" in expected and (token.type == "$END" or text.count("\n", prev + 1, start) > 0):
-        # The statement ended at a line break (or the file's end) without its period.
-        return ParseError("missing '.' at the end of the statement", span_in(text, max(prev, 0), file),
-                          "every rule, fact and example ends with '.'")
-    if token.type == "$END":
-        return ParseError(f"unexpected end of the file; expected {_expected_words(expected)}",
-                          span_in(text, max(prev, 0), file))
-    span = span_in(text, start, file, token.end_pos)
-    if expected == {"RPAR", "COMMA"} or expected == {"RPAR"}:
-        return ParseError(f"missing ')' before {_describe(token)}", span)
-    if token.type == "IMPLIED" and "DOT" in expected:
-        return ParseError("a statement has a second ':-'", span, "end the previous statement with '.'")
-    if token.type == "VARIABLE" and "NAME" in expected:
-        return ParseError(f"predicate names start with a lower-case letter, not '{token}'", span)
-    return ParseError(f"unexpected {_describe(token)}; expected {_expected_words(expected)}", span)
 
 
 # --------------------------------------------------------------------------- tree -> IR
@@ -138,26 +63,32 @@ class _ToIR(Transformer):
     def number_list(self, *numbers: Token) -> list[Token]:
         return list(numbers)
 
-    def scalar(self, number: Token) -> ir.Value:
-        return make_value("scalar", [number], self._token_span(number))
+    # A malformed value is reported over its whole text, e.g. all of `[[1,2],[3]]`.
+    @v_args(inline=True, meta=True)
+    def scalar(self, meta: Any, number: Token) -> ir.Value:
+        return make_value("scalar", [number], self._span(meta))
 
-    def dims(self, numbers: list[Token]) -> ir.Value:
-        return make_value("dims", numbers, self._token_span(numbers[0]))
+    @v_args(inline=True, meta=True)
+    def dims(self, meta: Any, numbers: list[Token]) -> ir.Value:
+        return make_value("dims", numbers, self._span(meta))
 
-    def vector(self, numbers: list[Token]) -> ir.Value:
-        return make_value("vector", numbers, self._token_span(numbers[0]))
+    @v_args(inline=True, meta=True)
+    def vector(self, meta: Any, numbers: list[Token]) -> ir.Value:
+        return make_value("vector", numbers, self._span(meta))
 
     def row(self, numbers: list[Token]) -> list[Token]:
         return numbers
 
-    def matrix(self, *rows: list[Token]) -> ir.Value:
-        return make_value("matrix", list(rows), self._token_span(rows[0][0]))
+    @v_args(inline=True, meta=True)
+    def matrix(self, meta: Any, *rows: list[Token]) -> ir.Value:
+        return make_value("matrix", list(rows), self._span(meta))
 
     def sparse_entry(self, index: list[Token], value: Token) -> tuple[list[Token], Token]:
         return index, value
 
-    def sparse(self, size: list[Token], *entries: tuple[list[Token], Token]) -> ir.Value:
-        return make_value("sparse", [size, list(entries)], self._token_span(size[0]))
+    @v_args(inline=True, meta=True)
+    def sparse(self, meta: Any, size: list[Token], *entries: tuple[list[Token], Token]) -> ir.Value:
+        return make_value("sparse", [size, list(entries)], self._span(meta))
 
     def fixed(self, value: ir.Value) -> ir.Weight:
         return ir.Weight(value, fixed=True)
@@ -316,7 +247,7 @@ def _run(text: str, start: str, file: str | None) -> list:
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as e:
-        raise _syntax_error(e, text, file) from None
+        raise syntax_error(e, text, file, start) from None
     try:
         return _ToIR(text, file).transform(tree)
     except VisitError as e:

@@ -51,9 +51,10 @@ def make_value(kind: str, parts: Sequence[Any], span: Span | None) -> ir.Value:
         return ir.Vector(tuple(_float(x, span) for x in parts))
     if kind == "matrix":
         rows = tuple(tuple(_float(x, span) for x in row) for row in parts)
-        widths = {len(r) for r in rows}
-        if len(widths) != 1:
-            raise ValidationError(f"matrix rows differ in length: {[len(r) for r in rows]}", span)
+        for i, row in enumerate(rows[1:], 2):
+            if len(row) != len(rows[0]):
+                raise ValidationError(f"matrix rows differ in length: row 1 has {len(rows[0])} numbers, "
+                                      f"row {i} has {len(row)}", span, "all rows of a matrix need the same number of entries")
         return ir.Matrix(rows)
     if kind == "sparse":
         size, entries = parts
