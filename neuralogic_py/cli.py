@@ -134,19 +134,20 @@ def check(args: argparse.Namespace, counter: _WarningCounter) -> int:
     sources = load_sources(args.template, args.data, args.queries)
     report = CheckReport(sources)
     parsed: dict[tuple[Path, ...], ir.Template] = {}
+    read_with: dict[tuple[Path, ...], list[DataSummary]] = {}  # the data each template is checked against
     for unit in (sources, *sources.folds):
         if unit.template not in parsed:
             parsed[unit.template] = load_template(*unit.template)
             report.templates[unit.template] = summarize_template(parsed[unit.template])
-        template_summary = report.templates[unit.template]
         for role, split in unit.splits():
             data = load_split(split)
             pairing = infer_pairing(data.examples, data.query_lines,
                                     examples_file=_name(split.examples), queries_file=_name(split.queries))
             data_summary = summarize_data(data.examples, data.query_lines)
-            if data.examples:  # without examples the data is the template's facts: nothing to cross-check
-                check_against_data(template_summary, data_summary)
+            read_with.setdefault(unit.template, []).append(data_summary)
             report.splits.append(SplitReport(unit.name, role, split, data_summary, pairing))
+    for files, summaries in read_with.items():
+        check_against_data(report.templates[files], summaries)
     if args.json:
         print(json.dumps(_check_json(report, counter.count), indent=2))
     else:

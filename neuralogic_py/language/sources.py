@@ -35,6 +35,7 @@ from typing import Iterator, Sequence
 
 from ..errors import SourceError, display_path
 from . import ir
+from .data import load_examples, load_queries
 
 TEMPLATE_NAMES = ("template.txt", "templates/template.txt")
 FOLD_PREFIX = "fold_"
@@ -234,8 +235,6 @@ def load_sources(template: PathLike | Sequence[PathLike] | None, data: PathLike 
 
 def load_split(split: Split) -> SplitData:
     """Parse the files of ``split`` (examples and query lines, in file order)."""
-    from .data import load_examples, load_queries  # the data loaders; parse errors carry positions
-
     examples = load_examples(split.examples) if split.examples is not None else ()
     query_lines = load_queries(split.queries) if split.queries is not None else ()
     return SplitData(tuple(examples), tuple(query_lines), split)

@@ -130,10 +130,14 @@ def summarize_data(examples: Sequence[ir.Example], query_lines: Sequence[ir.Quer
                        tuple(query_spans), query_spans)
 
 
-def check_against_data(template: TemplateSummary, data: DataSummary) -> None:
-    """Warn about body predicates nothing provides and queries nothing derives."""
-    provided = set(data.fact_predicates)
-    names = {sig.rsplit("/", 1)[0]: sig for sig in data.fact_predicates}
+def check_against_data(template: TemplateSummary, data: Sequence[DataSummary]) -> None:
+    """Warn about body predicates no data provides and queries nothing derives.
+
+    ``data`` is every split (and fold) read with ``template``: a predicate counts as
+    provided when any of them has it, since one split need not cover every case.
+    """
+    provided = {sig for d in data for sig in d.fact_predicates}
+    names = {sig.rsplit("/", 1)[0]: sig for sig in provided}
     for sig in template.body_predicates:
         if sig in provided:
             continue
@@ -142,8 +146,11 @@ def check_against_data(template: TemplateSummary, data: DataSummary) -> None:
         warn(f"{sig} is used in a rule body, but no rule, template fact or example provides it",
              template.body_spans.get(sig), hint)
     derived = set(template.rule_predicates) | set(template.fact_predicates)
-    for sig in data.query_predicates:
+    asked: dict[str, Span | None] = {}
+    for d in data:
+        for sig, span in d.query_spans.items():
+            asked.setdefault(sig, span)
+    for sig, span in asked.items():
         if sig not in derived:
             where = "an input fact" if sig in provided else "nothing"
-            warn(f"queries ask for {sig}, which no rule of the template derives ({where} gives it)",
-                 data.query_spans.get(sig))
+            warn(f"queries ask for {sig}, which no rule of the template derives ({where} gives it)", span)
