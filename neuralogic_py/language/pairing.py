@@ -60,8 +60,9 @@ class Pairing:
         n, lines, queries = self.examples, self.query_lines, self.queries
         extra = f" ({_count(queries, 'query', 'queries')})" if queries != lines else ""
         if self.mode is PairingMode.LABELLED:
-            text = f"{_count(n, 'labelled example')}"
-            if queries != n - len(self.unqueried_examples):
+            labelled = n - len(self.unqueried_examples)
+            text = f"{_count(labelled, 'labelled example')}"
+            if queries != labelled:
                 text += f" with {_count(queries, 'query', 'queries')}"
             if self.unqueried_examples:
                 text += f", {len(self.unqueried_examples)} without a label"
@@ -158,7 +159,8 @@ def _without_queries(examples: Sequence[ir.Example], examples_file: str | None) 
     if unlabelled:
         first = examples[unlabelled[0]]
         where = "" if first.span else _where(examples_file, "example", unlabelled[0])
-        warn(f"{_count(len(unlabelled), 'example')} of {n} have no label and give no sample{where}", first.span)
+        verbs = "has no label and gives" if len(unlabelled) == 1 else "have no label and give"
+        warn(f"{len(unlabelled)} of {n} examples {verbs} no sample{where}", first.span)
     return Pairing(PairingMode.LABELLED, n, 0, queries, (), unlabelled)
 
 

@@ -116,16 +116,17 @@ def summarize_template(template: ir.Template) -> TemplateSummary:
 def summarize_data(examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLine]) -> DataSummary:
     fact_predicates: dict[str, None] = {}
     facts = 0
-    inline: list[ir.Query] = []
+    # each query with the statement it stands in (the fast scanner gives spans to statements only)
+    queries: list[tuple[ir.Query, Span | None]] = []
     for example in examples:
         facts += len(example.facts)
         for fact in example.facts:
             fact_predicates.setdefault(fact.atom.signature)
-        inline.extend(example.queries)
+        queries.extend((q, example.span) for q in example.queries)
+    queries.extend((q, line.span) for line in query_lines for q in line.queries)
     query_spans: dict[str, Span | None] = {}
-    queries = inline + [q for line in query_lines for q in line.queries]
-    for query in queries:
-        query_spans.setdefault(query.atom.signature, query.span)
+    for query, statement_span in queries:
+        query_spans.setdefault(query.atom.signature, query.span or statement_span)
     return DataSummary(len(examples), facts, tuple(fact_predicates), len(query_lines), len(queries),
                        tuple(query_spans), query_spans)
 
