@@ -93,6 +93,10 @@ class SourceError(NeuralogicError):
     """A file or directory cannot be found or read."""
 
 
+class GroundingError(NeuralogicError):
+    """Grounding cannot give what was asked (a query that no rule or fact derives, ...)."""
+
+
 class NeuralogicWarning(UserWarning):
     """A questionable input that still has a well-defined meaning."""
 

@@ -1,0 +1,1 @@
+"""Logic: the integer-coded database, bottom-up grounding, the ground program, samples and queries."""

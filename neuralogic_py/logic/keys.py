@@ -1,0 +1,158 @@
+"""Vectorised relational kernels on integer columns: packed keys, sorted joins, key sets.
+
+Every tuple the grounder handles is a row of small non-negative integers (an
+example id and constant ids). Comparing rows is done on one int64 *key* per row,
+the mixed-radix number ``((c0 * r1 + c1) * r2 + c2) ...`` whose radices bound the
+columns. When the product of the radices does not fit in 63 bits the columns are
+first replaced by their dense ranks (``np.unique(..., return_inverse=True)`` over
+every array being compared), which keeps the keys exact: there is no hashing and
+so no collision anywhere.
+
+Joins are sort-merge joins (reference peers.md §3.2): the build side is sorted by
+key once, each probe key finds its range with two ``searchsorted`` calls, and the
+matching pairs are expanded with ``repeat``. These measured fastest among the
+numpy kernels for Datalog-style joins.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+INDEX = np.int64
+_LIMIT = 1 << 62  # packed keys stay below this, so adding one radix digit cannot overflow
+
+
+def pack(columns: Sequence[np.ndarray], radices: Sequence[int]) -> np.ndarray:
+    """One exact int64 key per row of ``columns`` (each column ``0 <= c < radix``).
+
+    Equal rows get equal keys, and the key order is the lexicographic row order.
+    Only valid for comparing rows packed with the same radices; use
+    :func:`pack_together` when the radices would overflow.
+    """
+    if not columns:
+        raise ValueError("pack needs at least one column")
+    total = 1
+    for r in radices:
+        total *= max(int(r), 1)
+    if total >= _LIMIT:
+        raise OverflowError("key space exceeds 62 bits")
+    key = columns[0].astype(np.int64, copy=True)
+    for col, radix in zip(columns[1:], radices[1:]):
+        key *= max(int(radix), 1)
+        key += col
+    return key
+
+
+def fits(radices: Sequence[int]) -> bool:
+    total = 1
+    for r in radices:
+        total *= max(int(r), 1)
+    return total < _LIMIT
+
+
+def pack_together(groups: Sequence[Sequence[np.ndarray]], radices: Sequence[int]) -> list[np.ndarray]:
+    """Keys for several row sets that must be comparable with each other.
+
+    ``groups[g]`` holds the columns of row set ``g`` (same number of columns in
+    each). Direct mixed-radix packing when it fits in 62 bits; otherwise columns
+    are folded in one at a time and the running key is replaced by its dense rank
+    over all groups whenever the next digit would overflow.
+    """
+    if fits(radices):
+        return [pack(cols, radices) for cols in groups]
+    sizes = [len(g[0]) for g in groups]
+    cuts = np.cumsum(sizes)[:-1]
+    keys = np.concatenate([g[0] for g in groups]).astype(np.int64)
+    span = int(radices[0])
+    for i in range(1, len(radices)):
+        radix = max(int(radices[i]), 1)
+        if span * radix >= _LIMIT:
+            uniq, keys = np.unique(keys, return_inverse=True)
+            keys = keys.astype(np.int64).reshape(-1)
+            span = len(uniq)
+        col = np.concatenate([g[i] for g in groups]).astype(np.int64)
+        keys = keys * radix + col
+        span *= radix
+    return np.split(keys, cuts)
+
+
+def expand_matches(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs (probe row i, sorted position p) with ``lo[i] <= p < hi[i]``."""
+    counts = hi - lo
+    total = int(counts.sum())
+    probe = np.repeat(np.arange(len(lo), dtype=INDEX), counts)
+    if total == 0:
+        return probe, np.zeros(0, dtype=INDEX)
+    starts = np.cumsum(counts) - counts
+    position = np.repeat(lo - starts, counts) + np.arange(total, dtype=INDEX)
+    return probe, position
+
+
+class SortedIndex:
+    """A build side of a sort-merge join: keys sorted once, with the row order."""
+
+    __slots__ = ("order", "keys")
+
+    def __init__(self, keys: np.ndarray):
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def match(self, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probe row, build row) for every pair of equal keys."""
+        lo = np.searchsorted(self.keys, probe, "left")
+        hi = np.searchsorted(self.keys, probe, "right")
+        rows, position = expand_matches(lo, hi)
+        return rows, self.order[position]
+
+    def contains(self, probe: np.ndarray) -> np.ndarray:
+        if len(self.keys) == 0:
+            return np.zeros(len(probe), dtype=bool)
+        at = np.searchsorted(self.keys, probe, "left")
+        at[at == len(self.keys)] = 0
+        return self.keys[at] == probe
+
+
+class KeySet:
+    """A growing set of int64 keys kept as a few sorted runs (an LSM layout).
+
+    ``add`` appends a run and merges the two newest runs while the older one is
+    not more than twice as large, so there are O(log n) runs and every key is
+    re-sorted O(log n) times in total - instead of re-sorting the whole set on
+    every semi-naive iteration.
+    """
+
+    __slots__ = ("runs",)
+
+    def __init__(self, keys: np.ndarray | None = None):
+        self.runs: list[np.ndarray] = []
+        if keys is not None and len(keys):
+            self.runs.append(np.unique(keys))
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.runs)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(keys), dtype=bool)
+        for run in self.runs:
+            at = np.searchsorted(run, keys)
+            at[at == len(run)] = 0
+            found |= run[at] == keys
+        return found
+
+    def add_new(self, keys: np.ndarray) -> np.ndarray:
+        """Add ``keys``; return the mask of those that were not in the set before (first occurrence)."""
+        uniq, first = np.unique(keys, return_index=True)
+        fresh = ~self.contains(uniq)
+        uniq = uniq[fresh]
+        mask = np.zeros(len(keys), dtype=bool)
+        mask[first[fresh]] = True
+        if len(uniq):
+            self.runs.append(uniq)
+            while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+                newest = self.runs.pop()
+                merged = np.concatenate([self.runs.pop(), newest])
+                merged.sort(kind="stable")
+                self.runs.append(merged)
+        return mask
