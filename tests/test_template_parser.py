@@ -156,7 +156,7 @@ def test_predicate_offsets_and_metadata():
 
 
 def test_weight_metadata_constraints_and_global_metadata_are_kept():
-    template = parse_template("$w [learnable=false]\na(X), b(X).\n[activation=relu]")
+    template = parse_template("$w [learnable=false]\na(X), b(X).\n[activation=relu]\nh :- $w=0.5 a.")
     assert isinstance(template.statements[0], ir.WeightMetadata)
     assert template.statements[0].metadata.get("learnable") == "false"
     assert template.statements[1] == ir.Constraint((lit("a", X), lit("b", X)))
@@ -207,7 +207,8 @@ def test_import_of_missing_file_is_positioned(tmp_path: Path):
 ROUND_TRIP = [
     "{3,3} h(X) :- $w={3,2} ~*a(Y, woman:Z), *e(Y, X), !n(X), @neq(X, 1), 0.5. [activation=sigmoid]",
     "$w=<[[1.0, 2.0], [3.0, 4.0]]> m(1, -2, 2.5) :- [5|1:2.0] a, [3,4|(1,2:0.3)] b.",
-    "h/1 {1}\nh/1 [activation=tanh, aggregation=avg]\n$w [learnable=false]\na, b.\n[activation=relu]\nf(a).",
+    "h/1 {1}\nh/1 [activation=tanh, aggregation=avg]\n$w [learnable=false]\na, b.\n[activation=relu]\nf(a).\n"
+    "h :- $w=0.5 a.",
     "q :- h(X), {1}.",
 ]
 

@@ -21,6 +21,7 @@ from . import ir
 from .metadata import make_metadata
 from .preprocess import SourceText, read_text, split_imports, strip_comments
 from .syntax_errors import syntax_error
+from .validate import validate_template
 from .values import make_value
 
 
@@ -179,7 +180,8 @@ class _ToIR(Transformer):
             return ir.Constraint(literals, span)
         lit = literals[0]
         if lit.hidden or lit.negation == ir.Negation.SOFT:
-            raise ValidationError("a fact cannot be hidden ('*') or soft-negated ('~')", span)
+            what = "hidden ('*')" if lit.hidden else "soft-negated ('~')"
+            raise ValidationError(f"a fact cannot be {what}", span, "'*' and '~' mark literals in rule bodies")
         return ir.Fact(lit.atom, lit.weight, lit.negation == ir.Negation.HARD, span)
 
     def _predicate(self, token: Token) -> ir.PredicateRef:
@@ -259,17 +261,28 @@ def _run(text: str, start: str, file: str | None) -> list:
 # --------------------------------------------------------------------------- public API
 
 
-def parse_template(text: str, file: str | None = None, base: Path | None = None) -> ir.Template:
-    """Parse template text. ``import`` lines are resolved against ``base`` (default: the cwd)."""
-    return _template_from(text, file, base or Path.cwd(), ())
+def parse_template(text: str, file: str | None = None, base: Path | None = None, *,
+                   validate: bool = True) -> ir.Template:
+    """Parse template text. ``import`` lines are resolved against ``base`` (default: the cwd).
+
+    With ``validate`` (the default) the template is checked by
+    :func:`~.validate.validate_template`: warnings are issued, errors raised.
+    """
+    return _checked(_template_from(text, file, base or Path.cwd(), ()), validate)
 
 
-def load_template(*paths: str | Path) -> ir.Template:
-    """Read one template file (or several, concatenated in order), expanding imports."""
+def load_template(*paths: str | Path, validate: bool = True) -> ir.Template:
+    """Read one template file (or several, concatenated in order), expanding imports; validate as above."""
     template = ir.Template()
     for path in paths:
         p = Path(path)
         template = template + _template_from(read_text(p), display_path(p), p.resolve().parent, (p.resolve(),))
+    return _checked(template, validate)
+
+
+def _checked(template: ir.Template, validate: bool) -> ir.Template:
+    if validate:
+        validate_template(template)
     return template
 
 
@@ -284,20 +297,22 @@ def _template_from(text: str, file: str | None, base: Path, stack: tuple[Path, .
     for s in statements:
         line = s.span.line if s.span else 0
         while pending and pending[0][0] < line:
-            out.extend(_imported(pending.pop(0), source, stack).statements)
+            out.extend(_imported(pending.pop(0), text, source, stack).statements)
         out.append(s)
     for item in pending:
-        out.extend(_imported(item, source, stack).statements)
+        out.extend(_imported(item, text, source, stack).statements)
     return ir.Template(tuple(out))
 
 
-def _imported(item: tuple[int, Path], source: SourceText, stack: tuple[Path, ...]) -> ir.Template:
+def _imported(item: tuple[int, Path], text: str, source: SourceText, stack: tuple[Path, ...]) -> ir.Template:
+    """The template an import line of ``text`` names (``source`` is ``text`` with imports found)."""
     line, path = item
     resolved = path.resolve()
     if resolved in stack:
         chain = " -> ".join(display_path(p) for p in (*stack, resolved))
-        lines = source.text.split("\n")
-        raise ParseError(f"import cycle: {chain}", Span(source.path, line, 1, line, 1, lines[line - 1]))
+        written = text.split("\n")[line - 1]  # the import line as written (``source.text`` has it blanked)
+        raise ParseError(f"import cycle: {chain}", Span(source.path, line, 1, line, len(written.rstrip()) + 1, written),
+                         "a file cannot import itself, directly or through the files it imports")
     return _template_from(read_text(resolved), display_path(resolved), resolved.parent, (*stack, resolved))
 
 

@@ -191,8 +191,9 @@ def _unexpected_token(token: Token, expected: set[str], text: str, file: str | N
         if kind == "rule" or (kind == "example" and start == "data"):
             return ParseError(f"missing ',' between literals before {_describe(token)}", here,
                               "separate the literals of a body with ','")
-        return ParseError(f"missing '.' or ',' before {_describe(token)}", here,
-                          "end each fact with '.', or separate the literals of one statement with ','")
+        hint = ("end each fact with '.', or separate the literals of one statement with ','" if start == "template"
+                else "separate the facts or queries of one statement with ',' and end it with '.'")
+        return ParseError(f"missing '.' or ',' before {_describe(token)}", here, hint)
 
     if token.type == "IMPLIED":
         if prev < 0 or (text[prev] == "." and _is_statement_end(text, prev)) or text[prev] == "]":
