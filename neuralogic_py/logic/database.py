@@ -26,15 +26,17 @@ Fact values
     the first occurrence and warn.
 
 Active domain
-    The constants of an example are those of its facts together with every
-    constant written in the template (facts and rules). Variables that no
-    positive literal binds range over them (over those of its type when typed).
+    The constants of an example are those of its facts, template facts
+    included (they belong to every example). Constants written only in rules
+    are not in it, as in the reference (whose domain is the terms of the
+    example). Variables that no positive literal binds range over it (over the
+    constants of their type when typed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -249,7 +251,6 @@ class DatabaseBuilder:
         self._value_ids: dict[tuple, int] = {}
         self._buckets: dict[tuple[str, int], _Bucket] = {}
         self._template_facts: dict[tuple[str, int], _Bucket] = {}
-        self._template_constants: set[int] = set()
         self.rules: list[ir.Rule] = []
 
     def _value_id(self, weight: ir.Weight | None, learnable: bool) -> int:
@@ -276,24 +277,19 @@ class DatabaseBuilder:
         for s in template.statements:
             if isinstance(s, ir.Rule):
                 self.rules.append(s)
-                self._note_constants(s.head.terms)
-                for lit in s.body:
-                    self._note_constants(lit.atom.terms)
+                for atom in (s.head, *(lit.atom for lit in s.body)):
+                    for t in atom.terms:
+                        if t.__class__ is ir.Constant:
+                            self.symbols.intern(t)
             elif isinstance(s, ir.Fact):
                 if s.negated:
                     warn(f"negated fact '!{s.atom}' has no meaning in grounding and is ignored", s.span)
                     continue
-                self._note_constants(s.atom.terms)
                 if s.atom.is_ground:
                     self._add(self._template_facts, s, 0, learnable=s.weight is not None and not s.weight.fixed)
                 else:
                     # A fact with variables is a body-less rule over the active domain.
                     self.rules.append(ir.Rule(s.atom, (), s.weight, None, ir.Metadata(), s.span))
-
-    def _note_constants(self, terms: Iterable[ir.Term]) -> None:
-        for t in terms:
-            if t.__class__ is ir.Constant:
-                self._template_constants.add(self.symbols.intern(t))
 
     def _add(self, buckets: dict, fact: ir.Fact, example: int, learnable: bool) -> None:
         atom = fact.atom
@@ -397,9 +393,7 @@ class DatabaseBuilder:
         return self._value_id(ir.Weight(ir.value_from_array(best), fixed=True), learnable=False)
 
     def _domain(self, facts: dict[int, Relation], n_examples: int, promote: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        exs = [np.repeat(np.arange(n_examples, dtype=ID), len(self._template_constants))]
-        consts = [np.tile(promote[np.fromiter(self._template_constants, dtype=ID,
-                                              count=len(self._template_constants))], n_examples)]
+        exs, consts = [np.zeros(0, ID)], [np.zeros(0, ID)]
         for rel in facts.values():
             for i in range(rel.args.shape[1]):
                 exs.append(rel.ex)

@@ -96,17 +96,16 @@ class GroundProgram:
         return ir.Atom(name, tuple(consts[int(c)] for c in self.atoms.terms[a, :arity]))
 
     def ground_rule_lines(self, rule_index: int | None = None) -> Iterator[str]:
-        """``[example] head :- body.`` lines (for printing and golden tests)."""
+        """``[example] head :- body.`` lines (``[example] head.`` for an empty ground body)."""
         for gr in self.rules:
             if rule_index is not None and gr.rule.index != rule_index:
                 continue
-            lits = gr.rule.rule.body
             for g in range(len(gr)):
                 head = self.atom(int(gr.head[g]))
                 body = ", ".join(("~" if s else "") + str(self.atom(int(a)))
                                  for a, s in zip(gr.body[g], gr.soft))
                 ex = int(self.atoms.ex[gr.head[g]])
-                yield f"[{ex}] {head} :- {body}." if lits else f"[{ex}] {head}."
+                yield f"[{ex}] {head} :- {body}." if body else f"[{ex}] {head}."
 
     def counts(self) -> dict:
         """Statistics: ground rules per rule, atoms/facts/derived per predicate."""
@@ -216,29 +215,84 @@ def _rule_rows(model: Model, rule: CompiledRule, index: _Index) -> tuple[np.ndar
     return head[order], body[order]
 
 
-def build_ground_program(model: Model, queries: np.ndarray | None = None,
-                         index: "_Index | None" = None) -> GroundProgram:
-    """Ground rules of every rule, pruned to those reaching ``queries`` (atom ids; None keeps all)."""
-    start = time.perf_counter()
-    index = index or atom_index(model)
-    table = index.table
+@dataclass
+class Groundings:
+    """Every ground rule of an evaluated model, before relevance pruning.
+
+    ``heads[r]``/``bodies[r]`` are atom ids into ``index.table`` for lifted rule
+    ``r``; ``index.table.derived`` marks the atoms some ground rule derives.
+    """
+
+    model: Model
+    index: _Index
+    heads: list[np.ndarray]
+    bodies: list[np.ndarray]
+
+    @property
+    def table(self) -> AtomTable:
+        return self.index.table
+
+    def find(self, example: int, atom: ir.Atom) -> np.ndarray:
+        """Atom ids in ``example`` matching ``atom`` (ground: 0 or 1 id; with variables: every match)."""
+        db = self.model.db
+        pid = db.predicates.find(atom.predicate, atom.arity)
+        if pid is None or pid not in self.index.keys:
+            return np.zeros(0, dtype=INDEX)
+        if atom.is_ground:
+            consts = [db.symbols.find(t) for t in atom.terms]
+            if any(c is None for c in consts):
+                return np.zeros(0, dtype=INDEX)
+            found = self.index.find(pid, np.array([example]), [np.array([c]) for c in consts])
+            return found[found >= 0]
+        start = self.index.offsets[pid]
+        rows = np.arange(start, start + len(self.index.keys[pid]), dtype=INDEX)
+        table = self.table
+        ok = table.ex[rows] == example
+        first_at: dict[str, int] = {}
+        for i, t in enumerate(atom.terms):
+            column = table.terms[rows, i]
+            if isinstance(t, ir.Constant):
+                c = db.symbols.find(t)
+                ok &= column == (-2 if c is None else c)
+            elif t.name != "_":
+                if t.type is not None:
+                    ok &= db.symbols.arrays()["type"][column] == db.symbols.type_id(t.type)
+                if t.name in first_at:
+                    ok &= column == table.terms[rows, first_at[t.name]]
+                else:
+                    first_at[t.name] = i
+        return rows[ok]
+
+
+def ground_rules(model: Model) -> Groundings:
+    """The distinct ground rules of every rule of ``model`` (no pruning yet)."""
+    index = _Index(model)
     heads, bodies = [], []
     for rule in model.program.rules:
         h, b = _rule_rows(model, rule, index)
         heads.append(h)
         bodies.append(b)
-        table.derived[h] = True
-    keep_rows = [np.ones(len(h), dtype=bool) for h in heads]
-    if queries is not None:
-        keep_rows = _relevant(model, table, heads, bodies, np.asarray(queries, dtype=INDEX))
-    used = np.zeros(len(table), dtype=bool)
-    if queries is not None:
-        used[np.asarray(queries, dtype=INDEX)] = True
-    for h, b, k in zip(heads, bodies, keep_rows):
-        used[h[k]] = True
-        used[b[k].reshape(-1)] = True
+        index.table.derived[h] = True
+    return Groundings(model, index, heads, bodies)
+
+
+def build_ground_program(groundings: Groundings | Model, queries: np.ndarray | None = None) -> GroundProgram:
+    """Ground rules of every rule, pruned to those reaching ``queries`` (atom ids; None keeps all)."""
+    start = time.perf_counter()
+    if isinstance(groundings, Model):
+        groundings = ground_rules(groundings)
+    model, table, heads, bodies = groundings.model, groundings.table, groundings.heads, groundings.bodies
     if queries is None:
-        used[:] = True
+        keep_rows = [np.ones(len(h), dtype=bool) for h in heads]
+        used = np.ones(len(table), dtype=bool)
+    else:
+        queries = np.asarray(queries, dtype=INDEX)
+        keep_rows = _relevant(model, table, heads, bodies, queries)
+        used = np.zeros(len(table), dtype=bool)
+        used[queries] = True
+        for h, b, k in zip(heads, bodies, keep_rows):
+            used[h[k]] = True
+            used[b[k].reshape(-1)] = True
     new_id = np.cumsum(used) - 1
     atoms = table.take(np.flatnonzero(used))
     atoms.derived[:] = False
@@ -255,17 +309,12 @@ def build_ground_program(model: Model, queries: np.ndarray | None = None,
         n_groups += int(starts.sum())
         soft = np.array([lit.soft for lit in rule.kept], dtype=bool)
         rules.append(GroundRules(rule, h, b, tuple(lit.position for lit in rule.kept), soft, group))
-    q = new_id[np.asarray(queries, dtype=INDEX)] if queries is not None else np.zeros(0, dtype=INDEX)
+    q = new_id[queries] if queries is not None else np.zeros(0, dtype=INDEX)
     program = GroundProgram(model.db, atoms, rules,
                             np.concatenate(group_rule) if group_rule else np.zeros(0, np.int32),
                             np.concatenate(group_head) if group_head else np.zeros(0, INDEX), q)
     program.seconds["ground program"] = time.perf_counter() - start
     return program
-
-
-def atom_index(model: Model) -> _Index:
-    """The atom table of every tuple in ``model`` (facts and derived), with lookups."""
-    return _Index(model)
 
 
 def _relevant(model: Model, table: AtomTable, heads, bodies, roots: np.ndarray) -> list[np.ndarray]:
