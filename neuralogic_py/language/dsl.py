@@ -42,7 +42,7 @@ A literal used as a statement is a fact (``R.edge(1, 2)``, ``R.f(C.a)[0.3]``).
 :class:`TemplateBuilder` collects statements into an :class:`ir.Template`;
 :func:`Example`, :func:`Query` and :func:`QueryLine` build data without files.
 ``R.get``, ``R.hidden`` and ``R.special`` are reserved: reach a predicate called
-``hidden`` as ``R.get("hidden")``.
+``hidden`` as ``R.get("hidden")``. The user guide is docs/dsl.md.
 """
 
 from __future__ import annotations
@@ -60,15 +60,18 @@ import numpy as np
 
 from ..errors import NeuralogicError, Span, ValidationError, display_path
 from . import ir
+from .data import example_of, fact_of, query_line_of, query_of
 from .functions import ALIASES, ROLES, canonical_function
 from .metadata import make_metadata
 from .parser import _check_head, _parser
+from .validate import validate_template
 from .values import make_dims, make_value
 
 __all__ = [
     "R", "V", "C", "W", "T", "A", "Cb", "Var", "Const", "Transformation", "Aggregation", "Combination",
     "Relation", "Body", "Rule", "Predicate", "Term", "WeightSpec", "WeightName", "Function",
     "TemplateBuilder", "Metadata", "Example", "Query", "QueryLine",
+    "to_term", "to_value", "to_weight", "to_metadata",
 ]
 
 # --------------------------------------------------------------------------- where the user wrote it
@@ -203,9 +206,12 @@ def to_term(x: Any) -> ir.Term:
     A string that reads as a variable (``"X"``, ``"_"``) is a variable, a lower-case
     name a constant, as in PyNeuraLogic.
     """
-    if isinstance(x, Term):
+    kind = type(x)
+    if kind is Term:
         return x.term
-    if isinstance(x, (ir.Variable, ir.Constant)):
+    if kind is int:  # the common case first: data builds many terms
+        return ir.Constant(x)
+    if kind is ir.Variable or kind is ir.Constant:
         return x
     if isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_)):
         return ir.Constant(int(x))
@@ -255,7 +261,7 @@ def to_value(x: Any) -> ir.Value:
     """
     if isinstance(x, _VALUES):
         return x
-    if _is_number(x):
+    if type(x) is float or _is_number(x):
         return make_value("scalar", [float(x)], None)
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "iuf":
@@ -483,23 +489,26 @@ class Relation:
     def __call__(self, *terms: Any) -> Relation:
         if self.called or self.weight is not None or self.negation:
             raise ValidationError(f"'{self}' already has its arguments", hint="write R.h(V.X)[2], not R.h[2](V.X)")
-        return dataclasses.replace(self, terms=tuple(to_term(t) for t in terms), called=True)
+        return Relation(self.predicate, tuple(map(to_term, terms)), None, self.negation, self.hidden, self.builtin, True)
 
     @_located
     def __getitem__(self, key: Any) -> Relation:
         if self.weight is not None:
             raise ValidationError(f"'{self}' already has a weight")
-        return dataclasses.replace(self, weight=to_weight(key))
+        return self._with_weight(to_weight(key))
 
     @_located
     def fixed(self) -> Relation:
         """``R.h[0.5].fixed()`` is ``<0.5> h``: a value excluded from learning."""
-        return dataclasses.replace(self, weight=_fixed(self.weight, f"'{self}'"))
+        return self._with_weight(_fixed(self.weight, f"'{self}'"))
+
+    def _with_weight(self, weight: ir.Weight) -> Relation:
+        return Relation(self.predicate, self.terms, weight, self.negation, self.hidden, self.builtin, self.called)
 
     def _negated(self, negation: str) -> Relation:
         if self.negation:
             raise ValidationError(f"'{self}' is already negated")
-        return dataclasses.replace(self, negation=negation)
+        return Relation(self.predicate, self.terms, self.weight, negation, self.hidden, self.builtin, self.called)
 
     @_located
     def __invert__(self) -> Relation:
@@ -540,26 +549,16 @@ class Relation:
     def atom(self) -> ir.Atom:
         return ir.Atom(self.predicate, self.terms, self.builtin)
 
-    def to_ir(self) -> ir.Literal:
-        return ir.Literal(self.atom, self.weight, self.negation, self.hidden)
+    def to_ir(self, span: Span | None = None) -> ir.Literal:
+        return ir.Literal(self.atom, self.weight, self.negation, self.hidden, span)
 
     @_located
     def to_fact(self, span: Span | None = None) -> ir.Fact:
-        """This literal as a fact (template or example); ``~R.f`` is a negated fact ``!f``."""
+        """This literal as a template fact; ``~R.f`` is a negated fact ``!f``."""
         if self.hidden or self.negation == ir.Negation.SOFT:
             raise ValidationError("a fact cannot be hidden ('*') or soft-negated ('~')", span,
                                   "in the DSL, R._p and R.hidden.p are hidden and -R.p is soft-negated")
         return ir.Fact(self.atom, self.weight, self.negation == ir.Negation.HARD, span)
-
-    @_located
-    def to_query(self, span: Span | None = None) -> ir.Query:
-        """This literal as a query; its value (``R.xor[1.0]``) is the target."""
-        if self.negation or self.hidden or self.builtin:
-            raise ValidationError(f"a query is a plain atom, got '{self}'", span)
-        weight = self.weight
-        if weight is not None and (weight.name is not None or isinstance(weight.value, ir.Dims)):
-            raise ValidationError(f"a query target is a value like R.q[1.0], got '{weight}'", span)
-        return ir.Query(self.atom, weight.value if weight is not None else None, span)
 
     def __str__(self) -> str:
         return str(self.to_ir())
@@ -765,8 +764,13 @@ class TemplateBuilder:
             else:
                 raise ValidationError(f"a template holds rules, facts and declarations, got {item!r}")
 
-    def to_ir(self) -> ir.Template:
-        return ir.Template(tuple(self._statements))
+    @_located
+    def to_ir(self, validate: bool = True) -> ir.Template:
+        """The template; with ``validate`` checked like a parsed one (warnings issued, errors raised)."""
+        template = ir.Template(tuple(self._statements))
+        if validate:
+            validate_template(template)
+        return template
 
     def __len__(self) -> int:
         return len(self._statements)
@@ -775,7 +779,7 @@ class TemplateBuilder:
         return iter(self._statements)
 
     def __str__(self) -> str:
-        return str(self.to_ir())
+        return str(self.to_ir(validate=False))
 
 
 def _as_list(items: Any) -> list[Any]:
@@ -788,11 +792,15 @@ def _as_list(items: Any) -> list[Any]:
         return [items]
 
 
+# Data goes through the functions the data files use (language/data.py), so the checks
+# (ground facts, plain query atoms, values rather than shapes) and messages are theirs.
+
+
 def _fact(item: Any, span: Span | None) -> ir.Fact:
     if isinstance(item, ir.Fact):
         return item
     if isinstance(item, Relation):
-        return item.to_fact(span)
+        return fact_of(item.to_ir(span))
     raise ValidationError(f"an example's facts are literals such as R.edge(1, 2), got {item!r}", span)
 
 
@@ -800,41 +808,56 @@ def _query(item: Any, span: Span | None) -> ir.Query:
     if isinstance(item, ir.Query):
         return item
     if isinstance(item, Relation):
-        return item.to_query(span)
+        return query_of(item.to_ir(span))
     raise ValidationError(f"a query is a literal such as R.predict[1.0], got {item!r}", span)
 
 
-def _id(item: Any, span: Span | None) -> ir.Atom | None:
-    if item is None or isinstance(item, ir.Atom):
-        return item
-    if isinstance(item, Relation) and item.weight is None and not (item.negation or item.hidden or item.builtin):
-        return item.atom
-    raise ValidationError(f"an example id is a plain atom such as R.mol42, got {item!r}", span)
+def _id_literal(item: Any, span: Span | None, weight: ir.Weight | None = None) -> ir.Literal:
+    """The literal ``[weight] id`` of an example id (``R.mol42``), as it stands before ``:-``."""
+    if isinstance(item, ir.Atom):
+        item = Relation(item.predicate, item.terms, builtin=item.builtin)
+    if not isinstance(item, Relation) or item.weight is not None:
+        raise ValidationError(f"an example id is a plain atom such as R.mol42, got {item!r}", span)
+    return ir.Literal(item.atom, weight, item.negation, item.hidden, span)
 
 
 @_located
 def Example(facts: Any, queries: Any = (), id: Any = None) -> ir.Example:
     """``Example([R.edge(1, 2), R.f(1)[[1., 0.]]], queries=R.xor[1.0])``: an :class:`ir.Example`.
 
-    ``id=R.mol42`` links it to queries with that id (``QueryLine(..., id=R.mol42)``).
+    ``queries`` are the example's labelled queries (each with a target), as in
+    ``1.0 xor :- ...``; ``id=R.mol42`` instead links it to the query lines with that id.
     """
     span = _caller_span()
-    return ir.Example(tuple(_fact(f, span) for f in _as_list(facts)),
-                      tuple(_query(q, span) for q in _as_list(queries)), _id(id, span), span)
+    fact_irs = tuple(_fact(f, span) for f in _as_list(facts))
+    query_items = _as_list(queries)
+    if id is not None:
+        if query_items:
+            raise ValidationError("an example has either queries or an id, not both", span,
+                                  "link queries to an id with QueryLine(queries, id=...)")
+        return example_of([_id_literal(id, span)], fact_irs, span)
+    query_irs = tuple(_query(q, span) for q in query_items)
+    for q in query_irs:
+        if q.target is None:
+            raise ValidationError(f"the query '{q.atom}' of an example has no target value", span,
+                                  "write the target on it, e.g. R.xor[1.0]")
+    return ir.Example(fact_irs, query_irs, span=span)
 
 
 @_located
 def Query(literal: Any) -> ir.Query:
-    """``Query(R.predict(0)[1.0])``: the query ``predict(0)`` with target 1.0."""
+    """``Query(R.predict(0)[1.0])``: the query ``predict(0)`` with target 1.0 (no value: no target)."""
     return _query(literal, _caller_span())
 
 
 @_located
-def QueryLine(queries: Any, id: Any = None, importance: float | None = None) -> ir.QueryLine:
-    """One statement of a queries file: ``QueryLine(R.predict[1.0], id=R.mol42)``."""
+def QueryLine(queries: Any, id: Any = None, importance: Any = None) -> ir.QueryLine:
+    """One statement of a queries file: ``QueryLine(R.predict[1.0], id=R.mol42, importance=0.5)``."""
     span = _caller_span()
-    if importance is not None:
-        if not _is_number(importance) or not np.isfinite(float(importance)):
-            raise ValidationError(f"a query importance is a finite number, got {importance!r}", span)
-        importance = float(importance)
-    return ir.QueryLine(tuple(_query(q, span) for q in _as_list(queries)), _id(id, span), importance, span)
+    query_irs = tuple(_query(q, span) for q in _as_list(queries))
+    if id is None:
+        if importance is not None:
+            raise ValidationError("a query line has an importance only with an example id", span)
+        return ir.QueryLine(query_irs, span=span)
+    weight = ir.Weight(to_value(importance)) if importance is not None else None
+    return query_line_of([_id_literal(id, span, weight)], query_irs, span)
