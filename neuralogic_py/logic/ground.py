@@ -169,6 +169,8 @@ class _Index:
 
     def lookup(self, pid: int, ex: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
         """Atom ids of tuples known to be in the model."""
+        if len(ex) == 0:
+            return np.zeros(0, dtype=INDEX)
         key = pack([ex] + columns, self.db.radices(len(columns)))
         return self.offsets[pid] + np.searchsorted(self.keys[pid], key)
 
