@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, require_shared
 from neuralogic_py.errors import ValidationError
@@ -164,6 +166,56 @@ def test_str_prints_the_text_syntax():
     assert str(W[8, 1]) == "{8,1}" and str(W.w) == "$w"
     assert str(V.X.typed("woman")) == "woman:X"
     assert str((R.h <= R.a) | [T.RELU]) == "h :- a. [activation=relu]"
+
+
+# Random rules: whatever the DSL builds prints as text that parses to the same IR.
+_terms = st.one_of(
+    st.sampled_from([V.X, V.Y, V._, C.a, C.get("b-1"), V.X.typed("t"), C.a.typed("t"), "Z", "c"]),
+    st.integers(-5, 5), st.floats(-10, 10, allow_nan=False).filter(lambda x: x != 0),
+)
+_values = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False, width=64),
+    st.tuples(st.integers(1, 4)), st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=1, max_size=3),
+    st.integers(1, 3).flatmap(lambda n: st.lists(st.lists(st.floats(-5, 5, allow_nan=False), min_size=n,
+                                                          max_size=n), min_size=1, max_size=3)),
+)
+
+
+@st.composite
+def _weighted(draw, relation: Relation) -> Relation:
+    kind = draw(st.sampled_from(["none", "plain", "named", "fixed"]))
+    if kind == "none":
+        return relation
+    value = draw(_values)
+    weighted = relation[slice(draw(st.sampled_from(["w", "v2"])), value)] if kind == "named" else relation[value]
+    return weighted.fixed() if kind == "fixed" else weighted
+
+
+@st.composite
+def _literals(draw) -> Relation:
+    name = draw(st.sampled_from(["a", "b_c", "d-e"]))
+    relation = draw(st.sampled_from([R.get(name), R.hidden.get(name), R.special.get(name)]))
+    literal = draw(_weighted(relation(*draw(st.lists(_terms, max_size=3)))))
+    return draw(st.sampled_from([literal, ~literal, -literal]))
+
+
+@st.composite
+def _rules(draw) -> Rule:
+    head = draw(_weighted(R.h(*draw(st.lists(_terms, max_size=2)))))
+    body = draw(st.lists(_literals(), min_size=1, max_size=4))
+    if draw(st.booleans()):
+        body.append(W[draw(_values)])
+    rule = head <= tuple(body)
+    metadata = draw(st.lists(st.sampled_from([T.RELU, T.LEAKY_RELU, A.MAX, Cb.CROSSSUM]), max_size=3,
+                             unique_by=lambda f: f.role))
+    return rule | metadata if metadata else rule
+
+
+@settings(max_examples=200, deadline=None)
+@given(_rules())
+def test_random_rules_print_as_text_that_parses_back(rule):
+    assert parse_template(str(rule), validate=False).statements[0] == rule.to_ir()
 
 
 # ---------------------------------------------------------------- whole templates
