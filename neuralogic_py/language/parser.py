@@ -244,14 +244,20 @@ def parse_number(text: str) -> int | float:
         return float(text)
 
 
-def _run(text: str, start: str, file: str | None) -> list:
-    """Parse ``text`` (comments already blanked) from ``start`` and build the IR."""
+def _run(text: str, start: str, file: str | None, written: str) -> list:
+    """Parse ``text`` (``written`` with comments blanked) from ``start`` and build the IR.
+
+    Spans quote lines of ``written``, so messages show the comments the user wrote.
+    """
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as e:
-        raise syntax_error(e, text, file, start) from None
+        error = syntax_error(e, text, file, start)
+        if error.span is not None:
+            error.span = dataclasses.replace(error.span, text=written.split("\n")[error.span.line - 1])
+        raise error from None
     try:
-        return _ToIR(text, file).transform(tree)
+        return _ToIR(written, file).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, NeuralogicError):
             raise e.orig_exc from None
@@ -288,7 +294,7 @@ def _checked(template: ir.Template, validate: bool) -> ir.Template:
 
 def _template_from(text: str, file: str | None, base: Path, stack: tuple[Path, ...]) -> ir.Template:
     source = split_imports(text, file, base)
-    statements = _run(source.text, "template", file)
+    statements = _run(source.text, "template", file, text)
     if not source.imports:
         return ir.Template(tuple(statements))
     # Splice each imported file in at its import line.
@@ -326,12 +332,12 @@ def parse_statements(text: str, file: str | None = None, start: int = 0, end: in
     """
     end = len(text) if end is None else end
     if start == 0 and end == len(text):
-        return _run(strip_comments(text, file), "data", file)
+        return _run(strip_comments(text, file), "data", file, text)
     # Pad with blank lines and columns instead of copying the file before the excerpt.
     line_start = text.rfind("\n", 0, start) + 1
     padded = "\n" * text.count("\n", 0, start) + " " * (start - line_start) + text[start:end]
     try:
-        return _run(strip_comments(padded, file), "data", file)
+        return _run(strip_comments(padded, file), "data", file, padded)
     except NeuralogicError as e:
         if e.span is not None:
             lines = text.split("\n", e.span.line)[e.span.line - 1] if e.span.line else None
