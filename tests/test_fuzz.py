@@ -14,12 +14,12 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, require_shared
 from neuralogic_py.errors import NeuralogicError, NeuralogicWarning, Span
-from neuralogic_py.language.data import parse_examples, parse_queries
 from neuralogic_py.language.parser import parse_template
 from test_errors import LARK_INTERNALS, _words
 
@@ -121,12 +121,14 @@ def test_mutated_conformance_templates_parse_or_raise_positioned_errors():
 
 
 def test_mutated_examples_parse_or_raise_positioned_errors():
+    data = pytest.importorskip("neuralogic_py.language.data")
     seeds = DATA_SEEDS + [p.read_text() for p in sorted((REPO / "datasets").glob("*/examples.txt"))
                           if p.stat().st_size < 20_000]
-    _run(parse_examples, seeds, "examples.txt")
+    _run(data.parse_examples, seeds, "examples.txt")
 
 
 def test_mutated_queries_parse_or_raise_positioned_errors():
+    data = pytest.importorskip("neuralogic_py.language.data")
     seeds = QUERY_SEEDS + [p.read_text() for p in sorted((REPO / "datasets").glob("*/queries.txt"))
                            if p.stat().st_size < 20_000]
-    _run(parse_queries, seeds, "queries.txt")
+    _run(data.parse_queries, seeds, "queries.txt")
