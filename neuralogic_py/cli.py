@@ -10,14 +10,16 @@ turns what a user can get wrong into a message and an exit code, never a traceba
 130    interrupted (Ctrl-C)
 =====  ==============================================================
 
-A subcommand is a pair: ``add_<name>(subparsers)`` declares its arguments and sets
-``run`` to ``<name>(args) -> int``. Add it to ``COMMANDS``.
+A subcommand is a pair: ``add_<name>(subparsers, common)`` declares its arguments
+(``common`` holds the options every command takes, such as ``--strict``) and sets
+``run`` to ``<name>(args, warnings) -> int``. Add ``add_<name>`` to ``COMMANDS``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 import warnings
@@ -27,8 +29,7 @@ from typing import Any, Callable, Sequence
 
 from . import __version__
 from .errors import NeuralogicError, NeuralogicWarning, display_path, render
-from .language import ir
-from .language.pairing import Pairing, infer_pairing
+from .language.pairing import Pairing, counted, infer_pairing
 from .language.parser import load_template
 from .language.sources import Sources, Split, load_sources, load_split
 from .language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
@@ -46,8 +47,8 @@ WIDTH = 100  # wrap long lists of names at this many columns
 
 
 @dataclass
-class _WarningCounter:
-    """Prints each warning positioned to stderr and counts them."""
+class WarningCounter:
+    """Prints each warning positioned to stderr and counts them (for the closing status line)."""
 
     count: int = 0
 
@@ -61,13 +62,13 @@ class _WarningCounter:
         print(text, file=sys.stderr)
 
 
-def run_command(run: Callable[[argparse.Namespace, "_WarningCounter"], int], args: argparse.Namespace) -> int:
+def run_command(run: Callable[[argparse.Namespace, "WarningCounter"], int], args: argparse.Namespace) -> int:
     """Run a subcommand; errors become messages on stderr and exit codes.
 
     Under ``--strict`` the first :class:`NeuralogicWarning` stops the command as an
     error would (exit 1), so a long run does not go on with questionable input.
     """
-    counter = _WarningCounter()
+    counter = WarningCounter()
     with warnings.catch_warnings():
         warnings.simplefilter("error" if getattr(args, "strict", False) else "always", NeuralogicWarning)
         warnings.showwarning = counter.show
@@ -83,6 +84,9 @@ def run_command(run: Callable[[argparse.Namespace, "_WarningCounter"], int], arg
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader of our output went away (`nlp ... | head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
         except OSError as e:  # unreadable file, full disk, ...: the OS's reason, without a traceback
             name = f": {display_path(e.filename)}" if e.filename else ""
             print(f"error: {e.strerror or e}{name}", file=sys.stderr)
@@ -129,16 +133,14 @@ class CheckReport:
     splits: list[SplitReport] = field(default_factory=list)
 
 
-def check(args: argparse.Namespace, counter: _WarningCounter) -> int:
+def check(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp check``: parse and validate everything, then print the summary."""
     sources = load_sources(args.template, args.data, args.queries)
     report = CheckReport(sources)
-    parsed: dict[tuple[Path, ...], ir.Template] = {}
     read_with: dict[tuple[Path, ...], list[DataSummary]] = {}  # the data each template is checked against
     for unit in (sources, *sources.folds):
-        if unit.template not in parsed:
-            parsed[unit.template] = load_template(*unit.template)
-            report.templates[unit.template] = summarize_template(parsed[unit.template])
+        if unit.template not in report.templates:  # folds often share their parent's template
+            report.templates[unit.template] = summarize_template(load_template(*unit.template))
         for role, split in unit.splits():
             data = load_split(split)
             pairing = infer_pairing(data.examples, data.query_lines,
@@ -166,15 +168,11 @@ def _names_line(label: str, names: Sequence[str]) -> list[str]:
     return _wrap(names, head, " " * len(head))
 
 
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
-
-
 def _template_text(files: tuple[Path, ...], t: TemplateSummary) -> list[str]:
     lines = [f"template {', '.join(display_path(f) for f in files)}"]
-    counts = [_count(t.rules, "rule"), _count(t.facts, "fact"), _count(t.declarations, "declaration")]
+    counts = [counted(t.rules, "rule"), counted(t.facts, "fact"), counted(t.declarations, "declaration")]
     if t.constraints:
-        counts.append(_count(t.constraints, "constraint") + " (no effect)")
+        counts.append(counted(t.constraints, "constraint") + " (no effect)")
     lines.append("  " + ", ".join(counts))
     lines += _names_line("predicates derived by rules", t.rule_predicates)
     lines += _names_line("predicates given by template facts", t.fact_predicates)
@@ -201,10 +199,10 @@ def _split_text(s: SplitReport) -> list[str]:
     where = "" if s.fold == "." else f"{s.fold} "
     files = ", ".join(display_path(f) for f in s.split.files())
     d = s.data
-    parts = [_count(d.examples, "example")]
+    parts = [counted(d.examples, "example")]
     if d.examples:
-        parts[0] += f" ({_count(d.facts, 'fact')} over {_count(len(d.fact_predicates), 'predicate')})"
-    parts.append(_count(d.query_lines, "query line"))
+        parts[0] += f" ({counted(d.facts, 'fact')} over {counted(len(d.fact_predicates), 'predicate')})"
+    parts.append(counted(d.query_lines, "query line"))
     return [f"{where}{s.role} {files}", "  " + ", ".join(parts), f"  {s.pairing.describe()}"]
 
 
@@ -215,8 +213,8 @@ def _check_text(report: CheckReport, warnings_count: int) -> str:
     for split in report.splits:
         lines += _split_text(split)
     folds = len(report.sources.folds)
-    status = "ok" + (f", {_count(folds, 'fold')}" if folds else "")
-    lines.append(status + (f", {_count(warnings_count, 'warning')}" if warnings_count else ""))
+    status = "ok" + (f", {counted(folds, 'fold')}" if folds else "")
+    lines.append(status + (f", {counted(warnings_count, 'warning')}" if warnings_count else ""))
     return "\n".join(lines)
 
 

@@ -58,33 +58,34 @@ class Pairing:
     def describe(self) -> str:
         """One line for people, e.g. "188 examples paired by order with 188 query lines"."""
         n, lines, queries = self.examples, self.query_lines, self.queries
-        extra = f" ({_count(queries, 'query', 'queries')})" if queries != lines else ""
+        extra = f" ({counted(queries, 'query', 'queries')})" if queries != lines else ""
         if self.mode is PairingMode.LABELLED:
             labelled = n - len(self.unqueried_examples)
-            text = f"{_count(labelled, 'labelled example')}"
+            text = f"{counted(labelled, 'labelled example')}"
             if queries != labelled:
-                text += f" with {_count(queries, 'query', 'queries')}"
+                text += f" with {counted(queries, 'query', 'queries')}"
             if self.unqueried_examples:
                 text += f", {len(self.unqueried_examples)} without a label"
             return text
         if self.mode is PairingMode.KNOWLEDGE_BASE:
-            text = f"1 knowledge base with {_count(queries, 'query', 'queries')}"
-            return text + (f" on {_count(lines, 'line')}" if lines != queries else "")
+            text = f"1 knowledge base with {counted(queries, 'query', 'queries')}"
+            return text + (f" on {counted(lines, 'line')}" if lines != queries else "")
         if self.mode is PairingMode.ID:
-            text = f"{_count(n, 'example')} paired by id with {_count(lines, 'query line')}{extra}"
+            text = f"{counted(n, 'example')} paired by id with {counted(lines, 'query line')}{extra}"
             if self.unqueried_examples:
                 text += f"; {len(self.unqueried_examples)} not queried"
             return text
         if self.mode is PairingMode.ORDER:
-            return f"{_count(n, 'example')} paired by order with {_count(lines, 'query line')}{extra}"
+            return f"{counted(n, 'example')} paired by order with {counted(lines, 'query line')}{extra}"
         if self.mode is PairingMode.TEMPLATE_FACTS:
-            return f"{_count(queries, 'query', 'queries')} on the template's own facts (no examples)"
+            return f"{counted(queries, 'query', 'queries')} on the template's own facts (no examples)"
         if self.mode is PairingMode.UNLABELLED:
-            return f"{_count(n, 'unlabelled example')}, no queries"
+            return f"{counted(n, 'unlabelled example')}, no queries"
         return "no examples and no queries"
 
 
-def _count(n: int, singular: str, plural: str | None = None) -> str:
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 example``, ``3 examples``, ``2 queries`` (with ``plural`` given)."""
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
@@ -137,7 +138,7 @@ def infer_pairing(examples: Sequence[ir.Example], query_lines: Sequence[ir.Query
             span = node.span
             where = "" if span else _where(examples_file, "example", m)
             first = f"example {m + 1} has no query line{where}"
-        raise ValidationError(f"{_count(n, 'example')} but {_count(m, 'query line')}: queries pair with "
+        raise ValidationError(f"{counted(n, 'example')} but {counted(m, 'query line')}: queries pair with "
                               f"examples by order, so the counts must be equal; {first}", span,
                               "or link them by id: 'e1 :- facts.' in the examples, 'e1 :- 1.0 q.' in the queries")
     return Pairing(PairingMode.ORDER, n, m, queries, tuple(range(n)))
@@ -198,12 +199,12 @@ def _by_id(examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLine], 
             found = -1
         line_examples.append(found)
     if missing:
-        raise ValidationError(f"query lines name {_count(len(missing), 'example id')} that no example has: "
+        raise ValidationError(f"query lines name {counted(len(missing), 'example id')} that no example has: "
                               f"{_names(missing)}", missing_span)
     queried = set(line_examples)
     unqueried = tuple(i for i in range(len(examples)) if i not in queried)
     if unqueried:
         names = [ir.example_key(examples[i].id) for i in unqueried]  # type: ignore[arg-type]
-        warn(f"{_count(len(unqueried), 'example')} that no query line names: {_names(names)}",
+        warn(f"{counted(len(unqueried), 'example')} that no query line names: {_names(names)}",
              examples[unqueried[0]].span)
     return Pairing(PairingMode.ID, len(examples), len(query_lines), queries, tuple(line_examples), unqueried)
