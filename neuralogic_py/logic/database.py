@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import Span, ValidationError, warn
 from ..language import ir
-from .keys import pack_together
+from .keys import pack_together, unique_sorted
 
 ID = np.int32
 
@@ -75,6 +75,21 @@ class Symbols:
             self.constants.append(constant)
             self._arrays = None
         return i
+
+    def intern_many(self, terms: list) -> list[int] | None:
+        """Ids of many constants (None when one of them is a variable); untyped names take a fast path."""
+        names = self._ids.setdefault((None, str), {})
+        get = names.get
+        intern = self.intern
+        out = []
+        append = out.append
+        constant = ir.Constant
+        for t in terms:
+            if t.__class__ is not constant:
+                return None
+            i = get(t.value) if t.type is None else None
+            append(intern(t) if i is None else i)
+        return out
 
     def find(self, constant: ir.Constant) -> int | None:
         """The id of ``constant`` after type promotion, or None when no input mentions it."""
@@ -306,14 +321,40 @@ class DatabaseBuilder:
         bucket.value.append(self._value_id(fact.weight, learnable))
 
     def add_examples(self, examples: Sequence[ir.Example]) -> None:
-        buckets = self._buckets
+        # The hot loop of loading: one pass over the facts, constants interned per predicate afterwards.
+        buckets: dict[tuple[str, int], tuple[list, list, list]] = {}
+        value_id = self._value_id
         for e, example in enumerate(examples):
             for fact in example.facts:
-                if fact.negated:
-                    warn(f"negated fact '!{fact.atom}' has no meaning in grounding and is ignored", fact.span)
+                atom = fact.atom
+                terms = atom.terms
+                if fact.negated or atom.builtin:
+                    if atom.builtin:
+                        raise ValidationError(f"a fact cannot be a built-in ('@{atom.predicate}')", fact.span)
+                    warn(f"negated fact '!{atom}' has no meaning in grounding and is ignored", fact.span)
                     continue
-                self._add(buckets, fact, e, learnable=False)
-        self._n_examples = len(examples)
+                key = (atom.predicate, len(terms))
+                bucket = buckets.get(key)
+                if bucket is None:
+                    bucket = buckets[key] = ([], [], [])
+                bucket[0].append(e)
+                bucket[1].extend(terms)
+                w = fact.weight
+                bucket[2].append(0 if w is None else value_id(w, False))
+        for key, (ex, terms, value) in buckets.items():
+            ids = self.symbols.intern_many(terms)
+            if ids is None:
+                self._report_variable(examples)
+            b = self._buckets.setdefault(key, _Bucket())
+            b.ex.extend(ex)
+            b.args.extend(ids)
+            b.value.extend(value)
+
+    def _report_variable(self, examples: Sequence[ir.Example]) -> None:
+        for example in examples:
+            for fact in example.facts:
+                for t in fact.atom.terms:
+                    self._constant(t, fact.span or example.span, "a fact")
 
     def build(self, n_examples: int) -> Database:
         n_examples = max(n_examples, 1)
@@ -400,7 +441,7 @@ class DatabaseBuilder:
                 consts.append(rel.args[:, i])
         ex = np.concatenate(exs).astype(np.int64)
         const = np.concatenate(consts).astype(np.int64)
-        key = np.unique(ex * max(len(self.symbols), 1) + const)
+        key = unique_sorted(ex * max(len(self.symbols), 1) + const)
         return (key // max(len(self.symbols), 1)).astype(ID), (key % max(len(self.symbols), 1)).astype(ID)
 
 

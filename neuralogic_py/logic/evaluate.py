@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from ..errors import GroundingError
 from .database import ID, Database
-from .keys import KeySet, SortedIndex, fits, pack, pack_together
+from .keys import KeySet, SortedIndex, first_rows, fits, pack, pack_together
 from .program import UNKNOWN_CONSTANT, CompiledLiteral, CompiledRule, Program, compile_program
 
 # --------------------------------------------------------------------------- storage
@@ -381,7 +381,7 @@ class Evaluator:
             return bind
         cols = [bind.ex] + list(bind.cols.values())
         (key,) = pack_together([cols], [self.n_ex] + [self.n_const] * len(bind.cols))
-        _, first = np.unique(key, return_index=True)
+        _, first = first_rows(key)
         if len(first) == len(bind):
             return bind
         return bind.take(np.sort(first))

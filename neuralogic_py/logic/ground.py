@@ -40,7 +40,7 @@ import numpy as np
 from ..language import ir
 from .database import Database
 from .evaluate import Model
-from .keys import fits, pack
+from .keys import first_rows, fits, pack
 from .program import CompiledRule
 
 INDEX = np.int64
@@ -142,7 +142,7 @@ class _Index:
             arity = db.predicates.arity(pid)
             radices = db.radices(arity)
             key = pack([chunk.ex] + [chunk.args[:, i] for i in range(arity)], radices)
-            order = np.argsort(key, kind="stable")
+            order = np.argsort(key)
             key = key[order]
             args = chunk.args[order]
             rel = db.facts.get(pid)
@@ -197,7 +197,7 @@ def _rule_rows(model: Model, rule: CompiledRule, index: _Index) -> tuple[np.ndar
     if len(ex):
         if fits(db.radices(width)):
             key = pack([ex] + [cols[:, i] for i in range(width)], db.radices(width))
-            _, first = np.unique(key, return_index=True)
+            _, first = first_rows(key)
         else:
             _, first = np.unique(np.column_stack([ex, cols]), axis=0, return_index=True)
         ex, cols = ex[first], cols[first]
@@ -233,6 +233,26 @@ class Groundings:
     @property
     def table(self) -> AtomTable:
         return self.index.table
+
+    def find_ground(self, examples: np.ndarray, atoms: list[ir.Atom]) -> np.ndarray:
+        """Atom ids (-1 when absent) of ground ``atoms`` of one predicate, ``atoms[i]`` in ``examples[i]``."""
+        db = self.model.db
+        first = atoms[0]
+        pid = db.predicates.find(first.predicate, first.arity)
+        missing = np.full(len(atoms), -1, dtype=INDEX)
+        if pid is None or pid not in self.index.keys:
+            return missing
+        find = db.symbols.find
+        columns = []
+        known = np.ones(len(atoms), dtype=bool)
+        for i in range(first.arity):
+            ids = np.array([find(a.terms[i]) for a in atoms], dtype=object)
+            absent = np.equal(ids, None)
+            known &= ~absent
+            ids[absent] = 0
+            columns.append(ids.astype(np.int32))
+        found = self.index.find(pid, np.asarray(examples, dtype=np.int32), columns)
+        return np.where(known, found, missing)
 
     def find(self, example: int, atom: ir.Atom) -> np.ndarray:
         """Atom ids in ``example`` matching ``atom`` (ground: 0 or 1 id; with variables: every match)."""

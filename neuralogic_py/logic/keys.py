@@ -78,6 +78,29 @@ def pack_together(groups: Sequence[Sequence[np.ndarray]], radices: Sequence[int]
     return np.split(keys, cuts)
 
 
+def unique_sorted(keys: np.ndarray) -> np.ndarray:
+    """The distinct keys, ascending (sort + neighbour test: much faster than ``np.unique`` on int64)."""
+    s = np.sort(keys)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys ascending, one row index holding each) - which row of equal keys is unspecified."""
+    order = np.argsort(keys)
+    s = keys[order]
+    if len(s) < 2:
+        return s, order
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep], order[keep]
+
+
 def expand_matches(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All pairs (probe row i, sorted position p) with ``lo[i] <= p < hi[i]``."""
     counts = hi - lo
@@ -96,7 +119,7 @@ class SortedIndex:
     __slots__ = ("order", "keys")
 
     def __init__(self, keys: np.ndarray):
-        self.order = np.argsort(keys, kind="stable")
+        self.order = np.argsort(keys)
         self.keys = keys[self.order]
 
     def match(self, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +151,7 @@ class KeySet:
     def __init__(self, keys: np.ndarray | None = None):
         self.runs: list[np.ndarray] = []
         if keys is not None and len(keys):
-            self.runs.append(np.unique(keys))
+            self.runs.append(unique_sorted(keys))
 
     def __len__(self) -> int:
         return sum(len(r) for r in self.runs)
@@ -142,8 +165,8 @@ class KeySet:
         return found
 
     def add_new(self, keys: np.ndarray) -> np.ndarray:
-        """Add ``keys``; return the mask of those that were not in the set before (first occurrence)."""
-        uniq, first = np.unique(keys, return_index=True)
+        """Add ``keys``; return a mask with one row of each key that was not in the set before."""
+        uniq, first = first_rows(keys)
         fresh = ~self.contains(uniq)
         uniq = uniq[fresh]
         mask = np.zeros(len(keys), dtype=bool)

@@ -121,15 +121,29 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
 
 
 def _resolve(groundings, requests: list[Request]) -> tuple[list[np.ndarray], list[Request]]:
-    """Derived atom ids per request (empty for underivable ones), and the underivable requests."""
+    """Derived atom ids per request (empty for underivable ones), and the underivable requests.
+
+    Ground queries are looked up together, one vectorised search per predicate.
+    """
     derived = groundings.table.derived
-    matches, underivable = [], []
-    for r in requests:
-        ids = groundings.find(r.example, r.query.atom)
-        ids = ids[derived[ids]]
-        matches.append(ids)
-        if not len(ids):
-            underivable.append(r)
+    matches: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(requests)
+    by_signature: dict[tuple[str, int], list[int]] = {}
+    for k, r in enumerate(requests):
+        atom = r.query.atom
+        if atom.is_ground:
+            by_signature.setdefault((atom.predicate, atom.arity), []).append(k)
+        else:
+            ids = groundings.find(r.example, atom)
+            matches[k] = ids[derived[ids]]
+    for ks in by_signature.values():
+        found = groundings.find_ground(np.array([requests[k].example for k in ks]),
+                                       [requests[k].query.atom for k in ks])
+        ok = found >= 0
+        ok[ok] = derived[found[ok]]
+        for k, f, good in zip(ks, found.tolist(), ok.tolist()):
+            if good:
+                matches[k] = np.array([f], dtype=np.int64)
+    underivable = [r for r, m in zip(requests, matches) if not len(m)]
     return matches, underivable
 
 
