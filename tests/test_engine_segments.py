@@ -55,14 +55,15 @@ def test_concat_needs_equal_segment_sizes():
         Segments.from_offsets(np.array([0, 1, 3])).concat(np.ones((3, 1, 1)))
 
 
-def test_first_attaining_marks_exactly_one_member_per_segment_and_element():
+def test_route_to_extreme_gives_each_element_to_exactly_one_member():
     ids = np.array([1, 0, 1, 1, 0])
     x = np.array([[5.0, 1.0], [2.0, 2.0], [5.0, 7.0], [3.0, 7.0], [2.0, 0.0]])[:, :, None]
     seg = Segments(ids, 2)
-    mask = seg.first_attaining(x, seg.reduce(np.maximum, x))[:, :, 0]
+    g = np.array([[10.0, 20.0], [30.0, 40.0]])[:, :, None]
+    routed = seg.route_to_extreme(g, x, seg.reduce(np.maximum, x))[:, :, 0]
     # segment 1 = members 0, 2, 3: max (5, 7) attained first by member 0 and member 2;
     # segment 0 = members 1, 4: max (2, 2) attained first by member 1 in both elements
-    assert mask.tolist() == [[1, 0], [1, 1], [0, 1], [0, 0], [0, 0]]
+    assert routed.tolist() == [[30, 0], [10, 20], [0, 40], [0, 0], [0, 0]]
 
 
 def test_bad_ids_are_rejected():

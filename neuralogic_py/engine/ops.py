@@ -80,9 +80,9 @@ segment_sum = defop("segment_sum", lambda x, seg: seg.sum(x), lambda g, ans, x, 
 segment_mean = defop("segment_mean", lambda x, seg: seg.mean(x),
                      lambda g, ans, x, seg: seg.gather(g / seg.per_segment(seg.counts)))
 segment_max = defop("segment_max", lambda x, seg: seg.reduce(np.maximum, x),
-                    lambda g, ans, x, seg: seg.first_attaining(x, ans) * seg.gather(g))
+                    lambda g, ans, x, seg: seg.route_to_extreme(g, x, ans))
 segment_min = defop("segment_min", lambda x, seg: seg.reduce(np.minimum, x),
-                    lambda g, ans, x, seg: seg.first_attaining(x, ans) * seg.gather(g))
+                    lambda g, ans, x, seg: seg.route_to_extreme(g, x, ans))
 segment_softmax = defop("segment_softmax", lambda x, seg: seg.softmax(x),
                         lambda g, ans, x, seg: ans * (g - seg.gather(seg.sum(g * ans))))
 segment_concat = defop("segment_concat", lambda x, seg: seg.concat(x),

@@ -115,17 +115,17 @@ class Segments:
             return np.empty((0, *x.shape[1:]))
         return ufunc.reduceat(self.sorted_members(x), self.starts, axis=0)
 
-    def first_attaining(self, x: np.ndarray, reduced: np.ndarray) -> np.ndarray:
-        """0/1 mask of the members that carry a segment's max (or min), element by element.
-
-        On ties the first member in member order wins, so exactly one member per
-        segment and element receives the gradient.
-        """
-        hit = self.sorted_members(x) == np.take(reduced, self.sorted_ids, axis=0)
-        seen = np.cumsum(hit, axis=0)
-        before_segment = seen[self.starts] - hit[self.starts]  # hits in earlier segments
-        first = hit & (seen - np.repeat(before_segment, self.counts, axis=0) == 1)
-        return self.unsort_members(first.astype(np.float64))
+    def route_to_extreme(self, g: np.ndarray, x: np.ndarray, reduced: np.ndarray) -> np.ndarray:
+        """Gradient of a segment max (or min): each segment's ``g`` goes, element by element, to the
+        member whose value equals ``reduced``; on ties the first member in member order wins, so
+        exactly one member per segment and element receives it."""
+        members = self.sorted_members(x).reshape(self.n_members, -1)
+        hit = members == np.take(reduced, self.sorted_ids, axis=0).reshape(self.n_members, -1)
+        candidates = np.where(hit, np.arange(self.n_members)[:, None], self.n_members)
+        first = np.minimum.reduceat(candidates, self.starts, axis=0)  # (segments, elements), sorted positions
+        routed = np.zeros_like(members)
+        routed[first, np.arange(members.shape[1])] = g.reshape(self.n_segments, -1)
+        return self.unsort_members(routed.reshape(x.shape))
 
     def softmax(self, x: np.ndarray) -> np.ndarray:
         """Softmax across each segment's members, element by element: ``exp(x_j) / sum_seg exp``."""

@@ -150,7 +150,7 @@ def backward(output: Tensor, wrt: Sequence[Tensor], seed: np.ndarray | None = No
             grads[id(parent)] = contribution if previous is None else previous + contribution
         if id(node) not in keep:
             del grads[id(node)]  # free intermediate gradients as soon as they are spent
-    return [grads.get(id(t), np.zeros_like(t.value)) for t in wrt]
+    return [grads[id(t)] if id(t) in grads else np.zeros_like(t.value) for t in wrt]
 
 
 def _reverse_topological(output: Tensor) -> list[Tensor]:
