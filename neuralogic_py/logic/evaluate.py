@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from ..errors import GroundingError
 from .database import ID, Database
-from .keys import KeySet, SortedIndex, first_rows, fits, pack, pack_together
+from .keys import BITMAP_BITS, KeySet, SortedIndex, first_rows, fits, pack, pack_together
 from .program import UNKNOWN_CONSTANT, CompiledLiteral, CompiledRule, Program, compile_program
 
 # --------------------------------------------------------------------------- storage
@@ -89,13 +89,13 @@ class Store:
     :meth:`advance`).
     """
 
-    def __init__(self, arity: int, radices: list[int]):
+    def __init__(self, arity: int, radices: list[int], bitmap: bool):
         self.arity = arity
         self.radices = radices
         self.old: list[Chunk] = []
         self.delta: list[Chunk] = []
         self.new: list[Chunk] = []
-        self.keys = KeySet()
+        self.keys = KeySet(key_space(radices) if bitmap else None)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -136,6 +136,18 @@ class Store:
         whole = _concat(self.old + self.delta + self.new, self.arity)
         self.old, self.delta, self.new = ([whole] if len(whole) else []), [], []
         return whole
+
+
+def key_space(radices: list[int]) -> int:
+    space = 1
+    for r in radices:
+        space *= r
+    return space
+
+
+# Bitmaps (one bit per possible tuple) are given to the predicates with the smallest key spaces first,
+# while their total stays within this budget; the others keep sorted runs.
+BITMAP_BUDGET_BYTES = 256 << 20
 
 
 # --------------------------------------------------------------------------- bindings
@@ -260,15 +272,23 @@ class Evaluator:
         self.n_const = max(len(db.symbols), 1)
         self.symbol_arrays = db.symbols.arrays()
         self.stores: dict[int, Store] = {}
+        spaces = {}
         for pid in range(len(db.predicates)):
             arity = db.predicates.arity(pid)
-            radices = db.radices(arity)
-            if not fits(radices):
+            if not fits(db.radices(arity)):
                 raise GroundingError(
                     f"predicate {db.predicates.label(pid)} has too many possible tuples to key in 62 bits "
                     f"({self.n_ex} examples x {self.n_const} constants ^ {arity})",
                     hint="split the data into several runs, or lower the arity")
-            store = Store(arity, radices)
+            spaces[pid] = key_space(db.radices(arity))
+        bitmaps, budget = set(), BITMAP_BUDGET_BYTES
+        for pid in sorted(spaces, key=spaces.get):
+            if spaces[pid] <= BITMAP_BITS and spaces[pid] // 8 <= budget:
+                bitmaps.add(pid)
+                budget -= spaces[pid] // 8
+        for pid in range(len(db.predicates)):
+            arity = db.predicates.arity(pid)
+            store = Store(arity, db.radices(arity), pid in bitmaps)
             rel = db.facts.get(pid)
             if rel is not None and len(rel):
                 store.add(rel.ex, rel.args)

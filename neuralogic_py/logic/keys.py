@@ -113,50 +113,76 @@ def expand_matches(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return probe, position
 
 
-class SortedIndex:
-    """A build side of a sort-merge join: keys sorted once, with the row order."""
+# Key ranges small enough for direct addressing (a "perfect hash"): at most this many slots ...
+_DENSE_SLOTS = 1 << 27
+# ... and bitmaps of at most this many bits (64 MB) for key sets.
+BITMAP_BITS = 1 << 29
 
-    __slots__ = ("order", "keys")
+
+class SortedIndex:
+    """A build side of a sort-merge join: keys sorted once, with the row order.
+
+    When the keys span a small range, the start of each key's run is also kept
+    in a direct-address table, so a probe costs one gather instead of two binary
+    searches.
+    """
+
+    __slots__ = ("order", "keys", "starts")
 
     def __init__(self, keys: np.ndarray):
         self.order = np.argsort(keys)
         self.keys = keys[self.order]
+        self.starts = None
+        if len(keys):
+            span = int(self.keys[-1]) + 1
+            if span <= _DENSE_SLOTS and span <= max(16 * len(keys), 1 << 16):
+                starts = np.empty(span + 2, dtype=INDEX)
+                starts[0] = 0
+                np.cumsum(np.bincount(self.keys, minlength=span), out=starts[1:span + 1])
+                starts[span + 1] = len(keys)
+                self.starts = starts
+
+    def _ranges(self, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.starts is not None:
+            span = len(self.starts) - 2
+            slot = np.minimum(probe, span)
+            return self.starts[slot], self.starts[slot + 1]
+        return np.searchsorted(self.keys, probe, "left"), np.searchsorted(self.keys, probe, "right")
 
     def match(self, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe row, build row) for every pair of equal keys."""
-        lo = np.searchsorted(self.keys, probe, "left")
-        hi = np.searchsorted(self.keys, probe, "right")
+        lo, hi = self._ranges(probe)
         rows, position = expand_matches(lo, hi)
         return rows, self.order[position]
 
-    def contains(self, probe: np.ndarray) -> np.ndarray:
-        if len(self.keys) == 0:
-            return np.zeros(len(probe), dtype=bool)
-        at = np.searchsorted(self.keys, probe, "left")
-        at[at == len(self.keys)] = 0
-        return self.keys[at] == probe
-
 
 class KeySet:
-    """A growing set of int64 keys kept as a few sorted runs (an LSM layout).
+    """A growing set of int64 keys in ``[0, space)``.
 
-    ``add`` appends a run and merges the two newest runs while the older one is
-    not more than twice as large, so there are O(log n) runs and every key is
-    re-sorted O(log n) times in total - instead of re-sorting the whole set on
-    every semi-naive iteration.
+    Small key spaces use a bitmap. Otherwise keys are kept as a few sorted runs
+    (an LSM layout): ``add_new`` appends a run and merges the two newest runs
+    while the older one is not more than twice as large, so there are O(log n)
+    runs and every key is re-sorted O(log n) times in total - instead of
+    re-sorting the whole set on every semi-naive iteration.
     """
 
-    __slots__ = ("runs",)
+    __slots__ = ("runs", "bits", "size", "space")
 
-    def __init__(self, keys: np.ndarray | None = None):
+    def __init__(self, space: int | None = None):
+        """``space``: the number of possible keys when a bitmap may be used (allocated on the first add)."""
         self.runs: list[np.ndarray] = []
-        if keys is not None and len(keys):
-            self.runs.append(unique_sorted(keys))
+        self.space = space if space is not None and space <= BITMAP_BITS else None
+        self.bits: np.ndarray | None = None
+        self.size = 0
 
     def __len__(self) -> int:
-        return sum(len(r) for r in self.runs)
+        return self.size
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
+        if self.size == 0:
+            return np.zeros(len(keys), dtype=bool)
+        if self.bits is not None:
+            return ((self.bits[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1).astype(bool)
         found = np.zeros(len(keys), dtype=bool)
         for run in self.runs:
             at = np.searchsorted(run, keys)
@@ -166,16 +192,29 @@ class KeySet:
 
     def add_new(self, keys: np.ndarray) -> np.ndarray:
         """Add ``keys``; return a mask with one row of each key that was not in the set before."""
-        uniq, first = first_rows(keys)
-        fresh = ~self.contains(uniq)
-        uniq = uniq[fresh]
+        if self.bits is None and self.space is not None:
+            self.bits = np.zeros((self.space + 7) // 8, dtype=np.uint8)
+        rows = np.flatnonzero(~self.contains(keys)) if self.bits is not None else np.arange(len(keys))
+        uniq, first = first_rows(keys[rows])
+        first = rows[first]
+        if self.bits is None:
+            fresh = ~self.contains(uniq)
+            uniq, first = uniq[fresh], first[fresh]
         mask = np.zeros(len(keys), dtype=bool)
-        mask[first[fresh]] = True
-        if len(uniq):
-            self.runs.append(uniq)
-            while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-                newest = self.runs.pop()
-                merged = np.concatenate([self.runs.pop(), newest])
-                merged.sort(kind="stable")
-                self.runs.append(merged)
+        mask[first] = True
+        self.size += len(uniq)
+        if not len(uniq):
+            return mask
+        if self.bits is not None:
+            byte = uniq >> 3
+            bit = np.left_shift(1, uniq & 7).astype(np.uint8)
+            starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+            self.bits[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
+            return mask
+        self.runs.append(uniq)
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            newest = self.runs.pop()
+            merged = np.concatenate([self.runs.pop(), newest])
+            merged.sort()
+            self.runs.append(merged)
         return mask
