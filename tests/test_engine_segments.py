@@ -71,3 +71,13 @@ def test_bad_ids_are_rejected():
         Segments(np.array([0, 2]), 2)
     with pytest.raises(ValueError, match="never decrease"):
         Segments.from_offsets(np.array([0, 3, 2]))
+
+
+def test_arrays_must_have_one_row_per_member_or_segment():
+    seg = Segments.from_offsets(np.array([0, 2, 3]))
+    with pytest.raises(ValueError, match="gather from an array of 3 rows where the segments expect 2"):
+        seg.gather(np.ones((3, 1, 1)))
+    with pytest.raises(ValueError, match="sum an array of 2 rows where the segments expect 3"):
+        seg.sum(np.ones((2, 1, 1)))
+    with pytest.raises(ValueError, match="reduce an array of 4 rows"):
+        seg.reduce(np.maximum, np.ones((4, 1, 1)))

@@ -129,7 +129,7 @@ def test_product_follows_the_reference_times_rules():
     assert out(ops.combine_product(matrix, column)).tolist() == [10.0, 10.0]  # matrix x column
     assert ops.combine_product(row, matrix.T).value[0].tolist() == [[4.0, 4.0]]  # row x matrix = row
     assert out(ops.combine_product(scalars(2.0), column, scalars(0.5))).tolist() == [4.0, 5.0, 6.0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"no matrix product of values shaped \(3, 1\) and \(3, 1\)"):
         ops.combine_product(column, col(1.0, 2.0, 3.0))  # column x column has no product
 
 

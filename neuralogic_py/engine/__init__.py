@@ -23,4 +23,5 @@ from . import ops  # registers every primitive in OPS
 from .segments import Segments
 from .tape import OPS, Primitive, Tensor, backward, constant, grad, value_and_grad, variable
 
-__all__ = ["OPS", "ops", "Primitive", "Segments", "Tensor", "backward", "constant", "grad", "value_and_grad", "variable"]
+__all__ = ["OPS", "Primitive", "Segments", "Tensor", "backward", "constant", "grad", "ops", "value_and_grad",
+           "variable"]

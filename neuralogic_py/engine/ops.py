@@ -102,13 +102,13 @@ matmul = defop("matmul", k.matmul, lambda g, ans, a, b: k.matmul_grad_left(g, a,
 transpose = defop("transpose", k.swap, lambda g, ans, x: k.swap(g))
 reshape = defop("reshape", lambda x, shape: x.reshape(shape), lambda g, ans, x, shape: g.reshape(x.shape))
 concat_rows = defop_argnum("concat_rows", lambda *xs: np.concatenate(xs, axis=0),
-                           lambda i, g, ans, *xs: g[sum(len(x) for x in xs[:i]):][:len(xs[i])])
+                           lambda i, g, ans, *xs: k.rows_of(g, xs, i))
 sum_all = defop("sum_all", lambda x: np.asarray(x.sum()), lambda g, ans, x: np.broadcast_to(g, x.shape))
 mean_all = defop("mean_all", lambda x: np.asarray(x.mean()), lambda g, ans, x: np.broadcast_to(g / x.size, x.shape))
 
 # -- activations: element-wise ---------------------------------------------------------------
 
-sigmoid = defop("sigmoid", lambda x: k.saturating_logistic(x, x),
+sigmoid = defop("sigmoid", k.saturating_logistic,
                 lambda g, ans, x: g * ans * (1.0 - ans) * k.unsaturated(x))
 tanh = defop("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 relu = defop("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * (x > 0))
@@ -120,7 +120,7 @@ log = defop("log", np.log, lambda g, ans, x: g / x)
 sqrt = defop("sqrt", np.sqrt, lambda g, ans, x: g * 0.5 / ans)
 inverse = defop("inverse", lambda x: 1.0 / x, lambda g, ans, x: -g * ans * ans)
 reverse = defop("reverse", lambda x: 1.0 - x, lambda g, ans, x: -g)
-lukasiewicz = defop("lukasiewicz", lambda x: k.saturating_logistic(6.0 * x + 0.5, x),
+lukasiewicz = defop("lukasiewicz", lambda x: k.saturating_logistic(x, 6.0, 0.5),
                     lambda g, ans, x: g * 6.0 * ans * (1.0 - ans) * k.unsaturated(x))
 
 # -- activations: joint over each value ------------------------------------------------------
@@ -132,22 +132,22 @@ norm = defop("norm", k.norm, lambda g, ans, x: k.norm_vjp(g, ans, x))
 # -- combinations over a fixed list of inputs (one neuron per batch row) --------------------
 
 
-def _elementwise(ufunc: np.ufunc, what: str):
+def _elementwise(ufunc: np.ufunc):
     def forward(*xs: np.ndarray) -> np.ndarray:
-        k.check_same_value_shapes(xs, what)
+        k.check_same_value_shapes(xs)
         return reduce(ufunc, xs)
     return forward
 
 
-combine_sum = defop_argnum("combine_sum", _elementwise(np.add, "sum"),
-                           lambda i, g, ans, *xs: k.unbroadcast(g, xs[i].shape))
-combine_avg = defop_argnum("combine_avg", lambda *xs: _elementwise(np.add, "avg")(*xs) / len(xs),
+_add_all = _elementwise(np.add)
+combine_sum = defop_argnum("combine_sum", _add_all, lambda i, g, ans, *xs: k.unbroadcast(g, xs[i].shape))
+combine_avg = defop_argnum("combine_avg", lambda *xs: _add_all(*xs) / len(xs),
                            lambda i, g, ans, *xs: k.unbroadcast(g / len(xs), xs[i].shape))
-combine_max = defop_argnum("combine_max", _elementwise(np.maximum, "max"),
+combine_max = defop_argnum("combine_max", _elementwise(np.maximum),
                            lambda i, g, ans, *xs: k.unbroadcast(g * k.first_extreme_mask(xs, ans, i), xs[i].shape))
-combine_min = defop_argnum("combine_min", _elementwise(np.minimum, "min"),
+combine_min = defop_argnum("combine_min", _elementwise(np.minimum),
                            lambda i, g, ans, *xs: k.unbroadcast(g * k.first_extreme_mask(xs, ans, i), xs[i].shape))
-combine_elproduct = defop_argnum("combine_elproduct", _elementwise(np.multiply, "elproduct"),
+combine_elproduct = defop_argnum("combine_elproduct", _elementwise(np.multiply),
                                  lambda i, g, ans, *xs: k.unbroadcast(g * k.product_of_others(xs, i, ans),
                                                                       xs[i].shape))
 combine_crosssum = defop_argnum("combine_crosssum", k.crosssum, lambda i, g, ans, *xs: k.crosssum_vjp(i, g, xs))
@@ -162,7 +162,7 @@ mse = defop("mse", k.mse, lambda g, ans, o, t: k.per_sample(g) * 2.0 * (o - t) /
 bce_logits = defop("bce_logits", k.bce_logits,
                    lambda g, ans, z, t: k.per_sample(g) * (k.stable_sigmoid(z) - t) / (z.shape[-2] * z.shape[-1]))
 softmax_ce_logits = defop("softmax_ce_logits", k.softmax_ce_logits,
-                          lambda g, ans, z, t: k.per_sample(g) * (k.softmax(z) * t.sum(axis=(-2, -1), keepdims=True) - t))
+                          lambda g, ans, z, t: k.per_sample(g) * (k.softmax(z) * k.per_value_sum(t) - t))
 crossentropy = defop("crossentropy", k.crossentropy, lambda g, ans, o, t: k.crossentropy_vjp(g, o, t))
 
 

@@ -37,11 +37,12 @@ class Segments:
         self.ids = ids
         self.n_segments = int(n_segments)
         self.counts = np.bincount(ids, minlength=self.n_segments)
+        self.has_empty = bool(self.n_segments) and int(self.counts.min()) == 0
         is_sorted = bool(np.all(ids[1:] >= ids[:-1]))
         # order: members sorted by segment (stable, so members keep their order inside a segment)
         self.order = None if is_sorted else np.argsort(ids, kind="stable")
         self.sorted_ids = ids if is_sorted else ids[self.order]
-        self.starts = np.concatenate(([0], np.cumsum(self.counts)[:-1])).astype(np.intp)
+        self.starts = np.cumsum(self.counts) - self.counts  # first sorted position of each segment
         self._matrix: sp.csr_array | None = None
 
     @classmethod
@@ -70,10 +71,12 @@ class Segments:
 
     def gather(self, x: np.ndarray) -> np.ndarray:
         """Row ``j`` of the result is ``x[ids[j]]`` (x has one row per segment)."""
+        self._require_rows(x, self.n_segments, "gather from")
         return np.take(x, self.ids, axis=0)
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Row ``s`` of the result is the sum of the member rows of segment ``s`` (0 when empty)."""
+        self._require_rows(x, self.n_members, "sum")
         n, *value_shape = x.shape
         width = int(np.prod(value_shape))
         if width == 1:
@@ -82,10 +85,15 @@ class Segments:
             summed = self.matrix @ x.reshape(n, width)
         return summed.reshape(self.n_segments, *value_shape)
 
+    @staticmethod
+    def _require_rows(x: np.ndarray, rows: int, what: str) -> None:
+        if len(x) != rows:
+            raise ValueError(f"{what} an array of {len(x)} rows where the segments expect {rows}")
+
     # -- reductions that need every segment non-empty ------------------------------------
 
     def require_nonempty(self, what: str) -> None:
-        if self.n_segments and self.counts.min() == 0:
+        if self.has_empty:
             empty = int(np.flatnonzero(self.counts == 0)[0])
             raise ValueError(f"{what} over an empty segment (segment {empty} has no members)")
 
@@ -98,6 +106,7 @@ class Segments:
         return self.sum(x) / self.per_segment(self.counts)
 
     def sorted_members(self, x: np.ndarray) -> np.ndarray:
+        self._require_rows(x, self.n_members, "reduce")
         return x if self.order is None else np.take(x, self.order, axis=0)
 
     def unsort_members(self, x_sorted: np.ndarray) -> np.ndarray:
