@@ -12,6 +12,10 @@ from neuralogic_py.errors import NeuralogicError, ParseError
 from neuralogic_py.language import ir
 from neuralogic_py.language.parser import load_template, parse_template
 
+# The constructs here are shown in isolation, so the validator's warnings (e.g. an offset for a
+# predicate no rule defines) are expected; test_validate.py tests them.
+pytestmark = pytest.mark.filterwarnings("ignore::neuralogic_py.errors.NeuralogicWarning")
+
 X, Y, Z = ir.Variable("X"), ir.Variable("Y"), ir.Variable("Z")
 
 
@@ -233,3 +237,12 @@ def test_every_conformance_template_parses_and_round_trips():
         assert parse_template(str(template)) == template, path
         for rule in template.rules:
             assert rule.span is not None and rule.span.file.endswith("template.txt")
+
+
+def test_a_file_imported_along_two_paths_is_included_once(tmp_path: Path):
+    (tmp_path / "common.txt").write_text("common :- x.\n")
+    (tmp_path / "left.txt").write_text("import ./common.txt\nleft :- common.\n")
+    (tmp_path / "right.txt").write_text("import ./common.txt\nright :- common.\n")
+    (tmp_path / "t.txt").write_text("import ./left.txt\nimport ./right.txt\n")
+    template = load_template(tmp_path / "t.txt")
+    assert [r.head.predicate for r in template.rules] == ["common", "left", "right"]

@@ -274,15 +274,18 @@ def parse_template(text: str, file: str | None = None, base: Path | None = None,
     With ``validate`` (the default) the template is checked by
     :func:`~.validate.validate_template`: warnings are issued, errors raised.
     """
-    return _checked(_template_from(text, file, base or Path.cwd(), ()), validate)
+    return _checked(_template_from(text, file, base or Path.cwd(), (), set()), validate)
 
 
 def load_template(*paths: str | Path, validate: bool = True) -> ir.Template:
     """Read one template file (or several, concatenated in order), expanding imports; validate as above."""
     template = ir.Template()
+    included: set[Path] = set()
     for path in paths:
         p = Path(path)
-        template = template + _template_from(read_text(p), display_path(p), p.resolve().parent, (p.resolve(),))
+        included.add(p.resolve())
+        template = template + _template_from(read_text(p), display_path(p), p.resolve().parent, (p.resolve(),),
+                                             included)
     return _checked(template, validate)
 
 
@@ -292,7 +295,10 @@ def _checked(template: ir.Template, validate: bool) -> ir.Template:
     return template
 
 
-def _template_from(text: str, file: str | None, base: Path, stack: tuple[Path, ...]) -> ir.Template:
+def _template_from(text: str, file: str | None, base: Path, stack: tuple[Path, ...],
+                   included: set[Path]) -> ir.Template:
+    """``stack``: the files being imported (a repeat is a cycle); ``included``: every file
+    read so far, so a file imported along two paths (a diamond) is included once."""
     source = split_imports(text, file, base)
     statements = _run(source.text, "template", file, text)
     if not source.imports:
@@ -303,14 +309,15 @@ def _template_from(text: str, file: str | None, base: Path, stack: tuple[Path, .
     for s in statements:
         line = s.span.line if s.span else 0
         while pending and pending[0][0] < line:
-            out.extend(_imported(pending.pop(0), text, source, stack).statements)
+            out.extend(_imported(pending.pop(0), text, source, stack, included).statements)
         out.append(s)
     for item in pending:
-        out.extend(_imported(item, text, source, stack).statements)
+        out.extend(_imported(item, text, source, stack, included).statements)
     return ir.Template(tuple(out))
 
 
-def _imported(item: tuple[int, Path], text: str, source: SourceText, stack: tuple[Path, ...]) -> ir.Template:
+def _imported(item: tuple[int, Path], text: str, source: SourceText, stack: tuple[Path, ...],
+              included: set[Path]) -> ir.Template:
     """The template an import line of ``text`` names (``source`` is ``text`` with imports found)."""
     line, path = item
     resolved = path.resolve()
@@ -319,7 +326,10 @@ def _imported(item: tuple[int, Path], text: str, source: SourceText, stack: tupl
         written = text.split("\n")[line - 1]  # the import line as written (``source.text`` has it blanked)
         raise ParseError(f"import cycle: {chain}", Span(source.path, line, 1, line, len(written.rstrip()) + 1, written),
                          "a file cannot import itself, directly or through the files it imports")
-    return _template_from(read_text(resolved), display_path(resolved), resolved.parent, (*stack, resolved))
+    if resolved in included:
+        return ir.Template()
+    included.add(resolved)
+    return _template_from(read_text(resolved), display_path(resolved), resolved.parent, (*stack, resolved), included)
 
 
 DataStatement = tuple[tuple[ir.Literal, ...], tuple[ir.Literal, ...], Span]
