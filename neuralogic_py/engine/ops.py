@@ -11,55 +11,55 @@ values is ``(n, rows, cols)``; a 2-D argument is one value shared by the batch a
 receives the batch-summed gradient. Arguments that are not tensors (index
 structures, targets, fact values) are constants.
 
-Maths, x the input, y the output, g the output gradient:
+Maths, x the input, y the output, g the output gradient::
 
-==================  =================================================  ===================================
-op                  forward                                            gradient to x
-==================  =================================================  ===================================
-gather              y_j = x[ids_j]                                     segment sum of g
-segment_sum         y_s = sum_{j in s} x_j                             g[ids_j]
-segment_mean        y_s = sum_{j in s} x_j / |s|                       g[ids_j] / |s|
-segment_max / min   element-wise extreme over the members of s         g to the first member attaining it
-segment_softmax     y_j = exp x_j / sum_{i in s} exp x_i (per elem.)   y (g - sum_s g y)
-segment_concat      column vector of the members' elements             split of g
-segment_count       |s|                                                0
-add / subtract      a +- b (broadcasting)                              g, +-g (summed over broadcast axes)
-multiply            a * b (broadcasting; scalar x value)               g b, g a
-matmul              a @ b per batch item                               g b^T, a^T g
-transpose           x^T                                                g^T
-reshape             x viewed with another shape                        g reshaped back
-concat_rows         batches stacked along axis 0                       the rows of g
-sum_all / mean_all  sum / mean of every element                        g, g / size
-sigmoid             1/(1+e^-x); 1 if x>100, 0 if x<-100                g y (1-y), 0 where |x|>100
-tanh                tanh x                                             g (1 - y^2)
-relu                max(x, 0)                                          g [x > 0]
-leakyrelu           x if x > 0 else 0.01 x                             g (1 if x > 0 else 0.01)
-signum              1 if x > 0 else 0 (a step, not sign)               0
-exp / log / sqrt    e^x, ln x, sqrt x                                  g y, g / x, g / (2y)
-inverse / reverse   1/x, 1 - x                                         -g y^2, -g
-lukasiewicz         1/(1+e^-(6x+0.5)); 1 if x>100, 0 if x<-100         6 g y (1-y), 0 where |x|>100
-softmax             e^x / sum e^x over each value's elements           y (g - <g, y>)
-sparsemax           projection of each value onto the simplex          g - mean_S g on the support S
-norm                (x - mean) / sqrt(var + 1e-10) per value           (g - mean g - y mean(g y)) / sqrt(var+eps)
-combine_sum / avg   x_1 + ... + x_k (/ k), scalars broadcast           g (/ k)
-combine_max / min   element-wise extreme of the inputs                 g to the first input attaining it
-combine_elproduct   x_1 * ... * x_k element-wise                       g * product of the other inputs
-combine_crosssum    [x_1[i_1] + ... + x_k[i_k]] over all index tuples  g summed over the other indices
-combine_concat      all elements of x_1..x_k as one column vector      the slice of g
-combine_cossim      <a, b> / (|a| |b|)                                 g (b/(|a||b|) - y a/|a|^2)
-combine_count       k                                                  0
-mse                 mean over a value's elements of (o - t)^2          2 g (o - t) / elements
-bce_logits          mean over elements of max(z,0) - z t + log(1+e^-|z|)  g (sigmoid z - t) / elements
-softmax_ce_logits   -sum_i t_i log softmax(z)_i                        g (softmax(z) sum t - t)
-crossentropy        -log o (t>0.5) / -log(1-o); vectors -sum t log o    g d/do, 0 where capped at 100
-==================  =================================================  ===================================
+    ==================  =================================================  ===================================
+    op                  forward                                            gradient to x
+    ==================  =================================================  ===================================
+    gather              y_j = x[ids_j]                                     segment sum of g
+    segment_sum         y_s = sum_{j in s} x_j                             g[ids_j]
+    segment_mean        y_s = sum_{j in s} x_j / |s|                       g[ids_j] / |s|
+    segment_max / min   element-wise extreme over the members of s         g to the first member attaining it
+    segment_softmax     y_j = exp x_j / sum_{i in s} exp x_i (per elem.)   y (g - sum_s g y)
+    segment_concat      column vector of the members' elements             split of g
+    segment_count       |s|                                                0
+    add / subtract      a +- b (broadcasting)                              g, +-g (summed over broadcast axes)
+    multiply            a * b (broadcasting; scalar x value)               g b, g a
+    matmul              a @ b per batch item                               g b^T, a^T g
+    transpose           x^T                                                g^T
+    reshape             x viewed with another shape                        g reshaped back
+    concat_rows         batches stacked along axis 0                       the rows of g
+    sum_all / mean_all  sum / mean of every element                        g, g / size
+    sigmoid             1/(1+e^-x); 1 if x>100, 0 if x<-100                g y (1-y), 0 where |x|>100
+    tanh                tanh x                                             g (1 - y^2)
+    relu                max(x, 0)                                          g [x > 0]
+    leakyrelu           x if x > 0 else 0.01 x                             g (1 if x > 0 else 0.01)
+    signum              1 if x > 0 else 0 (a step, not sign)               0
+    exp / log / sqrt    e^x, ln x, sqrt x                                  g y, g / x, g / (2y)
+    inverse / reverse   1/x, 1 - x                                         -g y^2, -g
+    lukasiewicz         1/(1+e^-(6x+0.5)); 1 if x>100, 0 if x<-100         6 g y (1-y), 0 where |x|>100
+    softmax             e^x / sum e^x over each value's elements           y (g - <g, y>)
+    sparsemax           projection of each value onto the simplex          g - mean_S g on the support S
+    norm                (x - mean) / sqrt(var + 1e-10) per value           (g - mean g - y mean(g y)) / sqrt(var+eps)
+    combine_sum / avg   x_1 + ... + x_k (/ k), scalars broadcast           g (/ k)
+    combine_max / min   element-wise extreme of the inputs                 g to the first input attaining it
+    combine_elproduct   x_1 * ... * x_k element-wise                       g * product of the other inputs
+    combine_crosssum    [x_1[i_1] + ... + x_k[i_k]] over all index tuples  g summed over the other indices
+    combine_concat      all elements of x_1..x_k as one column vector      the slice of g
+    combine_cossim      <a, b> / (|a| |b|)                                 g (b/(|a||b|) - y a/|a|^2)
+    combine_count       k                                                  0
+    mse                 mean over a value's elements of (o - t)^2          2 g (o - t) / elements
+    bce_logits          mean of max(z,0) - z t + log(1+e^-|z|) (elements)  g (sigmoid z - t) / elements
+    softmax_ce_logits   -sum_i t_i log softmax(z)_i                        g (softmax(z) sum t - t)
+    crossentropy        binary -log(o or 1-o, by t); vector -sum t log o   g d/do, 0 where capped at 100
+    ==================  =================================================  ===================================
 
 Differences from the reference engine, on purpose: lukasiewicz's derivative carries the
 factor 6 (the reference omits it, so its gradient is not the derivative of its value);
 max/min combinations and aggregations of vectors are element-wise (the reference picks
 the whole input with the largest element sum); mse's gradient is that of the mean
 (the reference's 2(t-o) ignores the 1/elements factor for vector outputs). tanh needs
-no explicit clamp: 1 - tanh(x)^2 is exactly 0 in float64 beyond |x| = 19.1.
+no explicit clamp: 1 - tanh(x)^2 is exactly 0 in float64 beyond ``|x| = 19.1``.
 """
 
 from __future__ import annotations
