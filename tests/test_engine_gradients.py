@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralogic_py.engine import OPS, Segments, ops
+from neuralogic_py.engine import OPS, Segments, ops, value_and_grad
 from neuralogic_py.engine.gradcheck import gradient_errors
 
 TOLERANCE = 1e-6
@@ -144,3 +144,23 @@ def test_a_small_network_layer_end_to_end():
 
     errors = gradient_errors(network, normal(3, 2), normal(3, 1), normal(1, 3), inputs)
     assert max(errors) < TOLERANCE, errors
+
+
+def test_gradient_descent_learns_xor_through_the_engine():
+    """{1,8} xor :- {8,2} xy. with tanh rule and sigmoid output, full-batch gradient descent on the 4 samples."""
+    xy = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)[:, :, None]
+    target = np.array([0, 1, 1, 0], dtype=float).reshape(4, 1, 1)
+    init = np.random.default_rng(0)
+    params = [init.uniform(-1, 1, size=(8, 2)), init.uniform(-1, 1, size=(8, 1)), init.uniform(-1, 1, size=(1, 8))]
+
+    def loss(hidden, offset, head):
+        rule = ops.tanh(ops.combine_sum(offset, ops.matmul(hidden, xy)))
+        return ops.mean_all(ops.bce_logits(ops.matmul(head, rule), target))
+
+    step = value_and_grad(loss, argnums=(0, 1, 2))
+    for _ in range(500):
+        _, grads = step(*params)
+        params = [p - 1.0 * g for p, g in zip(params, grads)]
+    hidden, offset, head = params
+    logits = head @ np.tanh(hidden @ xy + offset)
+    assert ((logits > 0) == (target > 0.5)).all()
