@@ -22,7 +22,9 @@ the rare forms or raises the positioned error. Both ways build the same IR.
 Positions: a statement read by the scanner carries its :class:`~..errors.Span`
 (the same one lark gives it); items inside it carry ``span=None``. Spans are
 excluded from IR equality, so the scanner's IR equals lark's. Errors always come
-from lark, so they always carry positions.
+from lark, so they always carry positions; when a text has several errors, the
+scanner may report another one first than lark alone (which reports every syntax
+error before any other).
 """
 
 from __future__ import annotations
@@ -73,22 +75,22 @@ def read_statements(text: str, file: str | None, item: ItemOf, statement: Statem
     ``fast=False`` reads everything with lark (the reference path for tests and
     benchmarks).
     """
-    source = strip_comments(text, file)
     if not fast:
-        return lark_statements(source, text, file, item, statement, 0, len(source))
-    return _Scanner(source, text, file, item, statement).run()
+        return lark_statements(text, file, item, statement, 0, len(text))
+    return _Scanner(text, file, item, statement).run()
 
 
-def lark_statements(source: str, text: str, file: str | None, item: ItemOf, statement: StatementOf,
+def lark_statements(text: str, file: str | None, item: ItemOf, statement: StatementOf,
                     start: int, end: int) -> list[Statement]:
-    """Parse and convert ``source[start:end]`` with lark (``source`` = ``text`` with comments blanked).
+    """Parse and convert the statements in ``text[start:end]`` with lark.
 
-    Errors show the user's line from ``text``, comments included.
+    ``start`` and ``end`` lie outside comments. Errors quote the user's whole line.
     """
     try:
         return [statement(label, tuple(map(item, body)), span)
-                for label, body, span in parse_statements(source, file, start, end)]
+                for label, body, span in parse_statements(text, file, start, end)]
     except NeuralogicError as e:
+        # Spans of a range quote its first line blanked up to `start`; show the line as written.
         if e.span is not None and e.span.line >= 1:
             e.span = dataclasses.replace(e.span, text=_line(text, e.span.line))
         raise
@@ -146,8 +148,8 @@ class _Lines:
 class _Scanner:
     """One pass over one text; see the module docstring."""
 
-    def __init__(self, source: str, text: str, file: str | None, item: ItemOf, statement: StatementOf):
-        self.source = source
+    def __init__(self, text: str, file: str | None, item: ItemOf, statement: StatementOf):
+        self.source = strip_comments(text, file)  # blanked, offsets kept: scanned, never shown
         self.text = text
         self.file = file
         self.item = item
@@ -181,7 +183,7 @@ class _Scanner:
         return out
 
     def _lark(self, start: int, end: int) -> list[Statement]:
-        return lark_statements(self.source, self.text, self.file, self.item, self.statement, start, end)
+        return lark_statements(self.text, self.file, self.item, self.statement, start, end)
 
     def _statement(self, start: int, end: int) -> Statement | None:
         """The statement ``source[start:end]`` (ending in '.') converted, or None to leave it to lark."""
