@@ -108,8 +108,10 @@ def test_offset_must_be_last():
 
 def test_rule_metadata_is_normalised():
     rule = only("h(X) :- f(X). [transformation=Sigmoid, aggregation=max, combination=elproduct]")
-    assert rule.metadata == ir.Metadata((("activation", "sigmoid"), ("aggregation", "max"),
-                                         ("combination", "elproduct")))
+    assert rule.metadata == ir.Metadata((("activation", "sigmoid"), ("combination", "elproduct"),
+                                         ("aggregation", "max")))
+    # written order does not matter
+    assert rule.metadata == only("h(X) :- f(X). [aggregation=max, combination=elproduct, activation=sigmoid]").metadata
     assert rule.metadata.activation == "sigmoid"
 
 

@@ -15,7 +15,8 @@ KEYS = ("activation", "combination", "aggregation", "offset", "learnable", "dupl
 
 
 def make_metadata(entries: Sequence[tuple[str, Any, Span | None]]) -> ir.Metadata:
-    """Normalise keys, validate function names, reject unknown or repeated keys."""
+    """Normalise keys, validate function names, reject unknown or repeated keys; entries come
+    out in the order of ``KEYS``."""
     out: list[tuple[str, ir.MetaValue]] = []
     for key, value, span in entries:
         key = KEY_ALIASES.get(key.lower(), key.lower())
@@ -40,4 +41,5 @@ def make_metadata(entries: Sequence[tuple[str, Any, Span | None]]) -> ir.Metadat
         elif key in ("offset", "value") and isinstance(value, str):
             raise ValidationError(f"'{key}' needs a number or a value, got {value}", span)
         out.append((key, value))
-    return ir.Metadata(tuple(out))
+    # One canonical key order, so metadata written in any order compares equal.
+    return ir.Metadata(tuple(sorted(out, key=lambda kv: KEYS.index(kv[0]))))
