@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,9 +242,138 @@ def _check_json(report: CheckReport, warnings_count: int) -> dict[str, Any]:
             "warnings": warnings_count}
 
 
+# --------------------------------------------------------------------------- nlp ground
+
+
+def add_ground(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "ground", parents=[common], help="ground a template on its data; print counts and timings",
+        description="Ground TEMPLATE on DATA (every split and fold) and report, per split: samples, ground rules "
+                    "per rule, atoms/facts/derived per predicate, iterations and the time of each stage. Only "
+                    "what the queries reach is kept.")
+    _add_sources_arguments(p)
+    p.add_argument("--print", dest="print_rules", action="store_true",
+                   help="also list the ground rules ([example] head :- body.), for small inputs")
+    p.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    p.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    p.set_defaults(run=ground)
+
+
+def ground(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp ground``: ground every split; print statistics (and the ground rules with --print)."""
+    from .logic.samples import ground_samples
+
+    sources = load_sources(args.template, args.data, args.queries)
+    reports = []
+    progress = sys.stderr.isatty() and not args.json
+    for unit in (sources, *sources.folds):
+        started = time.perf_counter()
+        template = load_template(*unit.template)
+        template_seconds = time.perf_counter() - started
+        splits = list(unit.splits()) or [("template", Split())]
+        for role, split in splits:
+            started = time.perf_counter()
+            data = load_split(split)
+            seconds = {"parse": template_seconds + time.perf_counter() - started}
+            g = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,
+                               progress=progress, examples_file=_name(split.examples),
+                               queries_file=_name(split.queries))
+            seconds.update(g.seconds)
+            counts = g.program.counts()
+            report = {"fold": unit.name, "split": role, "examples": len(data.examples), "samples": len(g.samples),
+                      "pairing": g.pairing.describe(), "underivable_dropped": len(g.underivable),
+                      "iterations": g.stats.iterations if g.stats else 0, "seconds": seconds, **counts}
+            if args.print_rules:
+                report["ground_rule_lines"] = list(g.program.ground_rule_lines())
+            reports.append(report)
+    if args.json:
+        print(json.dumps({"splits": reports, "warnings": counter.count}, indent=2))
+    else:
+        print(_ground_text(reports, counter.count))
+    return EXIT_OK
+
+
+def _ground_text(reports: list[dict[str, Any]], warnings_count: int) -> str:
+    lines: list[str] = []
+    for r in reports:
+        where = "" if r["fold"] == "." else f"{r['fold']} "
+        lines.append(f"{where}{r['split']}: {r['pairing']} -> {counted(r['samples'], 'sample')}"
+                     + (f" ({r['underivable_dropped']} underivable dropped)" if r["underivable_dropped"] else ""))
+        lines.append(f"  {counted(r['ground_rules'], 'ground rule')} in {counted(r['groups'], 'aggregation group')}; "
+                     f"{counted(r['atoms'], 'atom')} ({r['facts']} input facts, {r['derived']} derived); "
+                     f"{counted(r['iterations'], 'iteration')}")
+        lines.append("  time: " + ", ".join(f"{k} {v:.3f} s" for k, v in r["seconds"].items()))
+        lines.append("  ground rules per rule:")
+        for rule in r["rules"]:
+            lines.append(f"    {rule['ground_rules']:>9}  {rule['rule']}")
+        lines.append("  atoms per predicate (facts, derived):")
+        for name, c in r["predicates"].items():
+            lines.append(f"    {c['atoms']:>9}  {name} ({c['facts']}, {c['derived']})")
+        if "ground_rule_lines" in r:
+            lines.append("  ground rules:")
+            lines += [f"    {line}" for line in r["ground_rule_lines"]]
+    lines.append("ok" + (f", {counted(warnings_count, 'warning')}" if warnings_count else ""))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- nlp query
+
+
+def add_query(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "query", parents=[common], help="answer a logical query (no learning)",
+        description="Evaluate TEMPLATE's rules over DATA's examples and print the substitutions that make GOAL "
+                    "true, one per line (e.g. X=1, Y=b). Ints stay ints; typed constants print with their type. "
+                    "A ground GOAL prints true or false.")
+    p.add_argument("template", metavar="TEMPLATE", help="template file (or a sources directory)")
+    p.add_argument("items", metavar="[DATA] GOAL", nargs="+",
+                   help="examples file or sources directory (optional), then the goal atom, e.g. 'h(X, Y)'")
+    p.add_argument("--json", action="store_true", help="print the answers as JSON")
+    p.set_defaults(run=query)
+
+
+def query(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp query``: answers to one goal in each example of the training split."""
+    from .logic.query import parse_goal, query_examples
+
+    if len(args.items) > 2:
+        raise NeuralogicError(f"expected [DATA] GOAL, got {len(args.items)} arguments after the template",
+                              hint="quote the goal: nlp query rules.txt data.txt 'h(X, Y)'")
+    data, goal_text = (args.items[0], args.items[1]) if len(args.items) == 2 else (None, args.items[0])
+    goal = parse_goal(goal_text)
+    sources = load_sources(args.template, data)
+    examples = load_split(sources.train).examples if sources.train else ()
+    per_example = query_examples(load_template(*sources.template), goal, examples)
+    variables = goal.variables()
+    if args.json:
+        print(json.dumps([[{k: _json_value(v) for k, v in a.items()} for a in answers]
+                          for answers in per_example], indent=2))
+        return EXIT_OK
+    lines = []
+    for e, answers in enumerate(per_example):
+        prefix = f"example {e + 1}: " if len(per_example) > 1 else ""
+        if not any(True for v in variables if not v.is_anonymous):
+            lines.append(prefix + ("true" if answers else "false"))
+            continue
+        if not answers:
+            lines.append(prefix + "no answers")
+        lines += [prefix + ", ".join(f"{k}={_text_value(v)}" for k, v in a.items()) for a in answers]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _text_value(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _json_value(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str)) else str(value)
+
+
 # --------------------------------------------------------------------------- entry point
 
-COMMANDS = (add_check,)
+COMMANDS = (add_check, add_ground, add_query)
 
 
 def build_parser() -> argparse.ArgumentParser:

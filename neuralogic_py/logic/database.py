@@ -246,6 +246,33 @@ class Database:
         return out
 
 
+def match_rows(db: Database, ex: np.ndarray, args: np.ndarray, example: int, atom: ir.Atom) -> np.ndarray:
+    """Which rows ``(ex, args)`` of ``atom``'s predicate match ``atom`` in ``example``.
+
+    Constants must be equal (after type promotion; an unknown constant matches
+    nothing), a repeated variable needs equal values, a typed variable a
+    constant of its type, and each ``_`` matches anything.
+    """
+    ok = ex == example
+    first_at: dict[str, int] = {}
+    types = db.symbols.arrays()["type"]
+    for i, t in enumerate(atom.terms):
+        column = args[:, i]
+        if isinstance(t, ir.Constant):
+            c = db.symbols.find(t)
+            ok &= column == (-1 if c is None else c)
+            continue
+        if t.type is not None:
+            ok &= types[column] == db.symbols.type_id(t.type)
+        if t.name == "_":
+            continue
+        if t.name in first_at:
+            ok &= column == args[:, first_at[t.name]]
+        else:
+            first_at[t.name] = i
+    return ok
+
+
 class _Bucket:
     __slots__ = ("ex", "args", "value")
 

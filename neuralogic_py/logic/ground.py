@@ -38,7 +38,7 @@ from typing import Iterator
 import numpy as np
 
 from ..language import ir
-from .database import Database
+from .database import Database, match_rows
 from .evaluate import Model
 from .keys import first_rows, fits, pack
 from .program import CompiledRule
@@ -269,21 +269,7 @@ class Groundings:
         start = self.index.offsets[pid]
         rows = np.arange(start, start + len(self.index.keys[pid]), dtype=INDEX)
         table = self.table
-        ok = table.ex[rows] == example
-        first_at: dict[str, int] = {}
-        for i, t in enumerate(atom.terms):
-            column = table.terms[rows, i]
-            if isinstance(t, ir.Constant):
-                c = db.symbols.find(t)
-                ok &= column == (-2 if c is None else c)
-            elif t.name != "_":
-                if t.type is not None:
-                    ok &= db.symbols.arrays()["type"][column] == db.symbols.type_id(t.type)
-                if t.name in first_at:
-                    ok &= column == table.terms[rows, first_at[t.name]]
-                else:
-                    first_at[t.name] = i
-        return rows[ok]
+        return rows[match_rows(db, table.ex[rows], table.terms[rows], example, atom)]
 
 
 def ground_rules(model: Model) -> Groundings:
