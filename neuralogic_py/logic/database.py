@@ -58,6 +58,7 @@ class Symbols:
         # one dict per (type, value class): 1 and 1.0 are equal in Python but distinct here
         self._ids: dict[tuple[str | None, type], dict] = {}
         self._promoted: np.ndarray | None = None
+        self._only_typed: dict[tuple[type, object], int] = {}
         self._arrays: dict[str, np.ndarray] | None = None
         self.types: list[str] = []
 
@@ -93,9 +94,14 @@ class Symbols:
 
     def find(self, constant: ir.Constant) -> int | None:
         """The id of ``constant`` after type promotion, or None when no input mentions it."""
+        promoted = self.promotion()
         table = self._ids.get((constant.type, constant.value.__class__))
         i = None if table is None else table.get(constant.value)
-        return None if i is None else int(self.promotion()[i])
+        if i is None:
+            # an untyped name that only ever occurs typed (with one type) means the typed constant
+            i = self._only_typed.get((constant.value.__class__, constant.value)) if constant.type is None else None
+            return i
+        return int(promoted[i])
 
     def promotion(self) -> np.ndarray:
         """``id -> id``: an untyped name written typed elsewhere (with one type) maps to the typed constant."""
@@ -107,6 +113,7 @@ class Symbols:
             if type_ is not None:
                 for value, i in table.items():
                     typed.setdefault((cls, value), set()).add(i)
+        self._only_typed = {k: next(iter(v)) for k, v in typed.items() if len(v) == 1}
         for (type_, cls), table in self._ids.items():
             if type_ is None:
                 for value, i in table.items():
@@ -197,13 +204,6 @@ class Relation:
     def __len__(self) -> int:
         return len(self.ex)
 
-    def column(self, i: int) -> np.ndarray:
-        return self.args[:, i]
-
-
-def empty_relation(arity: int) -> Relation:
-    return Relation(np.zeros(0, ID), np.zeros((0, arity), ID), np.zeros(0, ID))
-
 
 @dataclass
 class Database:
@@ -226,10 +226,6 @@ class Database:
     domain_ex: np.ndarray
     domain_const: np.ndarray
     rules: list[ir.Rule] = field(default_factory=list)
-
-    def relation(self, pid: int) -> Relation:
-        rel = self.facts.get(pid)
-        return rel if rel is not None else empty_relation(self.predicates.arity(pid))
 
     def radices(self, arity: int) -> list[int]:
         """Radices of a packed ``(example, arg_1, ..., arg_k)`` key."""

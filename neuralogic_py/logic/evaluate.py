@@ -170,14 +170,13 @@ class Bindings:
 
 @dataclass
 class Statistics:
-    """What evaluation did: iterations per component, seconds, derived tuples per predicate."""
+    """What evaluation did: semi-naive iterations (summed over components), seconds, new tuples per predicate."""
 
     iterations: int = 0
     components: int = 0
     recursive_components: int = 0
     seconds: float = 0.0
     derived: dict[int, int] = field(default_factory=dict)
-    substitutions: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
