@@ -68,8 +68,10 @@ def render(severity: str, message: str, span: Span | None, hint: str | None = No
     return "\n".join(lines)
 
 
-class NeuralogicError(Exception):
-    """Base of every error caused by the user's templates, data or settings."""
+class _Positioned:
+    """A message with an optional place and hint, rendered compiler-style."""
+
+    severity = "error"
 
     def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
         super().__init__(message)
@@ -78,7 +80,11 @@ class NeuralogicError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return render("error", self.message, self.span, self.hint)
+        return render(self.severity, self.message, self.span, self.hint)
+
+
+class NeuralogicError(_Positioned, Exception):
+    """Base of every error caused by the user's templates, data or settings."""
 
 
 class ParseError(NeuralogicError):
@@ -97,17 +103,10 @@ class GroundingError(NeuralogicError):
     """Grounding cannot give what was asked (a query that no rule or fact derives, ...)."""
 
 
-class NeuralogicWarning(UserWarning):
+class NeuralogicWarning(_Positioned, UserWarning):
     """A questionable input that still has a well-defined meaning."""
 
-    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.span = span
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return render("warning", self.message, self.span, self.hint)
+    severity = "warning"
 
 
 def warn(message: str, span: Span | None = None, hint: str | None = None) -> None:

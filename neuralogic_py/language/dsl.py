@@ -162,13 +162,17 @@ class Term:
         return str(self.term)
 
 
-class _Variables:
-    """``V.X`` (``V.x`` is capitalised to ``X``), ``V._`` (anonymous), ``V.get("X")``."""
+class _TermNamespace:
+    """Attribute access ``NS.name`` is ``NS.get("name")`` of the subclass."""
 
     def __getattr__(self, name: str) -> Term:
         if _is_probe(name):
             raise AttributeError(name)
-        return self.get(name)
+        return self.get(name)  # type: ignore[attr-defined]  # each namespace defines get()
+
+
+class _Variables(_TermNamespace):
+    """``V.X`` (``V.x`` is capitalised to ``X``), ``V._`` (anonymous), ``V.get("X")``."""
 
     @_located
     def get(self, name: str) -> Term:
@@ -178,13 +182,8 @@ class _Variables:
         return Term(ir.Variable(text))
 
 
-class _Constants:
+class _Constants(_TermNamespace):
     """``C.a``, ``C.get("a")``; the first letter is lower-cased (``C.Ann`` is ``ann``)."""
-
-    def __getattr__(self, name: str) -> Term:
-        if _is_probe(name):
-            raise AttributeError(name)
-        return self.get(name)
 
     @_located
     def get(self, name: str) -> Term:
