@@ -207,3 +207,36 @@ def test_relevance_keeps_the_recursion_under_a_query() -> None:
         parse_template("p(X) :- e(X).\np(X) :- p(Y), l(Y, X).\nr(X) :- e(X)."),
         parse_examples("e(a), l(a, b), l(b, c), l(c, a), e(z)."))), np.array([], dtype=np.int64))
     assert len(program.atoms) == 0 and all(len(r) == 0 for r in program.rules)
+
+
+# --------------------------------------------------------------------------- randomised agreement with the oracle
+
+RANDOM_TEMPLATE = """
+path(X, Y) :- e(X, Y).
+path(X, Z) :- path(X, Y), path(Y, Z).
+far(X, Y) :- n(X), n(Y), !path(X, Y), @neq(X, Y).
+tri(X) :- e(X, Y), *e(Y, Z), e(Z, X), @alldiff(X, Y, Z).
+hub(X) :- n(X), *e(X, _), ~m(X).
+small(X, Y) :- path(X, Y), @lt(X, Y), @leq(Y, 3).
+typed(t:X) :- e(X, Y), m(Y).
+"""
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_data_agrees_with_oracle(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = [1, 2, 3, 4, "a", "b"]
+    examples = []
+    for _ in range(int(rng.integers(1, 4))):
+        facts = [ir.Fact(ir.Atom("n", (ir.Constant(c),))) for c in names if rng.random() < 0.7]
+        for _ in range(int(rng.integers(2, 9))):
+            x, y = rng.choice(len(names), 2)
+            facts.append(ir.Fact(ir.Atom("e", (ir.Constant(names[x]), ir.Constant(names[y])))))
+        for c in names:
+            if rng.random() < 0.3:
+                typed = rng.random() < 0.5
+                facts.append(ir.Fact(ir.Atom("m", (ir.Constant(c, "t" if typed else None),))))
+        examples.append(ir.Example(tuple(facts)))
+    template = parse_template(RANDOM_TEMPLATE, validate=False)
+    program = build_ground_program(evaluate(build_database(template, examples)))
+    assert sorted(program.ground_rule_lines()) == naive_ground(template, examples)

@@ -517,7 +517,7 @@ class Evaluator:
                         self.run(rule, {lit.position: self.stores[lit.pred].visible()
                                         for lit in rule.body if lit.kind == "positive"})
                     continue
-                for i, delta_lit in enumerate(idb):
+                for delta_lit in idb:
                     if not self.stores[delta_lit.pred].delta:
                         continue
                     sources = {}
@@ -525,12 +525,10 @@ class Evaluator:
                         if lit.kind != "positive":
                             continue
                         s = self.stores[lit.pred]
-                        if lit.pred not in component:
-                            sources[lit.position] = s.visible()
-                        elif lit is delta_lit:
+                        if lit.pred not in component or lit.position < delta_lit.position:
+                            sources[lit.position] = s.visible()  # old + delta
+                        elif lit.position == delta_lit.position:
                             sources[lit.position] = list(s.delta)
-                        elif idb.index(lit) < i:
-                            sources[lit.position] = s.visible()
                         else:
                             sources[lit.position] = list(s.old)
                     self.run(rule, sources, first=delta_lit.position)
