@@ -240,3 +240,17 @@ def test_random_data_agrees_with_oracle(seed: int) -> None:
     template = parse_template(RANDOM_TEMPLATE, validate=False)
     program = build_ground_program(evaluate(build_database(template, examples)))
     assert sorted(program.ground_rule_lines()) == naive_ground(template, examples)
+
+
+def test_wide_tuples_beyond_62_bit_keys() -> None:
+    # 1500 constants and 6-ary atoms: 1500**6 tuples do not fit a 62-bit key, so keys use dense prefixes.
+    rules = ("walk(A, B, C, D, E, F) :- e(A, B), e(B, C), e(C, D), e(D, E), e(E, F).\n"
+             "walk(B, C, D, E, F, G) :- walk(A, B, C, D, E, F), e(F, G).\n"
+             "open(A, B, C, D, E, F) :- walk(A, B, C, D, E, F), !walk(B, C, D, E, F, A).\n")
+    chain = "e(1, 2), e(2, 3), e(3, 4), e(4, 5), e(5, 6), e(6, 7), e(7, 1), e(3, 8)"
+    padding = ", ".join(f"n(x{i})" for i in range(1500))
+    small = _ground(rules, chain + ".")
+    wide = _ground(rules, chain + ", " + padding + ".")
+    assert wide.program.db.radices(6)[1] >= 1500
+    assert sorted(wide.program.ground_rule_lines()) == sorted(small.program.ground_rule_lines())
+    assert len(list(small.program.ground_rule_lines())) > 20

@@ -44,9 +44,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import GroundingError
 from .database import ID, Database
-from .keys import BITMAP_BITS, KeySet, SortedIndex, first_rows, fits, pack, pack_together
+from .keys import BITMAP_BITS, KeySet, SortedIndex, TupleKeys, first_rows, fits, pack, pack_together
 from .program import UNKNOWN_CONSTANT, CompiledLiteral, CompiledRule, Program, compile_program
 
 # --------------------------------------------------------------------------- storage
@@ -96,18 +95,20 @@ class Store:
         self.delta: list[Chunk] = []
         self.new: list[Chunk] = []
         self.keys = KeySet(key_space(radices) if bitmap else None)
+        self.packer = TupleKeys(radices)
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def key_of(self, ex: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
-        return pack([ex] + columns, self.radices)
+        """Packed keys of tuples (-1 for tuples that cannot be present, when keys need dense prefixes)."""
+        return self.packer([ex] + columns)
 
     def add(self, ex: np.ndarray, args: np.ndarray) -> int:
         """Add the rows not yet present to ``new``; return how many were new."""
         if len(ex) == 0:
             return 0
-        fresh = self.keys.add_new(self.key_of(ex, [args[:, i] for i in range(self.arity)]))
+        fresh = self.keys.add_new(self.packer([ex] + [args[:, i] for i in range(self.arity)], add=True))
         n = int(fresh.sum())
         if n:
             self.new.append(Chunk(ex[fresh], args[fresh]))
@@ -271,15 +272,7 @@ class Evaluator:
         self.n_const = max(len(db.symbols), 1)
         self.symbol_arrays = db.symbols.arrays()
         self.stores: dict[int, Store] = {}
-        spaces = {}
-        for pid in range(len(db.predicates)):
-            arity = db.predicates.arity(pid)
-            if not fits(db.radices(arity)):
-                raise GroundingError(
-                    f"predicate {db.predicates.label(pid)} has too many possible tuples to key in 62 bits "
-                    f"({self.n_ex} examples x {self.n_const} constants ^ {arity})",
-                    hint="split the data into several runs, or lower the arity")
-            spaces[pid] = key_space(db.radices(arity))
+        spaces = {pid: key_space(db.radices(db.predicates.arity(pid))) for pid in range(len(db.predicates))}
         bitmaps, budget = set(), BITMAP_BUDGET_BYTES
         for pid in sorted(spaces, key=spaces.get):
             if spaces[pid] <= BITMAP_BITS and spaces[pid] // 8 <= budget:

@@ -40,7 +40,7 @@ import numpy as np
 from ..language import ir
 from .database import Database, match_rows
 from .evaluate import Model
-from .keys import first_rows, fits, pack
+from .keys import TupleKeys, first_rows, fits, pack
 from .program import CompiledRule
 
 INDEX = np.int64
@@ -132,7 +132,7 @@ class _Index:
     def __init__(self, model: Model):
         db = model.db
         self.db = db
-        preds, exs, terms, facts, values, keys, offsets = [], [], [], [], [], {}, {}
+        preds, exs, terms, values, keys, offsets, packers = [], [], [], [], {}, {}, {}
         width = max((db.predicates.arity(p) for p in range(len(db.predicates))), default=0)
         total = 0
         for pid in range(len(db.predicates)):
@@ -140,17 +140,16 @@ class _Index:
             if len(chunk) == 0:
                 continue
             arity = db.predicates.arity(pid)
-            radices = db.radices(arity)
-            key = pack([chunk.ex] + [chunk.args[:, i] for i in range(arity)], radices)
+            packer = packers[pid] = TupleKeys(db.radices(arity))
+            key = packer([chunk.ex] + [chunk.args[:, i] for i in range(arity)], add=True)
             order = np.argsort(key)
             key = key[order]
             args = chunk.args[order]
             rel = db.facts.get(pid)
             value = np.full(len(key), -1, dtype=np.int32)
             if rel is not None and len(rel):
-                fact_key = pack([rel.ex] + [rel.args[:, i] for i in range(arity)], radices)
-                at = np.searchsorted(key, fact_key)
-                value[at] = rel.value
+                fact_key = packer([rel.ex] + [rel.args[:, i] for i in range(arity)])
+                value[np.searchsorted(key, fact_key)] = rel.value
             keys[pid], offsets[pid] = key, total
             preds.append(np.full(len(key), pid, dtype=np.int32))
             exs.append(chunk.ex[order])
@@ -166,20 +165,20 @@ class _Index:
                                np.zeros(total, dtype=bool))
         self.keys = keys
         self.offsets = offsets
+        self.packers = packers
 
     def lookup(self, pid: int, ex: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
         """Atom ids of tuples known to be in the model."""
         if len(ex) == 0:
             return np.zeros(0, dtype=INDEX)
-        key = pack([ex] + columns, self.db.radices(len(columns)))
-        return self.offsets[pid] + np.searchsorted(self.keys[pid], key)
+        return self.offsets[pid] + np.searchsorted(self.keys[pid], self.packers[pid]([ex] + columns))
 
     def find(self, pid: int, ex: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
         """Atom ids, or -1 for tuples not in the model."""
         keys = self.keys.get(pid)
         if keys is None or len(keys) == 0:
             return np.full(len(ex), -1, dtype=INDEX)
-        key = pack([ex] + columns, self.db.radices(len(columns)))
+        key = self.packers[pid]([ex] + columns)
         at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
         return np.where(keys[at] == key, self.offsets[pid] + at, -1)
 

@@ -101,6 +101,80 @@ def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s[keep], order[keep]
 
 
+class IdMap:
+    """A growing map from int64 keys to dense ids ``0, 1, 2, ...`` in order of first sight."""
+
+    __slots__ = ("keys", "ids")
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, dtype=np.int64)  # sorted
+        self.ids = np.zeros(0, dtype=np.int64)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The id of each key, -1 for keys never added."""
+        if not len(self.keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[at] == keys, self.ids[at], -1)
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """The id of each key, giving new keys the next ids."""
+        ids = self.find(keys)
+        missing = ids < 0
+        if missing.any():
+            fresh = unique_sorted(keys[missing])
+            all_keys = np.concatenate([self.keys, fresh])
+            all_ids = np.concatenate([self.ids, np.arange(len(self.keys), len(self.keys) + len(fresh))])
+            order = np.argsort(all_keys)
+            self.keys, self.ids = all_keys[order], all_ids[order]
+            ids[missing] = self.find(keys[missing])
+        return ids
+
+
+class TupleKeys:
+    """Exact int64 keys of rows whose radix product may exceed 62 bits.
+
+    Columns are packed left to right in segments that fit; each full segment
+    is replaced by a dense id from an :class:`IdMap` (stable as tuples are
+    added), which then leads the next segment. Keys of rows never added with
+    ``add=True`` come out as -1. When everything fits this is plain
+    :func:`pack`.
+    """
+
+    _ID_BITS = 31  # dense ids stay below 2**31: that many distinct prefixes would not fit in memory anyway
+
+    def __init__(self, radices: Sequence[int]):
+        self.radices = [max(int(r), 1) for r in radices]
+        self.segments: list[list[int]] = []
+        if fits(self.radices):
+            self.segments = [list(range(len(self.radices)))]
+        else:
+            current, span = [], 1
+            for i, r in enumerate(self.radices):
+                if current and span * r >= _LIMIT:
+                    self.segments.append(current)
+                    current, span = [], 1 << self._ID_BITS
+                current.append(i)
+                span *= r
+            self.segments.append(current)
+        self.maps = [IdMap() for _ in self.segments[:-1]]
+
+    def __call__(self, columns: Sequence[np.ndarray], add: bool = False) -> np.ndarray:
+        lead = None
+        for k, segment in enumerate(self.segments):
+            cols = ([lead] if lead is not None else []) + [columns[i] for i in segment]
+            radices = ([1 << self._ID_BITS] if lead is not None else []) + [self.radices[i] for i in segment]
+            key = pack(cols, radices)
+            if lead is not None:
+                key[lead < 0] = -1
+            if k == len(self.maps):
+                return key
+            known = key >= 0
+            lead = np.full(len(key), -1, dtype=np.int64)
+            lead[known] = (self.maps[k].add if add else self.maps[k].find)(key[known])
+        raise AssertionError("unreachable")
+
+
 def expand_matches(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All pairs (probe row i, sorted position p) with ``lo[i] <= p < hi[i]``."""
     counts = hi - lo
