@@ -1,0 +1,1 @@
+"""Learning: losses, optimizers, initializers, metrics, the training loop and the Model API."""
