@@ -30,9 +30,15 @@ def test_sound_templates_have_no_diagnostics(text):
 
 
 def test_unsafe_variable_in_an_otherwise_fine_rule_is_the_only_error():
+    found = diagnostics("h(X, Y, Z) :- a(X), *e(X, Z), b(X).")
+    assert found == [(ERROR, "unsafe rule for 'h(X, Y, Z)': head variable 'Y' is not bound by any body literal")]
+
+
+def test_head_variable_only_tested_by_negation_ranges_over_the_active_domain():
+    # The reference grounds Y over every constant of the example: well defined, so a warning.
     found = diagnostics("h(X, Y, Z) :- a(X), *e(X, Z), !b(Y).")
-    assert found == [(ERROR, "unsafe rule for 'h(X, Y, Z)': head variable 'Y' is not bound by any positive "
-                             "body literal")]
+    assert found == [(WARNING, "head variable 'Y' of 'h(X, Y, Z)' occurs only in negated ('!') or built-in ('@') "
+                               "literals, so it ranges over every constant of the example")]
 
 
 def test_two_arities_warn_once_per_extra_arity_and_do_not_fail():

@@ -9,9 +9,11 @@ the first error's, and ``str()`` shows each error in file order, then the count.
 
 Errors (the template has no sensible meaning):
 
-* **unsafe rule**: a head variable that no positive body literal binds. Plain,
-  soft-negated ``~`` and hidden ``*`` literals bind; hard-negated ``!`` and
-  built-in ``@`` ones only test. Template facts with variables
+* **unsafe rule**: a head variable that occurs in no body literal at all.
+  Plain, soft-negated ``~`` and hidden ``*`` literals bind; hard-negated ``!``
+  and built-in ``@`` ones only test: a head variable that only they mention
+  ranges over the example's active domain (every constant of the example, as in
+  the reference), which is a *warning*. Template facts with variables
   (``<2.0> edge(X, X).``, body-less rules over the active domain) and
   ``@embed...`` heads are exempt. ``_`` in a rule head is always an error: each
   ``_`` is a fresh variable, so nothing could bind it.
@@ -150,15 +152,18 @@ def _unsafe_rules(statements: tuple[ir.Statement, ...]) -> Found:
                                     "each '_' is a fresh variable that nothing binds; name it (e.g. X) "
                                     "and bind it in the body")
             elif v.name not in bound:
-                yield i, Diagnostic(ERROR, f"unsafe rule for '{s.head}': head variable '{v.name}' is not bound by "
-                                    "any positive body literal", at, _unsafe_hint(v.name, s))
+                tested = any(v.name == t.name for lit in s.body for t in lit.atom.variables())
+                if tested:
+                    yield i, Diagnostic(WARNING, f"head variable '{v.name}' of '{s.head}' occurs only in negated "
+                                        "('!') or built-in ('@') literals, so it ranges over every constant of "
+                                        "the example", at, f"add a positive literal that binds {v.name} "
+                                        "if that is not what you mean")
+                else:
+                    yield i, Diagnostic(ERROR, f"unsafe rule for '{s.head}': head variable '{v.name}' is not bound "
+                                        "by any body literal", at, _unsafe_hint(v.name, s))
 
 
 def _unsafe_hint(name: str, rule: ir.Rule) -> str:
-    testers = [lit for lit in rule.body if not lit.is_positive and any(v.name == name for v in lit.atom.variables())]
-    if testers:
-        return (f"'{name}' occurs only in negated ('!') or built-in ('@') literals, which test but do not bind "
-                f"variables; add a positive literal that binds {name}")
     if any(isinstance(t, ir.Constant) and t.value == name.lower() for lit in rule.body for t in lit.atom.terms):
         return (f"'{name.lower()}' in the body is a constant; variables start with an upper-case letter")
     return f"'{name}' does not occur in the body; add a positive literal that binds {name}"
