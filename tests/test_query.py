@@ -101,3 +101,8 @@ def test_cli_ground_underivable(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(args + ["--allow-underivable"]) == 0
     captured = capsys.readouterr()
     assert "dropped 1 underivable query" in captured.err and "1 underivable dropped" in captured.out
+
+
+def test_template_query_method_is_the_query_engine() -> None:
+    data = "edge(1, 2), edge(2, 3), edge(3, 1)."
+    assert CLOSURE.query("path(2, Y)", data) == query(CLOSURE, "path(2, Y)", data) == [{"Y": 1}, {"Y": 2}, {"Y": 3}]

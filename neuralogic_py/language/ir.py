@@ -496,6 +496,13 @@ class Template:
     def __add__(self, other: "Template") -> "Template":
         return Template(self.statements + other.statements)
 
+    def query(self, goal: "str | Atom", data: object = None) -> list:
+        """Answers to a Datalog ``goal`` (e.g. ``"h(X, Y)"``) over these rules and ``data``
+        (facts, an example or a data text); see :func:`neuralogic_py.logic.query`."""
+        from ..logic.query import query  # logic builds on the IR; imported late to keep the layers one-way
+
+        return query(self, goal, data)
+
     def __str__(self) -> str:
         return "".join(f"{s}\n" if not isinstance(s, Fact) else f"{s}.\n" for s in self.statements)
 
