@@ -180,6 +180,7 @@ def _run_job(job: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         try:
             finished = subprocess.run(
                 [sys.executable, str(Path(__file__).resolve()), str(job_path)],
+                cwd=folder,  # the Java side writes ./target/out/{settings,sources}: keep them out of the caller's cwd
                 capture_output=True,
                 text=True,
                 timeout=timeout,
