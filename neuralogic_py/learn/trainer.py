@@ -1,0 +1,236 @@
+"""The training loop: mini-batches, shuffling, validation, early stopping, best-model restore.
+
+One epoch (language.md §7.2) visits the training samples in an order shuffled by the
+seeded generator (unless ``shuffle=False``) and, for each mini-batch of
+``batch_size`` samples, computes the batch error (:meth:`Loss.mean`) and its gradient
+and takes one optimizer step. ``batch_size=1`` is the reference's online training;
+``batch_size=0`` (or any size >= the sample count) is full-batch gradient descent.
+
+After every ``eval_every`` epochs (and after the last) the *selection set*, the
+validation samples or the training samples when there are none, is evaluated with
+the current weights in one batched forward pass. The weights with the lowest
+selection error (``select="error"``, the reference's model selection) or the highest
+accuracy (``select="accuracy"``, ties broken by error) are kept and, with
+``restore_best`` (default), put back at the end. ``patience`` stops training after that
+many evaluations without improvement (early stopping; off by default, as in the
+reference).
+
+A NaN or infinite error or gradient stops training with a :class:`TrainingError` that
+names the epoch, the batch, and, as the network reports it, the first neuron group
+(rule or predicate) whose value or gradient is not finite.
+
+The network is anything with the :class:`TrainableNetwork` methods; parameters are a
+dict ``name -> array`` of the learnable weights, updated in place.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+import numpy as np
+
+from ..errors import NeuralogicError
+from .losses import Loss
+from .metrics import Evaluation, evaluate
+from .optimizers import Optimizer
+
+
+class TrainingError(NeuralogicError):
+    """Training cannot go on (a NaN or infinity), with where it arose."""
+
+
+class TrainableNetwork(Protocol):
+    """What training needs from a compiled network over a fixed list of samples."""
+
+    def forward(self, params: Mapping[str, np.ndarray], samples: np.ndarray) -> np.ndarray:
+        """Raw outputs ``(len(samples), rows, cols)`` of the given samples."""
+
+    def value_and_grad(self, params: Mapping[str, np.ndarray], loss: Loss, targets: np.ndarray,
+                       samples: np.ndarray, weights: np.ndarray | None) -> tuple[float, dict[str, np.ndarray]]:
+        """The batch error of ``samples`` against ``targets`` and its gradient per learnable parameter."""
+
+    def explain_nonfinite(self, params: Mapping[str, np.ndarray], samples: np.ndarray, loss: Loss,
+                          targets: np.ndarray) -> str:
+        """Where a value or gradient of these samples stops being finite (a neuron and its rule)."""
+
+
+@dataclass
+class TrainingConfig:
+    """Settings of one training run (see the module docstring)."""
+
+    epochs: int = 100
+    batch_size: int = 1
+    shuffle: bool = True
+    eval_every: int = 1
+    select: str = "error"
+    restore_best: bool = True
+    patience: int | None = None
+    min_delta: float = 0.0
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise NeuralogicError(f"the number of epochs must not be negative, got {self.epochs}")
+        if self.batch_size < 0:
+            raise NeuralogicError(f"the batch size must not be negative, got {self.batch_size}")
+        if self.eval_every < 1:
+            raise NeuralogicError(f"eval_every must be at least 1, got {self.eval_every}")
+        if self.select not in ("error", "accuracy"):
+            raise NeuralogicError(f"unknown model selection {self.select!r}", hint="choose error or accuracy")
+        if self.patience is not None and self.patience < 1:
+            raise NeuralogicError(f"patience must be at least 1, got {self.patience}")
+
+
+@dataclass
+class History:
+    """What happened in a run: errors per epoch, and which weights were kept."""
+
+    train_error: list[float] = field(default_factory=list)  # mean batch error over each epoch
+    selection_error: list[tuple[int, float]] = field(default_factory=list)  # (epoch, error) per evaluation
+    learning_rate: list[float] = field(default_factory=list)
+    best_epoch: int = 0  # epochs trained when the kept weights were current (0 = the initial weights)
+    best_error: float = math.inf
+    stopped_early: bool = False
+    selection_set: str = "train"
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_error)
+
+    def as_dict(self) -> dict:
+        return {"epochs": self.epochs, "train_error": self.train_error,
+                "selection_error": [list(e) for e in self.selection_error], "learning_rate": self.learning_rate,
+                "best_epoch": self.best_epoch, "best_error": self.best_error, "stopped_early": self.stopped_early,
+                "selection_set": self.selection_set, "seconds": self.seconds}
+
+
+@dataclass
+class Scorer:
+    """Evaluates a set of samples: forward pass, loss, metrics."""
+
+    net: TrainableNetwork
+    loss: Loss
+    targets: np.ndarray
+    classification: bool
+    weights: np.ndarray | None = None
+
+    def outputs(self, params: Mapping[str, np.ndarray], samples: np.ndarray) -> np.ndarray:
+        return self.net.forward(params, samples)
+
+    def error(self, params: Mapping[str, np.ndarray], samples: np.ndarray,
+              outputs: np.ndarray | None = None) -> float:
+        if len(samples) == 0:
+            return math.nan
+        out = self.outputs(params, samples) if outputs is None else outputs
+        w = None if self.weights is None else self.weights[samples]
+        return float(self.loss.mean(out, self.targets[samples], w).value)
+
+    def evaluate(self, params: Mapping[str, np.ndarray], samples: np.ndarray) -> tuple[Evaluation, np.ndarray]:
+        """Metrics of ``samples`` and their raw outputs."""
+        out = self.outputs(params, samples)
+        error = self.error(params, samples, out)
+        return evaluate(self.targets[samples], self.loss.predictions(out), error, self.classification), out
+
+
+def train(net: TrainableNetwork, params: dict[str, np.ndarray], optimizer: Optimizer, scorer: Scorer,
+          train_samples: np.ndarray, val_samples: np.ndarray | None, config: TrainingConfig,
+          rng: np.random.Generator, on_epoch: Callable[[int, History], None] | None = None) -> History:
+    """Train ``params`` in place on ``train_samples`` (see the module docstring); returns the history."""
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    history = History(selection_set="validation" if val_samples is not None and len(val_samples) else "train")
+    selection = val_samples if history.selection_set == "validation" else train_samples
+    train_samples = np.asarray(train_samples, dtype=np.int64)
+    if len(train_samples) == 0:
+        raise NeuralogicError("no training samples")
+    size = len(train_samples) if config.batch_size == 0 else min(config.batch_size, len(train_samples))
+    best = _Best(config)
+    best.offer(0, params, *_selection_score(scorer, params, selection, config))
+    history.selection_error.append((0, best.error))
+    order = train_samples.copy()
+    bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not config.progress, leave=False)
+    for epoch in bar:
+        optimizer.start_epoch(epoch)
+        if config.shuffle:
+            rng.shuffle(order)
+        total = 0.0
+        for b, start in enumerate(range(0, len(order), size)):
+            batch = order[start:start + size]
+            weights = None if scorer.weights is None else scorer.weights[batch]
+            error, grads = net.value_and_grad(params, scorer.loss, scorer.targets[batch], batch, weights)
+            if not (math.isfinite(error) and all(np.isfinite(g).all() for g in grads.values())):
+                raise _nonfinite(net, params, batch, scorer, epoch, b, error, grads)
+            optimizer.step(params, grads)
+            total += error * len(batch)
+        history.train_error.append(total / len(order))
+        history.learning_rate.append(optimizer.lr)
+        done = epoch + 1
+        if done % config.eval_every == 0 or done == config.epochs:
+            error, accuracy = _selection_score(scorer, params, selection, config)
+            history.selection_error.append((done, error))
+            improved = best.offer(done, params, error, accuracy)
+            bar.set_postfix(error=f"{history.train_error[-1]:.4g}", selected=f"{best.error:.4g}")
+            if not improved and config.patience is not None and best.stale >= config.patience:
+                history.stopped_early = True
+                break
+        if on_epoch is not None:
+            on_epoch(done, history)
+    bar.close()
+    history.best_epoch, history.best_error = best.epoch, best.error
+    if config.restore_best and best.params is not None:
+        for name, value in best.params.items():
+            params[name][...] = value
+    history.seconds = time.perf_counter() - started
+    return history
+
+
+class _Best:
+    """The best weights seen so far by the configured selection rule, and evaluations since."""
+
+    def __init__(self, config: TrainingConfig) -> None:
+        self.config = config
+        self.epoch = 0
+        self.error = math.inf
+        self.accuracy = -math.inf
+        self.params: dict[str, np.ndarray] | None = None
+        self.stale = 0
+        self.seen = False
+
+    def offer(self, epoch: int, params: Mapping[str, np.ndarray], error: float, accuracy: float) -> bool:
+        if self.config.select == "accuracy":
+            better = accuracy > self.accuracy or (accuracy == self.accuracy and error < self.error - self.config.min_delta)
+        else:
+            better = error < self.error - self.config.min_delta
+        if better or not self.seen:
+            self.seen = True
+            self.epoch, self.error, self.accuracy = epoch, error, accuracy
+            self.params = copy.deepcopy(dict(params)) if self.config.restore_best else None
+            self.stale = 0
+            return True
+        self.stale += 1
+        return False
+
+
+def _selection_score(scorer: Scorer, params: Mapping[str, np.ndarray], samples: np.ndarray,
+                     config: TrainingConfig) -> tuple[float, float]:
+    if config.select == "accuracy":
+        evaluation, _ = scorer.evaluate(params, samples)
+        return evaluation.error, evaluation.accuracy
+    error = scorer.error(params, samples)
+    return (error if math.isfinite(error) else math.inf), math.nan
+
+
+def _nonfinite(net: TrainableNetwork, params: Mapping[str, np.ndarray], batch: np.ndarray, scorer: Scorer,
+               epoch: int, b: int, error: float, grads: Mapping[str, np.ndarray]) -> TrainingError:
+    bad = sorted(name for name, g in grads.items() if not np.isfinite(g).all())
+    what = f"the error is {error}" if not math.isfinite(error) else f"the gradient of {', '.join(bad)} is not finite"
+    where = net.explain_nonfinite(params, batch, scorer.loss, scorer.targets[batch])
+    return TrainingError(f"training stopped in epoch {epoch + 1}, batch {b + 1}: {what}; {where}",
+                         hint="lower the learning rate, clip gradients (--clip-norm), or check activations such as "
+                              "log, sqrt and inverse on inputs outside their domain")
