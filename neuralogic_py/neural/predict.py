@@ -1,0 +1,46 @@
+"""From a template and its data to outputs: ground, neuralize, compile, run.
+
+``build(template, examples, query_lines)`` returns the :class:`~.plan.CompiledNetwork`
+(its ``store`` holds the parameters, ``network.samples`` the samples in query order);
+``predict_outputs`` also loads weights by name and returns each query's output in
+query order, in the weights.json value conventions (a number for a scalar, a flat
+list for a column vector, ``[[...]]`` for a row, rows for a matrix) - the shape of
+the conformance cases' ``expected.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..language import ir
+from ..logic.samples import ground_samples
+from .network import neuralize
+from .parameters import Initializer, ParameterStore, block_to_json, template_weights
+from .plan import CompiledNetwork, compile_network
+from .settings import REFERENCE, NeuralSettings
+
+
+def build(template: ir.Template, examples: Sequence[ir.Example] = (), query_lines: Sequence[ir.QueryLine] = (), *,
+          settings: NeuralSettings = REFERENCE, store: ParameterStore | None = None, init: Initializer | None = None,
+          seed: int = 0, allow_underivable: bool = False, examples_file: str | None = None,
+          queries_file: str | None = None) -> CompiledNetwork:
+    """Ground ``template`` on the data and compile its network (parameters drawn with ``init``/``seed``)."""
+    grounding = ground_samples(template, examples, query_lines, allow_underivable=allow_underivable,
+                               examples_file=examples_file, queries_file=queries_file)
+    if store is None:
+        store = ParameterStore(template_weights(template).parameters.values(), init, seed)
+    return compile_network(neuralize(template, grounding, store, settings))
+
+
+def predict_outputs(template: ir.Template, examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLine],
+                    weights: Mapping[str, Any] | str | Path | None = None, *,
+                    settings: NeuralSettings = REFERENCE) -> list[Any]:
+    """Each query's output, in query order, with the weights set by name (a mapping or a weights.json path)."""
+    compiled = build(template, examples, query_lines, settings=settings)
+    if isinstance(weights, (str, Path)):
+        compiled.store.load_json(weights)
+    elif weights is not None:
+        compiled.store.load(weights)
+    return [block_to_json(block) for block in compiled.forward()]
