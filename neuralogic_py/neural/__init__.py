@@ -8,7 +8,8 @@ template, its data and a weights file.
 
 from .network import ATOM, FACT, Network, neuralize
 from .parameters import Parameter, ParameterStore, template_weights
-from .plan import CompiledNetwork, NumericalError, Plan, compile_network
+from .compiled import CompiledNetwork, compile_network
+from .plan import NumericalError, Plan
 from .predict import build, predict_outputs
 from .settings import PROFILES, PYNEURALOGIC, REFERENCE, NeuralSettings
 

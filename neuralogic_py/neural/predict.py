@@ -18,7 +18,7 @@ from ..language import ir
 from ..logic.samples import ground_samples
 from .network import neuralize
 from .parameters import Initializer, ParameterStore, block_to_json, template_weights
-from .plan import CompiledNetwork, compile_network
+from .compiled import CompiledNetwork, compile_network
 from .settings import REFERENCE, NeuralSettings
 
 

@@ -1,0 +1,568 @@
+"""The schedule: every neuron of a network assigned to a batched step, once per network.
+
+Neurons are grouped by topological level and, within a level, run rule neurons,
+then aggregation neurons, then atom neurons. A *step* is one group of neurons that
+one short sequence of engine ops computes together (:mod:`.plan` runs them):
+
+* **rule step**: rule neurons of one level whose rules share a *class* (functions,
+  soft-negation pattern, weight and offset shapes, input shapes). Several rules of
+  one class share a step with their weights gathered per row (the 42 atom and bond
+  type embedding rules of a molecule template become one step); a rule whose
+  weights are true matrix products keeps a step of its own once it has
+  :data:`MERGE_LIMIT` rows, where one shared GEMM is faster.
+* **aggregation step**: aggregation neurons of one level with equal function,
+  member shape and head-weight shape (and, for concat and softmax, member count):
+  one segment reduction, then the head weight.
+* **atom step**: atom neurons of one level with equal functions and shape: their
+  head-weighted inputs and offsets, one segment reduction (sum, avg, max, min,
+  count), or, for product, concat, crosssum, cossim, softmax and sparsemax, the
+  combination over fixed input positions (atoms grouped by input shapes); then the
+  activation.
+
+Value banks. Every step writes one *chunk* of rows to the bank of its output
+shape; every input is a set of *bank rows*. Neurons that change nothing get no row
+of their own but *alias* their input's row: a rule neuron with one unweighted input
+and the identity activation; an aggregation of one member (sum, avg, max, min,
+concat) without head weight; an atom neuron with one input and the identity
+activation. Facts with equal constant values share one row, and every count or
+softmax neuron with one input reads one constant row 1.
+
+Owners. Each row records which sample needs it: a sample index, or
+:data:`SHARED` when several samples (or none in particular, like constants) do.
+The inputs of a row owned by sample s are owned by s or shared, and the inputs of
+a shared row are shared, so the rows of a mini-batch - its samples' rows and the
+shared ones - are closed under inputs: :func:`.plan.materialize` compiles a batch
+by masking the schedule's rows, with no search through the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .network import ATOM, FACT, INDEX, Layer, Network, ranges
+from .parameters import Shape
+from .shapes import CONSTANT_ON_ONE, SCALAR
+
+MERGE_LIMIT = 1024
+SEGMENT_COMBINATIONS = ("sum", "avg", "max", "min", "count")
+FIRST = "first"  # the combination of a single input that passes it through
+ONE = "one"  # the combination of a single input that is the constant 1
+NOWHERE = -1
+
+
+# --------------------------------------------------------------------------- layout of a step
+
+
+@dataclass
+class Input:
+    """Bank rows a step reads: ``rows[k]`` for step row ``of[k]`` (``of`` None: row k reads ``rows[k]``)."""
+
+    bank: int
+    rows: np.ndarray
+    of: np.ndarray | None = None
+
+
+@dataclass
+class Pick:
+    """Which of ``names`` each row (or each member ``of``) uses; ``index`` None: ``names[0]`` everywhere."""
+
+    names: tuple[str, ...]
+    index: np.ndarray | None
+    of: np.ndarray | None = None
+
+
+@dataclass
+class StepLayout:
+    """One step over all samples: what it computes, for which neurons, reading which bank rows.
+
+    ``kind`` is ``fact``, ``rule``, ``aggregation`` or ``atom``. ``rows`` are the
+    bank rows it writes, ``owner`` the sample each row belongs to. For rule steps
+    ``function`` is the negation's activation; for aggregation steps the
+    aggregation; ``reduce`` says whether ``inputs[0]`` has several members per row.
+    """
+
+    kind: str
+    level: int
+    label: str
+    bank: int
+    shape: Shape
+    neurons: np.ndarray
+    rows: np.ndarray
+    owner: np.ndarray = None
+    inputs: list[Input] = field(default_factory=list)
+    soft: tuple[bool, ...] = ()
+    weights: list[Pick | None] = field(default_factory=list)
+    offset: Pick | None = None
+    head_weight: Pick | None = None
+    params: Pick | None = None
+    constant: np.ndarray | None = None
+    combination: str = FIRST
+    activation: str = "identity"
+    function: str = ""
+    reduce: bool = False
+    broadcast: list[Shape | None] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- classes
+
+
+@dataclass(frozen=True)
+class RuleClass:
+    combination: str
+    activation: str
+    soft: tuple[bool, ...]
+    weights: tuple[Shape | None, ...]
+    offset: Shape | None
+    inputs: tuple[Shape, ...]
+    negation: str
+    alone: int  # the layer, when it must keep a step of its own (MERGE_LIMIT); else -1
+
+    @property
+    def passes_through(self) -> bool:
+        """One unweighted, unnegated input, no offset, identity: the neuron is its input."""
+        return (len(self.inputs) == 1 and self.weights == (None,) and self.offset is None and self.soft == (False,)
+                and self.activation == "identity" and self.combination not in CONSTANT_ON_ONE)
+
+
+@dataclass(frozen=True)
+class AggregationClass:
+    function: str
+    member: Shape
+    count: int  # uniform member count (concat, softmax); 0 otherwise
+    head_weight: Shape | None
+    alone: int
+
+
+@dataclass(frozen=True)
+class AtomClass:
+    combination: str  # FIRST / ONE for a single input
+    activation: str
+    shape: Shape
+    positions: tuple[Shape, ...] = ()  # input shapes of the positional combinations (offset first)
+
+
+# --------------------------------------------------------------------------- the schedule
+
+
+class Schedule:
+    """Flat neuron arrays, step classes, owners, and the step layouts of a network."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        layers = network.layers
+        self.rule_offset = _offsets([layer.n_rules for layer in layers])
+        self.agg_offset = _offsets([layer.n_groups for layer in layers])
+        self.rule_layer = _cat([np.full(layer.n_rules, i) for i, layer in enumerate(layers)])
+        self.rule_local = _cat([np.arange(layer.n_rules) for layer in layers])
+        self.rule_level = _cat([layer.rule_level for layer in layers])
+        self.agg_layer = _cat([np.full(layer.n_groups, i) for i, layer in enumerate(layers)])
+        self.agg_local = _cat([np.arange(layer.n_groups) for layer in layers])
+        self.agg_level = _cat([layer.agg_level for layer in layers])
+        self.member_rule = _cat([self.rule_offset[i] + layer.member for i, layer in enumerate(layers)])
+        self.member_agg = _cat([self.agg_offset[i] + layer.member_group for i, layer in enumerate(layers)])
+        self.body_rule = _cat([np.repeat(self.rule_offset[i] + np.arange(layer.n_rules), layer.body.shape[1])
+                               for i, layer in enumerate(layers)])
+        self.body_node = _cat([layer.body.reshape(-1) for layer in layers])
+        self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX)
+        self.rule_classes: list[RuleClass] = []
+        self.agg_classes: list[AggregationClass] = []
+        self.atom_classes: list[AtomClass] = []
+        self.rule_class = _cat([self._rule_classes(i, layer) for i, layer in enumerate(layers)])
+        self.agg_class = _cat([self._agg_classes(i, layer) for i, layer in enumerate(layers)])
+        self.atom_class = self._atom_classes()
+        self.n_samples = len(network.samples)
+        self.node_owner, self.rule_owner, self.agg_owner = self._owners()
+        self.steps: list[StepLayout] = []
+        self.bank_shapes: list[Shape] = []
+        self.bank_sizes: list[int] = []
+        self.output_bank = np.zeros(0, INDEX)
+        self.output_rows = np.zeros(0, INDEX)
+        _Layout(self).build()
+
+    @property
+    def shared(self) -> int:
+        """The owner of rows several samples need."""
+        return self.n_samples
+
+    # -- classes
+
+    @staticmethod
+    def _class_id(table: list, key) -> int:
+        try:
+            return table.index(key)
+        except ValueError:
+            table.append(key)
+            return len(table) - 1
+
+    def _rule_classes(self, li: int, layer: Layer) -> np.ndarray:
+        if layer.n_rules == 0:
+            return np.zeros(0, INDEX)
+        net = self.network
+        store = net.store.parameters
+        p = len(layer.positions)
+        weights = tuple(store[w].shape if w else None for w in layer.weights)
+        offset = store[layer.offset].shape if layer.offset else None
+        signature = net.shape[layer.body].reshape(layer.n_rules, 2 * p)
+        distinct, inverse = np.unique(signature, axis=0, return_inverse=True)
+        ids = []
+        for sig in distinct.tolist():
+            inputs = tuple((sig[2 * j], sig[2 * j + 1]) for j in range(p))
+            matmul = any(w is not None and w != SCALAR and x != SCALAR for w, x in zip(weights, inputs))
+            alone = li if matmul and layer.n_rules >= MERGE_LIMIT else -1
+            ids.append(self._class_id(self.rule_classes, RuleClass(
+                layer.combination, layer.activation, layer.soft, weights, offset, inputs, net.settings.negation,
+                alone)))
+        return np.asarray(ids, dtype=INDEX)[inverse.reshape(-1)]
+
+    def _agg_classes(self, li: int, layer: Layer) -> np.ndarray:
+        if layer.n_groups == 0:
+            return np.zeros(0, INDEX)
+        store = self.network.store.parameters
+        head = store[layer.head_weight].shape if layer.head_weight else None
+        member = layer.rule_shape[layer.member[layer.group_starts]]
+        count = layer.agg_count if layer.aggregation in ("concat", "softmax") else np.zeros(layer.n_groups, INDEX)
+        distinct, inverse = np.unique(np.column_stack([member, count]), axis=0, return_inverse=True)
+        ids = []
+        for rows, cols, c in distinct.tolist():
+            matmul = head is not None and head != SCALAR and (rows, cols) != SCALAR
+            alone = li if matmul and layer.n_groups >= MERGE_LIMIT else -1
+            ids.append(self._class_id(self.agg_classes, AggregationClass(layer.aggregation, (rows, cols), c, head,
+                                                                         alone)))
+        return np.asarray(ids, dtype=INDEX)[inverse.reshape(-1)]
+
+    def _atom_classes(self) -> np.ndarray:
+        net = self.network
+        out = np.full(net.n_nodes, -1, INDEX)
+        atoms = np.flatnonzero(net.kind == ATOM)
+        if not len(atoms):
+            return out
+        names = np.array(net.functions, dtype=object)
+        n_inputs = np.bincount(net.in_atom, minlength=net.n_nodes)[atoms] + (net.offset[atoms] >= 0)
+        comb, act = names[net.combination[atoms]], names[net.activation[atoms]]
+        effective = np.where(n_inputs == 1, np.where(np.isin(comb, CONSTANT_ON_ONE), ONE, FIRST), comb)
+        positional = ~np.isin(effective, (FIRST, ONE) + SEGMENT_COMBINATIONS)
+        plain = np.flatnonzero(~positional)
+        if len(plain):
+            key = np.column_stack([np.unique(effective[plain], return_inverse=True)[1].reshape(-1),
+                                   np.unique(act[plain], return_inverse=True)[1].reshape(-1),
+                                   net.shape[atoms[plain]]])
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            ids = [self._class_id(self.atom_classes, AtomClass(effective[plain[f]], act[plain[f]],
+                                                              tuple(net.shape[atoms[plain[f]]].tolist())))
+                   for f in first.tolist()]
+            out[atoms[plain]] = np.asarray(ids, dtype=INDEX)[inverse.reshape(-1)]
+        contrib = _cat([layer.contrib_shape for layer in net.layers], shape=(0, 2))
+        for i in np.flatnonzero(positional).tolist():  # positional combinations on atoms: rare, per atom
+            a = int(atoms[i])
+            shapes = []
+            if net.offset[a] >= 0:
+                shapes.append(net.store.parameters[net.offset_names[net.offset[a]]].shape)
+            lo, hi = np.searchsorted(net.in_atom, [a, a + 1])
+            shapes += [tuple(s) for s in contrib[self.in_agg[lo:hi]].tolist()]
+            out[a] = self._class_id(self.atom_classes, AtomClass(effective[i], act[i], tuple(net.shape[a].tolist()),
+                                                                 tuple(shapes)))
+        return out
+
+    # -- owners
+
+    def _owners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sample that needs each node, rule and aggregation neuron (SHARED: several; NOWHERE: none).
+
+        Lowest and highest sample index are pushed from the outputs down every edge
+        until nothing changes (one round per level); equal bounds mean one owner.
+        """
+        net = self.network
+        big = self.n_samples + 1
+        lo_node, hi_node = np.full(net.n_nodes, big, INDEX), np.full(net.n_nodes, -1, INDEX)
+        samples = np.arange(self.n_samples, dtype=INDEX)
+        np.minimum.at(lo_node, net.outputs, samples)
+        np.maximum.at(hi_node, net.outputs, samples)
+        lo_rule, hi_rule = np.full(len(self.rule_layer), big, INDEX), np.full(len(self.rule_layer), -1, INDEX)
+        lo_agg, hi_agg = np.full(len(self.agg_layer), big, INDEX), np.full(len(self.agg_layer), -1, INDEX)
+        to_agg = _Reducer(self.in_agg, len(lo_agg))
+        to_rule = _Reducer(self.member_rule, len(lo_rule))
+        to_node = _Reducer(self.body_node, net.n_nodes)
+        while True:
+            to_agg.push(lo_agg, hi_agg, lo_node[net.in_atom], hi_node[net.in_atom])
+            to_rule.push(lo_rule, hi_rule, lo_agg[self.member_agg], hi_agg[self.member_agg])
+            before_lo, before_hi = lo_node.copy(), hi_node.copy()
+            to_node.push(lo_node, hi_node, lo_rule[self.body_rule], hi_rule[self.body_rule])
+            if np.array_equal(before_lo, lo_node) and np.array_equal(before_hi, hi_node):
+                break
+
+        def owner(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+            return np.where(hi < 0, NOWHERE, np.where(lo == hi, lo, self.shared))
+
+        return owner(lo_node, hi_node), owner(lo_rule, hi_rule), owner(lo_agg, hi_agg)
+
+    def combined_owner(self, owners: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+        """The owner of each of ``n_rows`` rows that the neurons with ``owners`` map to (``rows``)."""
+        lo, hi = np.full(n_rows, self.n_samples + 1, INDEX), np.full(n_rows, -1, INDEX)
+        _Reducer(rows, n_rows).push(lo, hi, owners, owners)
+        return np.where(lo == hi, lo, self.shared)
+
+
+class _Reducer:
+    """Min/max of values pushed along edges into their targets (sorted once, reduceat each time)."""
+
+    def __init__(self, targets: np.ndarray, n: int) -> None:
+        self.order = np.argsort(targets, kind="stable")
+        sorted_targets = targets[self.order]
+        self.starts = np.flatnonzero(np.r_[True, sorted_targets[1:] != sorted_targets[:-1]]) if len(targets) \
+            else np.zeros(0, INDEX)
+        self.targets = sorted_targets[self.starts] if len(targets) else np.zeros(0, INDEX)
+
+    def push(self, lo: np.ndarray, hi: np.ndarray, lo_values: np.ndarray, hi_values: np.ndarray) -> None:
+        if not len(self.targets):
+            return
+        lo[self.targets] = np.minimum(lo[self.targets], np.minimum.reduceat(lo_values[self.order], self.starts))
+        hi[self.targets] = np.maximum(hi[self.targets], np.maximum.reduceat(hi_values[self.order], self.starts))
+
+
+def _offsets(sizes: list[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(INDEX)
+
+
+def _cat(parts: list[np.ndarray], shape: tuple[int, ...] = (0,)) -> np.ndarray:
+    return np.concatenate(parts).astype(INDEX) if parts else np.zeros(shape, INDEX)
+
+
+# --------------------------------------------------------------------------- building the layout
+
+
+class _Layout:
+    """Assigns every neuron a step (or an alias) and every step its rows, in execution order."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.s = schedule
+        self.net = schedule.network
+        net = self.net
+        self.index: dict[Shape, int] = {}
+        self.node_row = np.full(net.n_nodes, -1, INDEX)
+        self.node_bank = np.full(net.n_nodes, -1, INDEX)
+        self.rule_row = np.full(len(schedule.rule_layer), -1, INDEX)
+        self.rule_bank = np.full(len(schedule.rule_layer), -1, INDEX)
+        self.agg_row = np.full(len(schedule.agg_layer), -1, INDEX)  # of the value after the head weight
+        self.agg_bank = np.full(len(schedule.agg_layer), -1, INDEX)
+        self.one: tuple[int, int] | None = None
+
+    def bank(self, shape: Shape) -> int:
+        b = self.index.get(shape)
+        if b is None:
+            b = self.index[shape] = len(self.s.bank_shapes)
+            self.s.bank_shapes.append(shape)
+            self.s.bank_sizes.append(0)
+        return b
+
+    def step(self, kind: str, level: int, label: str, shape: Shape, neurons: np.ndarray, owner: np.ndarray,
+             **fields) -> StepLayout:
+        b = self.bank(shape)
+        start = self.s.bank_sizes[b]
+        self.s.bank_sizes[b] = start + len(neurons)
+        rows = np.arange(start, start + len(neurons), dtype=INDEX)
+        layout = StepLayout(kind, level, label, b, shape, neurons, rows, owner, **fields)
+        self.s.steps.append(layout)
+        return layout
+
+    def build(self) -> None:
+        s, net = self.s, self.net
+        needed_node = s.node_owner != NOWHERE
+        self.facts(np.flatnonzero(needed_node & (net.kind == FACT)))
+        groups = []  # (level, phase, class, ids)
+        for phase, ids, level, cls in ((0, np.flatnonzero(s.rule_owner != NOWHERE), s.rule_level, s.rule_class),
+                                       (1, np.flatnonzero(s.agg_owner != NOWHERE), s.agg_level, s.agg_class),
+                                       (2, np.flatnonzero(needed_node & (net.kind == ATOM)), net.level,
+                                        s.atom_class)):
+            if not len(ids):
+                continue
+            order = np.lexsort((cls[ids], level[ids]))
+            ids = ids[order]
+            key = np.column_stack([level[ids], cls[ids]])
+            cut = np.flatnonzero((np.diff(key, axis=0) != 0).any(axis=1)) + 1
+            for part in np.split(np.arange(len(ids)), cut):
+                groups.append((int(key[part[0], 0]), phase, int(key[part[0], 1]), ids[part]))
+        groups.sort(key=lambda g: g[:3])
+        for level, phase, cls, ids in groups:
+            if phase == 0:
+                self.rules(level, s.rule_classes[cls], ids)
+            elif phase == 1:
+                self.aggregations(level, s.agg_classes[cls], ids)
+            else:
+                self.atoms(level, s.atom_classes[cls], ids)
+        s.output_bank = self.node_bank[net.outputs]
+        s.output_rows = self.node_row[net.outputs]
+
+    def label(self, layers: list[Layer]) -> str:
+        first = layers[0].describe()
+        return first if len(layers) == 1 else f"{len(layers)} rules like {first}"
+
+    def pick(self, names: list[str | None], per_row: np.ndarray) -> Pick | None:
+        """``names[i]`` is the weight of the rows with ``per_row == i``."""
+        if all(n is None for n in names):
+            return None
+        distinct = list(dict.fromkeys(names))
+        if len(distinct) == 1:
+            return Pick((distinct[0],), None)
+        index = np.array([distinct.index(n) for n in names], dtype=INDEX)
+        return Pick(tuple(distinct), index[per_row])
+
+    def constant_one(self) -> tuple[int, int]:
+        if self.one is None:
+            step = self.step("fact", 0, "the constant 1", SCALAR, np.zeros(1, INDEX),
+                             np.array([self.s.shared], INDEX), constant=np.ones((1, 1, 1)))
+            self.one = (step.bank, int(step.rows[0]))
+        return self.one
+
+    # -- facts
+
+    def facts(self, facts: np.ndarray) -> None:
+        net, s = self.net, self.s
+        if not len(facts):
+            return
+        shapes = net.shape[facts]
+        for rows, cols in np.unique(shapes, axis=0).tolist():
+            shape = (rows, cols)
+            these = facts[(shapes == shape).all(axis=1)]
+            consts = these[net.param[these] < 0]
+            if len(consts):
+                table, row_of = _constant_table(net, shape)
+                which = row_of[net.const[consts]]
+                used, slot = np.unique(which, return_inverse=True)
+                owner = s.combined_owner(s.node_owner[consts], slot.reshape(-1), len(used))
+                step = self.step("fact", 0, f"{len(used)} distinct constant values", shape, used, owner,
+                                 constant=table[used])
+                self.node_bank[consts] = step.bank
+                self.node_row[consts] = step.rows[slot.reshape(-1)]
+            params = these[net.param[these] >= 0]
+            if len(params):
+                used, slot = np.unique(net.param[params], return_inverse=True)
+                names = tuple(net.fact_params[int(p)] for p in used)
+                owner = s.combined_owner(s.node_owner[params], slot.reshape(-1), len(used))
+                step = self.step("fact", 0, "learnable fact values", shape, used, owner,
+                                 params=Pick(names, np.arange(len(used), dtype=INDEX)))
+                self.node_bank[params] = step.bank
+                self.node_row[params] = step.rows[slot.reshape(-1)]
+
+    # -- rule neurons
+
+    def rules(self, level: int, cls: RuleClass, ids: np.ndarray) -> None:
+        s, net = self.s, self.net
+        layer_of, local = s.rule_layer[ids], s.rule_local[ids]
+        used_layers = np.unique(layer_of)
+        layers = [net.layers[int(i)] for i in used_layers]
+        per_row = np.searchsorted(used_layers, layer_of)
+        p = len(cls.inputs)
+        nodes = np.empty((len(ids), p), INDEX)
+        for k, layer in enumerate(layers):
+            sel = per_row == k
+            nodes[sel] = layer.body[local[sel]]
+        if cls.passes_through:
+            self.rule_row[ids], self.rule_bank[ids] = self.node_row[nodes[:, 0]], self.node_bank[nodes[:, 0]]
+            return
+        inputs = [Input(int(self.node_bank[nodes[0, j]]), self.node_row[nodes[:, j]]) for j in range(p)]
+        offset = self.pick([layer.offset for layer in layers], per_row)
+        n_inputs = p + (offset is not None)
+        combination = cls.combination if n_inputs > 1 else (ONE if cls.combination in CONSTANT_ON_ONE else FIRST)
+        shape = tuple(layers[0].rule_shape[local[0]].tolist())
+        step = self.step("rule", level, self.label(layers), shape, ids, s.rule_owner[ids], inputs=inputs,
+                         soft=cls.soft, weights=[self.pick([layer.weights[j] for layer in layers], per_row)
+                                                 for j in range(p)],
+                         offset=offset, combination=combination, activation=cls.activation, function=cls.negation)
+        self.rule_row[ids], self.rule_bank[ids] = step.rows, step.bank
+
+    # -- aggregation neurons
+
+    def aggregations(self, level: int, cls: AggregationClass, ids: np.ndarray) -> None:
+        s, net = self.s, self.net
+        layer_of = s.agg_layer[ids]
+        used_layers = np.unique(layer_of)
+        layers = [net.layers[int(i)] for i in used_layers]
+        per_row = np.searchsorted(used_layers, layer_of)
+        lo = np.searchsorted(s.member_agg, ids)
+        hi = np.searchsorted(s.member_agg, ids, side="right")
+        counts = hi - lo
+        members = s.member_rule[ranges(lo, hi)]
+        single = bool(np.all(counts == 1))
+        head = self.pick([layer.head_weight for layer in layers], per_row)
+        name = cls.function
+        if single and head is None:
+            if name in ("sum", "avg", "max", "min", "concat"):  # one member passes through
+                self.agg_row[ids], self.agg_bank[ids] = self.rule_row[members], self.rule_bank[members]
+                return
+            if name in ("count", "softmax"):
+                self.agg_bank[ids], self.agg_row[ids] = self.constant_one()
+                return
+        of = None if single else np.repeat(np.arange(len(ids), dtype=INDEX), counts)
+        shape = tuple(layers[0].contrib_shape[s.agg_local[ids[0]]].tolist())
+        step = self.step("aggregation", level, self.label(layers), shape, ids, s.agg_owner[ids],
+                         inputs=[Input(int(self.rule_bank[members[0]]), self.rule_row[members], of)],
+                         head_weight=head, function=ONE if single and name in ("count", "softmax") else name,
+                         reduce=not single)
+        self.agg_row[ids], self.agg_bank[ids] = step.rows, step.bank
+
+    # -- atom neurons
+
+    def atoms(self, level: int, cls: AtomClass, atoms: np.ndarray) -> None:
+        s, net = self.s, self.net
+        lo = np.searchsorted(net.in_atom, atoms)
+        hi = np.searchsorted(net.in_atom, atoms, side="right")
+        counts = hi - lo
+        inputs = s.in_agg[ranges(lo, hi)]
+        preds = np.unique(net.program.atoms.pred[atoms])
+        label = "atoms of " + ", ".join(net.predicates[int(p)].label for p in preds[:4]) + \
+            (", ..." if len(preds) > 4 else "")
+        owner = s.node_owner[atoms]
+        if cls.combination == FIRST and cls.activation == "identity":
+            self.node_row[atoms], self.node_bank[atoms] = self.agg_row[inputs], self.agg_bank[inputs]
+            return
+        if cls.combination == FIRST:
+            step = self.step("atom", level, label, cls.shape, atoms, owner,
+                             inputs=[Input(int(self.agg_bank[inputs[0]]), self.agg_row[inputs])],
+                             activation=cls.activation)
+        elif cls.combination == ONE:
+            step = self.step("atom", level, label, cls.shape, atoms, owner, combination=ONE,
+                             activation=cls.activation)
+        elif cls.combination in SEGMENT_COMBINATIONS:
+            member_of = np.repeat(np.arange(len(atoms), dtype=INDEX), counts)
+            banks = self.agg_bank[inputs]
+            parts, broadcast = [], []
+            for b in np.unique(banks).tolist():
+                sel = np.flatnonzero(banks == b)
+                parts.append(Input(b, self.agg_row[inputs[sel]], member_of[sel]))
+                broadcast.append(None if self.s.bank_shapes[b] == cls.shape else cls.shape)
+            with_offset = np.flatnonzero(net.offset[atoms] >= 0)
+            step = self.step("atom", level, label, cls.shape, atoms, owner, inputs=parts, broadcast=broadcast,
+                             offset=self.offsets(atoms, with_offset) if len(with_offset) else None,
+                             combination=cls.combination, activation=cls.activation, reduce=True)
+        else:
+            k = int(counts[0])
+            grid = inputs.reshape(len(atoms), k)
+            parts = [Input(int(self.agg_bank[grid[0, j]]), self.agg_row[grid[:, j]]) for j in range(k)]
+            has_offset = bool(net.offset[atoms[0]] >= 0)
+            step = self.step("atom", level, label, cls.shape, atoms, owner, inputs=parts,
+                             offset=self.offsets(atoms, np.arange(len(atoms), dtype=INDEX)) if has_offset else None,
+                             combination=cls.combination, activation=cls.activation)
+        self.node_row[atoms], self.node_bank[atoms] = step.rows, step.bank
+
+    def offsets(self, atoms: np.ndarray, rows: np.ndarray) -> Pick:
+        """The predicate offsets of ``atoms[rows]`` (always gathered per row: they are members or inputs)."""
+        codes = self.net.offset[atoms[rows]]
+        used, index = np.unique(codes, return_inverse=True)
+        return Pick(tuple(self.net.offset_names[int(c)] for c in used), index.reshape(-1).astype(INDEX), rows)
+
+
+def _constant_table(network: Network, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct constants of one shape (``(k, rows, cols)``) and each constant's row (-1: other shape)."""
+    row = np.full(len(network.constants), -1, INDEX)
+    values: list[np.ndarray] = []
+    seen: dict[bytes, int] = {}
+    for i, c in enumerate(network.constants):
+        if c is not None and c.shape == shape:
+            key = c.tobytes()
+            if key not in seen:
+                seen[key] = len(values)
+                values.append(c)
+            row[i] = seen[key]
+    return (np.stack(values) if values else np.zeros((0, *shape))), row
