@@ -35,6 +35,7 @@ from .language.parser import load_template
 from .language.sources import Sources, Split, load_sources, load_split
 from .language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
                                summarize_template)
+from .neural.settings import PROFILES
 
 EXIT_OK = 0
 EXIT_STRICT = 1
@@ -371,9 +372,56 @@ def _json_value(value: Any) -> Any:
     return value if isinstance(value, (int, float, str)) else str(value)
 
 
+# --------------------------------------------------------------------------- nlp predict
+
+
+def add_predict(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "predict", parents=[common], help="compute each query's output with weights given by name",
+        description="Ground TEMPLATE on DATA, set the template's weights by name from a JSON file (the conformance "
+                    "weights.json format) and write each query's output, in query order, as {\"outputs\": [...]} "
+                    "(a number per scalar output, a flat list per column vector). DATA is an examples file or a "
+                    "sources directory (its training split, or its test split when it has no training split).")
+    _add_sources_arguments(p)
+    p.add_argument("--weights", metavar="JSON", help="weights by name; weights not given keep their written value "
+                                                     "or are drawn (see --seed)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the outputs here (default: standard output)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
+                   help="functions where the template states none: reference (tanh, sum, avg; the Java CLI's) or "
+                        "pyneuralogic (identity, sum, avg)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights written by shape only (default 0)")
+    p.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    p.set_defaults(run=predict)
+
+
+def predict(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp predict``: outputs of every query under the given weights."""
+    from .neural.parameters import block_to_json
+    from .neural.predict import build
+
+    sources = load_sources(args.template, args.data, args.queries)
+    split = sources.train or sources.test
+    if not split:
+        raise NeuralogicError("no examples or queries to predict for",
+                              hint="give an examples file, or a directory with examples.txt / testExamples.txt")
+    data = load_split(split)
+    compiled = build(load_template(*sources.template), data.examples, data.query_lines,
+                     settings=PROFILES[args.profile], seed=args.seed, allow_underivable=args.allow_underivable,
+                     examples_file=_name(split.examples), queries_file=_name(split.queries))
+    if args.weights:
+        compiled.store.load_json(args.weights)
+    text = json.dumps({"outputs": [block_to_json(o) for o in compiled.forward()]}, indent=1)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- entry point
 
-COMMANDS = (add_check, add_ground, add_query)
+COMMANDS = (add_check, add_ground, add_query, add_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:

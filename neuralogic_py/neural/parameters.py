@@ -50,7 +50,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import Span, ValidationError, display_path
+from ..errors import Span, ValidationError, display_path, span_in
 from ..language import ir
 
 Shape = tuple[int, int]
@@ -306,14 +306,19 @@ class ParameterStore:
 
     def load_json(self, path: str | Path, *, strict: bool = True) -> None:
         """Set parameters from a ``weights.json`` file (a JSON object ``name -> value``)."""
-        where = Span(display_path(path), 1, 1)
+        file = display_path(path)
+        text = Path(path).read_text()
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValidationError(f"not valid JSON: {e.msg}", Span(display_path(path), e.lineno, e.colno)) from None
+            raise ValidationError(f"not valid JSON: {e.msg}", span_in(text, e.pos, file)) from None
         if not isinstance(data, dict):
-            raise ValidationError("a weights file must hold a JSON object mapping names to values", where)
-        self.load(data, strict=strict, span=where)
+            raise ValidationError("a weights file must hold a JSON object mapping names to values",
+                                  span_in(text, 0, file))
+        for name, value in data.items():
+            if name in self.parameters or strict:
+                at = text.find(json.dumps(name))
+                self.set(name, value, span_in(text, max(at, 0), file, max(at, 0) + len(json.dumps(name))))
 
     def to_json(self) -> dict[str, Any]:
         """Every value in the weights.json conventions."""
