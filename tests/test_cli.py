@@ -42,10 +42,10 @@ def test_xor_labelled(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     code, out, err = run_main(capsys, "check", "--strict", "templates/xor.rules", "datasets/xor")
     assert (code, err) == (0, "")
-    assert "template templates/xor.rules\n  3 rules, 0 facts, 1 declaration\n" in out
-    assert "predicates derived by rules (3): hidden1/0, hidden2/0, xor/0" in out
+    assert "template templates/xor.rules\n  5 rules, 0 facts, 1 declaration\n" in out
+    assert "predicates derived by rules (5): hidden1/0, hidden2/0, hidden3/0, hidden4/0, xor/0" in out
     assert "predicates used only in bodies (2): a/0, b/0" in out
-    assert "weights: 0 named, 9 unnamed" in out
+    assert "weights: 0 named, 17 unnamed" in out
     assert "4 examples (8 facts over 2 predicates), 0 query lines\n  4 labelled examples\n" in out
     assert out.endswith("ok\n")
 

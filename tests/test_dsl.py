@@ -250,9 +250,8 @@ def test_template_builder_takes_ir_templates_builders_and_nested_lists():
 
 def test_xor_template_in_the_dsl():
     template = TemplateBuilder(
-        R.hidden1 <= (R.a[1,], R.b[1,], W[1,]),
-        R.hidden2 <= (R.a[1,], R.b[1,], W[1,]),
-        R.xor <= (R.hidden1[1,], R.hidden2[1,], W[1,]),
+        *(R.get(f"hidden{i}") <= (R.a[1,], R.b[1,], W[1,]) for i in range(1, 5)),
+        R.xor <= (*(R.get(f"hidden{i}")[1,] for i in range(1, 5)), W[1,]),
         (R.xor / 0) | [T.SIGMOID],
     )
     assert template.to_ir() == load_template(REPO / "templates" / "xor.rules")

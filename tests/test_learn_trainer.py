@@ -54,8 +54,8 @@ def setup(loss=None, n=40):
 
 def test_full_batch_gradient_descent_learns_and_errors_fall():
     net, params, scorer = setup()
-    history = train(net, params, SGD(lr=1.0), scorer, np.arange(40), None,
-                    TrainingConfig(epochs=60, batch_size=0), np.random.default_rng(0))
+    history = train(scorer, params, SGD(lr=1.0), np.arange(40), TrainingConfig(epochs=60, batch_size=0),
+                    np.random.default_rng(0))
     assert history.epochs == 60 and history.selection_set == "train"
     assert history.train_error[-1] < 0.5 * history.train_error[0]
     evaluation, _ = scorer.evaluate(params, np.arange(40))
@@ -65,26 +65,39 @@ def test_full_batch_gradient_descent_learns_and_errors_fall():
 
 def test_online_updates_visit_every_sample_once_per_epoch_in_a_seeded_order():
     net, params, scorer = setup()
-    train(net, params, SGD(lr=0.1), scorer, np.arange(40), None, TrainingConfig(epochs=2, batch_size=1),
+    train(scorer, params, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=2, batch_size=1),
           np.random.default_rng(5))
     order = [int(c[0]) for c in net.calls]
     assert len(order) == 80 and sorted(order[:40]) == list(range(40)) and sorted(order[40:]) == list(range(40))
     assert order[:40] != list(range(40)) and order[:40] != order[40:]  # shuffled, differently each epoch
     net2, params2, scorer2 = setup()
-    train(net2, params2, SGD(lr=0.1), scorer2, np.arange(40), None, TrainingConfig(epochs=2, batch_size=1),
+    train(scorer2, params2, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=2, batch_size=1),
           np.random.default_rng(5))
     assert [int(c[0]) for c in net2.calls] == order and np.array_equal(params["w"], params2["w"])
     net3, params3, scorer3 = setup()
-    train(net3, params3, SGD(lr=0.1), scorer3, np.arange(40), None,
-          TrainingConfig(epochs=1, batch_size=16, shuffle=False), np.random.default_rng(5))
+    train(scorer3, params3, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=1, batch_size=16, shuffle="none"),
+          np.random.default_rng(5))
     assert [c.tolist() for c in net3.calls] == [list(range(16)), list(range(16, 32)), list(range(32, 40))]
+
+
+def test_fixed_batches_are_dealt_once_and_visited_in_new_orders():
+    net, params, scorer = setup()
+    train(scorer, params, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=3, batch_size=16),
+          np.random.default_rng(2))
+    batches = [tuple(sorted(c.tolist())) for c in net.calls]
+    assert len(set(batches)) == 3 and sorted(len(b) for b in set(batches)) == [8, 16, 16]
+    assert sorted(sum(map(list, set(batches)), [])) == list(range(40))
+    net, params, scorer = setup()
+    train(scorer, params, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=3, batch_size=16, shuffle="samples"),
+          np.random.default_rng(2))
+    assert len({tuple(sorted(c.tolist())) for c in net.calls}) > 3
 
 
 def test_best_weights_are_restored_and_early_stopping_stops():
     net, params, scorer = setup()
     # a learning rate this large oscillates: the kept weights are those of the best evaluation
-    history = train(net, params, SGD(lr=50.0), scorer, np.arange(30), np.arange(30, 40),
-                    TrainingConfig(epochs=40, batch_size=0, patience=3), np.random.default_rng(0))
+    history = train(scorer, params, SGD(lr=50.0), np.arange(30), TrainingConfig(epochs=40, batch_size=0, patience=3),
+                    np.random.default_rng(0), validation=(scorer, np.arange(30, 40)))
     assert history.selection_set == "validation"
     errors = dict(history.selection_error)
     assert history.best_error == min(errors.values()) == errors[history.best_epoch]
@@ -94,8 +107,8 @@ def test_best_weights_are_restored_and_early_stopping_stops():
 
 def test_selection_by_accuracy():
     net, params, scorer = setup()
-    history = train(net, params, Adam(lr=0.1), scorer, np.arange(40), None,
-                    TrainingConfig(epochs=30, batch_size=8, select="accuracy"), np.random.default_rng(0))
+    history = train(scorer, params, Adam(lr=0.1), np.arange(40), TrainingConfig(epochs=30, batch_size=8, select="accuracy"),
+                    np.random.default_rng(0))
     assert history.best_epoch > 0
     assert scorer.evaluate(params, np.arange(40))[0].accuracy >= 0.95
 
@@ -105,7 +118,7 @@ def test_a_nan_stops_training_naming_where():
     scorer.targets = scorer.targets.copy()
     scorer.targets[7] = math.nan
     with pytest.raises(TrainingError) as e:
-        train(net, params, SGD(lr=0.1), scorer, np.arange(40), None,
-              TrainingConfig(epochs=1, batch_size=1, shuffle=False), np.random.default_rng(0))
+        train(scorer, params, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=1, batch_size=1, shuffle="none"),
+              np.random.default_rng(0))
     message = str(e.value)
     assert "epoch 1, batch 8" in message and "the error is nan" in message and "out(0)" in message

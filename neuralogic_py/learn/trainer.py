@@ -1,10 +1,14 @@
 """The training loop: mini-batches, shuffling, validation, early stopping, best-model restore.
 
-One epoch (language.md §7.2) visits the training samples in an order shuffled by the
-seeded generator (unless ``shuffle=False``) and, for each mini-batch of
-``batch_size`` samples, computes the batch error (:meth:`Loss.mean`) and its gradient
-and takes one optimizer step. ``batch_size=1`` is the reference's online training;
-``batch_size=0`` (or any size >= the sample count) is full-batch gradient descent.
+One epoch (language.md §7.2) visits every training sample once, in mini-batches of
+``batch_size`` samples: for each batch it computes the batch error
+(:meth:`Loss.mean`) and its gradient and takes one optimizer step. ``batch_size=1``
+is the reference's online training; ``batch_size=0`` (or any size >= the sample
+count) is full-batch gradient descent. Shuffling with the seeded generator
+(``shuffle``): ``batches`` (default) deals the samples once into fixed batches and
+visits the batches in a new order every epoch (with batch size 1, a new sample order
+every epoch, as the reference); ``samples`` reshuffles the samples into new batches
+every epoch (a compiled plan per new batch, so slower); ``none`` keeps data order.
 
 After every ``eval_every`` epochs (and after the last) the *selection set*, the
 validation samples or the training samples when there are none, is evaluated with
@@ -39,6 +43,9 @@ from .metrics import Evaluation, evaluate
 from .optimizers import Optimizer
 
 
+SHUFFLES = ("batches", "samples", "none")
+
+
 class TrainingError(NeuralogicError):
     """Training cannot go on (a NaN or infinity), with where it arose."""
 
@@ -64,7 +71,7 @@ class TrainingConfig:
 
     epochs: int = 100
     batch_size: int = 1
-    shuffle: bool = True
+    shuffle: str = "batches"
     eval_every: int = 1
     select: str = "error"
     restore_best: bool = True
@@ -73,12 +80,16 @@ class TrainingConfig:
     progress: bool = False
 
     def __post_init__(self) -> None:
+        if self.shuffle is True or self.shuffle is False:
+            self.shuffle = "batches" if self.shuffle else "none"
         if self.epochs < 0:
             raise NeuralogicError(f"the number of epochs must not be negative, got {self.epochs}")
         if self.batch_size < 0:
             raise NeuralogicError(f"the batch size must not be negative, got {self.batch_size}")
         if self.eval_every < 1:
             raise NeuralogicError(f"eval_every must be at least 1, got {self.eval_every}")
+        if self.shuffle not in SHUFFLES:
+            raise NeuralogicError(f"unknown shuffling {self.shuffle!r}", hint=f"choose one of {', '.join(SHUFFLES)}")
         if self.select not in ("error", "accuracy"):
             raise NeuralogicError(f"unknown model selection {self.select!r}", hint="choose error or accuracy")
         if self.patience is not None and self.patience < 1:
@@ -137,42 +148,45 @@ class Scorer:
         return evaluate(self.targets[samples], self.loss.predictions(out), error, self.classification), out
 
 
-def train(net: TrainableNetwork, params: dict[str, np.ndarray], optimizer: Optimizer, scorer: Scorer,
-          train_samples: np.ndarray, val_samples: np.ndarray | None, config: TrainingConfig,
-          rng: np.random.Generator, on_epoch: Callable[[int, History], None] | None = None) -> History:
-    """Train ``params`` in place on ``train_samples`` (see the module docstring); returns the history."""
+def train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, train_samples: np.ndarray,
+          config: TrainingConfig, rng: np.random.Generator, validation: tuple[Scorer, np.ndarray] | None = None,
+          on_epoch: Callable[[int, History], None] | None = None) -> History:
+    """Train ``params`` in place on ``train_samples`` of ``scorer``'s network (module docstring).
+
+    ``validation`` is a scorer (possibly of another network) and its samples; without
+    it the training samples are the selection set. Returns the history.
+    """
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
-    history = History(selection_set="validation" if val_samples is not None and len(val_samples) else "train")
-    selection = val_samples if history.selection_set == "validation" else train_samples
+    net = scorer.net
     train_samples = np.asarray(train_samples, dtype=np.int64)
     if len(train_samples) == 0:
         raise NeuralogicError("no training samples")
-    size = len(train_samples) if config.batch_size == 0 else min(config.batch_size, len(train_samples))
+    if validation is not None and len(validation[1]):
+        history, (selector, selection) = History(selection_set="validation"), validation
+    else:
+        history, selector, selection = History(selection_set="train"), scorer, train_samples
     best = _Best(config)
-    best.offer(0, params, *_selection_score(scorer, params, selection, config))
+    best.offer(0, params, *_selection_score(selector, params, selection, config))
     history.selection_error.append((0, best.error))
-    order = train_samples.copy()
+    batches = _Batches(train_samples, config, rng)
     bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not config.progress, leave=False)
     for epoch in bar:
         optimizer.start_epoch(epoch)
-        if config.shuffle:
-            rng.shuffle(order)
         total = 0.0
-        for b, start in enumerate(range(0, len(order), size)):
-            batch = order[start:start + size]
+        for b, batch in enumerate(batches.epoch()):
             weights = None if scorer.weights is None else scorer.weights[batch]
             error, grads = net.value_and_grad(params, scorer.loss, scorer.targets[batch], batch, weights)
             if not (math.isfinite(error) and all(np.isfinite(g).all() for g in grads.values())):
                 raise _nonfinite(net, params, batch, scorer, epoch, b, error, grads)
             optimizer.step(params, grads)
             total += error * len(batch)
-        history.train_error.append(total / len(order))
+        history.train_error.append(total / len(train_samples))
         history.learning_rate.append(optimizer.lr)
         done = epoch + 1
         if done % config.eval_every == 0 or done == config.epochs:
-            error, accuracy = _selection_score(scorer, params, selection, config)
+            error, accuracy = _selection_score(selector, params, selection, config)
             history.selection_error.append((done, error))
             improved = best.offer(done, params, error, accuracy)
             bar.set_postfix(error=f"{history.train_error[-1]:.4g}", selected=f"{best.error:.4g}")
@@ -188,6 +202,32 @@ def train(net: TrainableNetwork, params: dict[str, np.ndarray], optimizer: Optim
             params[name][...] = value
     history.seconds = time.perf_counter() - started
     return history
+
+
+class _Batches:
+    """The mini-batches of each epoch, by the configured shuffling.
+
+    ``samples``: a new order every epoch, cut into batches. ``batches``: the samples are
+    shuffled once into fixed batches, and the order of the batches is shuffled every
+    epoch (with batch size 1 the same as ``samples``); a network compiles a plan once
+    per distinct batch, so fixed batches are compiled once. ``none``: data order.
+    """
+
+    def __init__(self, samples: np.ndarray, config: TrainingConfig, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.mode = config.shuffle
+        self.samples = samples.copy()
+        self.size = len(samples) if config.batch_size == 0 else min(config.batch_size, len(samples))
+        if self.mode == "batches":
+            order = rng.permutation(self.samples)
+            self.fixed = [order[i:i + self.size] for i in range(0, len(order), self.size)]
+
+    def epoch(self) -> list[np.ndarray]:
+        if self.mode == "batches":
+            return [self.fixed[i] for i in self.rng.permutation(len(self.fixed))]
+        if self.mode == "samples":
+            self.rng.shuffle(self.samples)
+        return [self.samples[i:i + self.size] for i in range(0, len(self.samples), self.size)]
 
 
 class _Best:

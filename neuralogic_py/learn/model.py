@@ -1,0 +1,476 @@
+"""The :class:`Model`: a template with its weights; fit, predict, evaluate, save, load.
+
+::
+
+    model = Model("templates/xor_vector.rules", seed=0)
+    result = model.fit("datasets/xor_vector", epochs=300, optimizer="adam", lr=0.01)
+    print(result.train.line())                 # accuracy: 100%, ...
+    model.save("xor.model.json")
+    again = Model.load("xor.model.json")
+    again.predict("datasets/xor_vector").outputs
+
+Data (``train``, ``data``) is a :class:`~.dataset.Dataset`, or a path: an examples
+file (then ``queries=`` may name its queries file) or a sources directory (its
+training split). Grounding and compiling happen once per dataset object and are
+cached (up to a few datasets).
+
+Randomness. ``seed`` seeds two independent generators: one draws the initial
+weights (in parameter order, see :mod:`neuralogic_py.neural.parameters`), the other
+orders the training samples. The same seed, template and data give the same run.
+
+Loss and output function. ``loss`` names a loss of :mod:`.losses` (default
+``mse``); the template's functions are used as written. ``loss="auto"`` applies the
+reference's inference from the training targets (classification: the output atoms'
+activation becomes identity and the loss a cross-entropy on logits; see
+:func:`.losses.infer_output`). Whatever was chosen is saved with the model.
+
+Saved models. :meth:`Model.save` writes one JSON file holding the template text
+(imports expanded, printed from the IR, so it re-parses to the same template), the
+neuron settings, the loss, and every parameter by name with its shape, whether it is
+fixed, and its value (exact: JSON floats are written with enough digits to read back
+bit for bit). :meth:`Model.load` needs nothing else. No pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import NeuralogicError, ValidationError, display_path
+from ..language import ir
+from ..language.parser import load_template, parse_template
+from ..neural import REFERENCE, CompiledNetwork, NeuralSettings, Parameter, ParameterStore, build
+from ..neural.parameters import block_to_json, json_to_block
+from .dataset import Dataset
+from .initializers import DEFAULT_INITIALIZER, make_initializer
+from .losses import Loss, OutputSetup, make_loss, resolve_loss
+from .metrics import Evaluation
+from .optimizers import GeometricDecay, Optimizer, make_optimizer
+from .splits import sample_classes, stratified_folds, stratified_holdout
+from .trainer import History, Scorer, TrainingConfig, train
+
+MODEL_FORMAT = "neuralogic_py model"
+MODEL_VERSION = 1
+CACHED_DATASETS = 4
+
+DataLike = Dataset | str | Path
+
+
+@dataclass
+class Predictions:
+    """Outputs of every sample, in sample order (query order; a non-ground query gives one per match)."""
+
+    ids: list[str]
+    queries: list[str]
+    targets: np.ndarray  # (n, rows, cols); NaN where a query has no target
+    outputs: np.ndarray  # raw outputs of the output neurons
+    scores: np.ndarray  # what the metrics compare: outputs, or their sigmoid/softmax for losses on logits
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"id": i, "query": q, "target": _json_block(t), "output": block_to_json(o), "score": block_to_json(s)}
+                for i, q, t, o, s in zip(self.ids, self.queries, self.targets, self.outputs, self.scores)]
+
+    def write_tsv(self, path: str | Path) -> None:
+        """One line per sample: id, query, target, output, score (vectors as JSON lists)."""
+        lines = ["id\tquery\ttarget\toutput\tscore"]
+        for row in self.rows():
+            lines.append("\t".join([row["id"], row["query"], *(_cell(row[k]) for k in ("target", "output", "score"))]))
+        Path(path).write_text("\n".join(lines) + "\n")
+
+    def outputs_json(self) -> dict[str, list]:
+        """``{"outputs": [...]}`` in query order, the conformance ``expected.json`` shape."""
+        return {"outputs": [block_to_json(o) for o in self.outputs]}
+
+
+def _json_block(block: np.ndarray) -> Any:
+    return None if np.isnan(block).all() else block_to_json(block)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else json.dumps(value)
+
+
+@dataclass
+class FitResult:
+    """A training run: its history and the metrics of the kept weights."""
+
+    history: History
+    train: Evaluation
+    val: Evaluation | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"history": self.history.as_dict(), "train": self.train.as_dict(),
+                "val": self.val.as_dict() if self.val else None}
+
+
+@dataclass
+class FoldResult:
+    name: str
+    fit: FitResult
+    test: Evaluation
+    test_predictions: Predictions | None = None
+
+
+@dataclass
+class CrossValidation:
+    """Per-fold results and their mean and standard deviation."""
+
+    folds: list[FoldResult] = field(default_factory=list)
+
+    def summary(self, metric: str = "accuracy") -> dict[str, tuple[float, float]]:
+        """``{"train": (mean, std), "test": (mean, std)}`` of one metric over the folds (NaNs ignored)."""
+        out = {}
+        for split in ("train", "test"):
+            values = [getattr(f.fit.train if split == "train" else f.test, metric) for f in self.folds]
+            values = [v for v in values if not math.isnan(v)]
+            out[split] = (float(np.mean(values)), float(np.std(values))) if values else (math.nan, math.nan)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        metrics = ("accuracy", "best_accuracy", "auc_roc", "auc_pr", "error", "majority")
+        return {"folds": [{"name": f.name, **f.fit.as_dict(), "test": f.test.as_dict()} for f in self.folds],
+                "summary": {m: {k: list(v) for k, v in self.summary(m).items()} for m in metrics}}
+
+
+@dataclass
+class FitOptions:
+    """How to train: the optimizer (:mod:`.optimizers`) and the loop (:class:`.trainer.TrainingConfig`).
+
+    ``lr=None`` takes the optimizer's default (Adam 0.001, SGD 0.1); ``lr_decay``
+    multiplies the learning rate by that factor every ``decay_every`` epochs.
+    """
+
+    epochs: int = 100
+    batch_size: int = 1
+    optimizer: str | Optimizer = "adam"
+    lr: float | None = None
+    weight_decay: float = 0.0
+    lr_decay: float | None = None
+    decay_every: int = 100
+    clip_norm: float | None = None
+    patience: int | None = None
+    select: str = "error"
+    restore_best: bool = True
+    shuffle: str = "batches"
+    eval_every: int = 1
+    progress: bool = False
+
+    def make_optimizer(self) -> Optimizer:
+        """A fresh optimizer (no moments, step count 0) unless one was given."""
+        if isinstance(self.optimizer, Optimizer):
+            return self.optimizer
+        schedule = GeometricDecay(self.lr_decay, self.decay_every) if self.lr_decay else None
+        return make_optimizer(self.optimizer, self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+                              schedule=schedule)
+
+    def config(self) -> TrainingConfig:
+        return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
+                              eval_every=self.eval_every, select=self.select, restore_best=self.restore_best,
+                              patience=self.patience, progress=self.progress)
+
+    def describe(self) -> dict[str, Any]:
+        return {"optimizer": self.make_optimizer().describe(), "epochs": self.epochs, "batch_size": self.batch_size,
+                "patience": self.patience, "select": self.select, "shuffle": self.shuffle}
+
+
+class Model:
+    """A template and its named weights (see the module docstring)."""
+
+    def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
+                 loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
+                 initializer: str = DEFAULT_INITIALIZER, seed: int = 0) -> None:
+        self.template = template if isinstance(template, ir.Template) else load_template(template)
+        self.source = None if isinstance(template, ir.Template) else display_path(template)
+        self.settings = settings
+        self.loss_spec = loss
+        self.task = task
+        self.squish = squish
+        self.initializer = initializer
+        self.seed = seed
+        init_seed, order_seed = np.random.SeedSequence(seed).spawn(2)
+        self.store = ParameterStore.from_template(self.template, make_initializer(initializer),
+                                                  rng=np.random.default_rng(init_seed))
+        self.order_rng = np.random.default_rng(order_seed)
+        self.output: OutputSetup | None = None  # the loss and output activation, once fixed
+        self.training: dict[str, Any] = {}  # how the weights were trained, saved with the model
+        self._built: list[tuple[Dataset, CompiledNetwork]] = []
+
+    @classmethod
+    def from_text(cls, text: str, **options: Any) -> Model:
+        return cls(parse_template(text), **options)
+
+    # -- parameters
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Every parameter by name (copies; fixed ones included). Names: :mod:`neuralogic_py.neural.parameters`."""
+        return {name: value.copy() for name, value in self.store.values.items()}
+
+    def load_parameters(self, values: Mapping[str, Any] | str | Path, *, strict: bool = True) -> None:
+        """Set parameters by name, from a mapping or a ``weights.json`` file (conformance conventions)."""
+        if isinstance(values, (str, Path)):
+            self.store.load_json(values, strict=strict)
+        else:
+            self.store.load(values, strict=strict)
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """Written values back, shape-only weights drawn again (from ``rng`` or the model's generator)."""
+        self.store.reset(rng)
+
+    # -- building
+
+    @property
+    def loss(self) -> Loss:
+        if self.output is None:
+            raise NeuralogicError("the model has no loss yet: fit it, or load a saved model")
+        return self.output.loss
+
+    def _fix_output(self, data: Dataset) -> None:
+        """Choose the loss and output activation from the training targets (once)."""
+        if self.output is not None:
+            return
+        targets = data.targets()
+        setup = resolve_loss(self.loss_spec, targets, _output_activation(self.template, data, self.settings),
+                             task=self.task, squish=self.squish)
+        self.output = setup
+        if setup.output_activation is not None and setup.output_activation != self.settings.output_activation:
+            self.settings = self.settings.with_output_activation(setup.output_activation)
+            self._built.clear()
+
+    def build(self, data: DataLike, *, queries: str | Path | None = None,
+              allow_underivable: bool = False) -> tuple[Dataset, CompiledNetwork]:
+        """Ground and compile ``data`` with this model's weights (cached per dataset object)."""
+        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        for seen, compiled in self._built:
+            if seen is dataset:
+                return dataset, compiled
+        compiled = build(self.template, dataset.examples, dataset.query_lines, settings=self.settings,
+                         store=self.store, allow_underivable=allow_underivable,
+                         examples_file=dataset.examples_file, queries_file=dataset.queries_file)
+        self._built.append((dataset, compiled))
+        del self._built[:-CACHED_DATASETS]
+        return dataset, compiled
+
+    def _scorer(self, compiled: CompiledNetwork, *, need_targets: bool, what: str) -> Scorer:
+        targets = compiled.targets()
+        if need_targets:
+            missing = [s for s, t in zip(compiled.samples, targets) if np.isnan(t).any()]
+            if missing:
+                raise ValidationError(f"{len(missing)} of the {what} queries have no target value, e.g. "
+                                      f"{missing[0].ground}", missing[0].request.query.span,
+                                      "write the target before the query: 1.0 predict.")
+        importance = [s.request.importance for s in compiled.samples]
+        weights = None if all(w is None for w in importance) else \
+            np.array([1.0 if w is None else w for w in importance])
+        classification = self.output.task == "classification" if self.output else True
+        return Scorer(compiled, self.loss, targets, classification, weights)
+
+    # -- training
+
+    def fit(self, train_data: DataLike, val_data: DataLike | None = None, *, queries: str | Path | None = None,
+            val_fraction: float | None = None, allow_underivable: bool = False, **options: Any) -> FitResult:
+        """Train on ``train_data``, continuing from the current weights; ``options`` are :class:`FitOptions`.
+
+        ``val_data``, or ``val_fraction`` (a stratified hold-out of the training
+        samples), is the validation set that selects the kept weights.
+        """
+        fit_options = FitOptions(**options)
+        dataset = train_data if isinstance(train_data, Dataset) else Dataset.load(train_data, queries)
+        self._fix_output(dataset)
+        dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
+        scorer = self._scorer(compiled, need_targets=True, what="training")
+        samples = np.arange(len(compiled.samples))
+        validation = None
+        if val_data is not None:
+            _, val_compiled = self.build(val_data, allow_underivable=allow_underivable)
+            validation = (self._scorer(val_compiled, need_targets=True, what="validation"),
+                          np.arange(len(val_compiled.samples)))
+        elif val_fraction:
+            samples, held = stratified_holdout(self._classes(scorer), val_fraction, self.order_rng)
+            validation = (scorer, held)
+        result = self._fit_samples(scorer, samples, validation, fit_options)
+        self.training = {**fit_options.describe(), "epochs_run": result.history.epochs, "seed": self.seed,
+                         "initializer": self.initializer, "data": dataset.describe()}
+        return result
+
+    def _classes(self, scorer: Scorer) -> np.ndarray:
+        return sample_classes(scorer.targets) if scorer.classification else np.zeros(len(scorer.targets), np.int64)
+
+    def _fit_samples(self, scorer: Scorer, samples: np.ndarray, validation: tuple[Scorer, np.ndarray] | None,
+                     options: FitOptions) -> FitResult:
+        params = self.store.learnable()
+        history = train(scorer, params, options.make_optimizer(), samples, options.config(), self.order_rng,
+                        validation)
+        train_eval = self._evaluate_samples(scorer, samples)
+        val_eval = self._evaluate_samples(*validation) if validation is not None else None
+        return FitResult(history, train_eval, val_eval)
+
+    def _evaluate_samples(self, scorer: Scorer, samples: np.ndarray) -> Evaluation:
+        return scorer.evaluate(self.store.values, samples)[0]
+
+    def cross_validate(self, data: DataLike | Sequence[tuple[str, DataLike, DataLike]], folds: int = 10, *,
+                       queries: str | Path | None = None, val_fraction: float | None = None,
+                       allow_underivable: bool = False, keep_predictions: bool = False,
+                       on_fold: Callable[[FoldResult], None] | None = None, **options: Any) -> CrossValidation:
+        """k-fold cross-validation: train from fresh weights on k-1 folds, test on the k-th.
+
+        ``data`` is split into ``folds`` stratified folds (:func:`.splits.stratified_folds`),
+        grounded once. Or ``data`` is a list of ``(name, train, test)`` datasets
+        (external ``fold_*`` folders), each grounded on its own. Before each fold the
+        weights are reset (written values back, shape-only weights drawn anew from the
+        model's generator). ``fit_options`` are those of :meth:`fit`; ``on_fold(result)``
+        is called after each fold. The model keeps the last fold's weights.
+        """
+        fit_options = FitOptions(**options)
+        result = CrossValidation()
+        if isinstance(data, (Dataset, str, Path)):
+            dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+            self._fix_output(dataset)
+            dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
+            scorer = self._scorer(compiled, need_targets=True, what="training")
+            parts = stratified_folds(self._classes(scorer), folds, self.order_rng)
+            for k, test in enumerate(parts):
+                self.reset_parameters()
+                train_samples = np.setdiff1d(np.arange(len(scorer.targets)), test)
+                validation = None
+                if val_fraction:
+                    keep, held = stratified_holdout(self._classes(scorer)[train_samples], val_fraction,
+                                                    self.order_rng)
+                    train_samples, validation = train_samples[keep], (scorer, train_samples[held])
+                fit = self._fit_samples(scorer, train_samples, validation, fit_options)
+                evaluation, outputs = scorer.evaluate(self.store.values, test)
+                fold = FoldResult(f"fold {k + 1}", fit, evaluation,
+                                  self._predictions(compiled, test, outputs) if keep_predictions else None)
+                result.folds.append(fold)
+                if on_fold is not None:
+                    on_fold(fold)
+            return result
+        for name, train_part, test_part in data:
+            self.reset_parameters()
+            fit = self.fit(train_part, val_fraction=val_fraction, allow_underivable=allow_underivable, **options)
+            test_eval = self.evaluate(test_part, allow_underivable=allow_underivable)
+            fold = FoldResult(name, fit, test_eval, self.predict(test_part) if keep_predictions else None)
+            result.folds.append(fold)
+            if on_fold is not None:
+                on_fold(fold)
+        return result
+
+    # -- using the model
+
+    def predict(self, data: DataLike, *, queries: str | Path | None = None,
+                allow_underivable: bool = False) -> Predictions:
+        """Every sample's output with the current weights."""
+        _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable)
+        outputs = compiled.forward(self.store.values)
+        return self._predictions(compiled, np.arange(len(compiled.samples)), outputs)
+
+    def _predictions(self, compiled: CompiledNetwork, samples: np.ndarray, outputs: np.ndarray) -> Predictions:
+        chosen = [compiled.samples[i] for i in samples.tolist()]
+        loss = self.output.loss if self.output else None
+        return Predictions([s.id for s in chosen], [str(s.ground) for s in chosen], compiled.targets()[samples],
+                           outputs, loss.predictions(outputs) if loss else outputs)
+
+    def evaluate(self, data: DataLike, *, queries: str | Path | None = None,
+                 allow_underivable: bool = False) -> Evaluation:
+        """Error and metrics of ``data`` (every query needs a target)."""
+        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        self._fix_output(dataset)
+        _, compiled = self.build(dataset, allow_underivable=allow_underivable)
+        scorer = self._scorer(compiled, need_targets=True, what="evaluated")
+        return scorer.evaluate(self.store.values, np.arange(len(compiled.samples)))[0]
+
+    # -- saving
+
+    def to_json(self) -> dict[str, Any]:
+        parameters = {name: {"shape": list(p.shape), "fixed": p.fixed, "role": p.role,
+                             "value": block_to_json(self.store.values[name])}
+                      for name, p in self.store.parameters.items()}
+        output = self.output
+        return {
+            "format": MODEL_FORMAT, "version": MODEL_VERSION,
+            "template": str(self.template),
+            "settings": dataclasses.asdict(self.settings),
+            "loss": output.loss.name if output else (self.loss_spec if isinstance(self.loss_spec, str)
+                                                     else self.loss_spec.name),
+            "task": output.task if output else self.task,
+            "seed": self.seed, "initializer": self.initializer,
+            "training": self.training,
+            "parameters": parameters,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as one JSON file (see the module docstring); returns the path."""
+        path = Path(path)
+        if path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """A model saved by :meth:`save`."""
+        data = read_model_file(path)
+        where = display_path(path)
+        try:
+            settings = NeuralSettings(**data["settings"])
+            model = cls(parse_template(data["template"], file=f"{where} (template)"), settings=settings,
+                        loss=data["loss"], task=data.get("task"), initializer=data.get("initializer", "uniform"),
+                        seed=int(data.get("seed", 0)))
+            if data["loss"] != "auto":  # "auto" was never resolved: the model was saved before training
+                model.output = OutputSetup(make_loss(data["loss"]), settings.output_activation,
+                                           data.get("task") or "regression")
+            model.training = data.get("training", {})
+            for name, entry in data["parameters"].items():
+                if name not in model.store:
+                    model.store.add(Parameter(name, tuple(entry["shape"]), bool(entry.get("fixed", False)),
+                                              None, entry.get("role", "embedding")))
+                value = json_to_block(entry["value"], model.store.parameters[name].shape, name)
+                model.store.values[name][...] = value
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValidationError(f"{where} is not a valid saved model: {e!r}") from None
+        return model
+
+
+def read_model_file(path: str | Path) -> dict[str, Any]:
+    """The JSON of a saved model; a clear error when ``path`` is something else."""
+    where = display_path(path)
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise ValidationError(f"{where} is not a saved model (not JSON: {e.msg})") from None
+    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+        raise ValidationError(f"{where} is not a saved model (no \"format\": \"{MODEL_FORMAT}\")")
+    if data.get("version", 0) > MODEL_VERSION:
+        raise ValidationError(f"{where} was saved by a newer version (model format {data['version']})")
+    return data
+
+
+def is_model_file(path: str | Path) -> bool:
+    """Whether ``path`` is a saved model (a JSON file starting with the model format marker)."""
+    p = Path(path)
+    if not p.is_file() or p.suffix != ".json":
+        return False
+    try:
+        return json.loads(p.read_text()).get("format") == MODEL_FORMAT
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+        return False
+
+
+def _output_activation(template: ir.Template, data: Dataset, settings: NeuralSettings) -> str:
+    """The activation of the queried predicates' atom neurons as the template sets it."""
+    wanted = data.query_predicates()
+    found = None
+    for s in template.predicate_metadata:
+        if (s.predicate.name, s.predicate.arity) in wanted and s.metadata.activation:
+            found = s.metadata.activation
+    return found or settings.atom_activation
