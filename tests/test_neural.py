@@ -288,3 +288,12 @@ def test_rule_without_neural_inputs():
     with pytest.raises(ValidationError, match="no neural input"):
         outputs("h(X) :- *f(X).", "f(a).", "h(a).")
     assert outputs("h(X) :- *f(X), 0.25.", "f(a).", "h(a).") == [0.25]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+def test_nonfinite_values_are_traced_to_a_neuron_and_rule():
+    c = compiled("h(X) :- f(X). [activation=log]\nq :- h(X).", "<2.0> f(a), <-1.0> f(b).", "q.")
+    assert np.isnan(c.forward()).all()
+    where = c.explain_nonfinite(c.store.learnable())
+    assert where.startswith("the rule neuron of h(b) :- f(b), example 1")
+    assert "h(X) :- f(X). [activation=log]" in where

@@ -6,9 +6,9 @@ checked); ``compile_network(network)`` makes it runnable: ``.forward(params, sam
 template, its data and a weights file.
 """
 
+from .compiled import CompiledNetwork, compile_network
 from .network import ATOM, FACT, Network, neuralize
 from .parameters import Parameter, ParameterStore, template_weights
-from .compiled import CompiledNetwork, compile_network
 from .plan import NumericalError, Plan
 from .predict import build, predict_outputs
 from .settings import PROFILES, PYNEURALOGIC, REFERENCE, NeuralSettings

@@ -57,11 +57,27 @@ from ..errors import ValidationError
 from ..language import ir
 from ..logic.ground import GroundProgram
 from ..logic.samples import Grounding, Sample
-from .parameters import (Parameter, ParameterStore, RuleWeights, Shape, TemplateWeights, block_value, shape_text,
-                         template_weights)
+from .parameters import (
+    Parameter,
+    ParameterStore,
+    RuleWeights,
+    Shape,
+    TemplateWeights,
+    block_value,
+    shape_text,
+    template_weights,
+)
 from .settings import REFERENCE, NeuralSettings
-from .shapes import (CONSTANT_ON_ONE, ELEMENTWISE, SCALAR, ShapeMismatch, activation_shape, aggregation_shape,
-                     combination_shape, times_shape)
+from .shapes import (
+    CONSTANT_ON_ONE,
+    ELEMENTWISE,
+    SCALAR,
+    ShapeMismatch,
+    activation_shape,
+    aggregation_shape,
+    combination_shape,
+    times_shape,
+)
 
 FACT = 0
 ATOM = 1
@@ -556,11 +572,11 @@ def _param_shape(network: Network, name: str | None) -> Shape | None:
 
 
 def ground_rule_text(network: Network, layer: Layer, row: int) -> str:
-    head = network.program.atom(int(layer.head[layer.member_group[np.flatnonzero(layer.member == row)[0]]]))
-    body = ", ".join(("~" if s else "") + str(network.program.atom(int(a))) for a, s in zip(layer.body[row], layer.soft))
-    example = int(network.program.atoms.ex[layer.body[row][0]]) + 1 if layer.body.shape[1] else None
-    where = f", example {example}" if example is not None else ""
-    return f"{head} :- {body}{where}"
+    """Rule neuron ``row`` of ``layer`` as its ground rule, with its example: ``h(a) :- f(a), example 1``."""
+    atom = network.program.atom
+    head = int(layer.head[layer.member_group[np.flatnonzero(layer.member == row)[0]]])
+    body = ", ".join(("~" if s else "") + str(atom(int(a))) for a, s in zip(layer.body[row], layer.soft))
+    return f"{atom(head)} :- {body}, example {int(network.program.atoms.ex[head]) + 1}"
 
 
 def _rule_shapes(network: Network, layer: Layer, rows: np.ndarray, shape: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ from ..engine.tape import value_of
 from ..errors import NeuralogicError, ValidationError
 from .network import INDEX, ground_rule_text
 from .parameters import Shape
-from .schedule import FIRST, ONE, Input, Pick, Schedule, StepLayout
+from .schedule import FIRST, ONE, Pick, Schedule, StepLayout
 
 
 class NumericalError(NeuralogicError):
@@ -119,87 +119,76 @@ class _Banks:
 
 
 def materialize(schedule: Schedule, samples: np.ndarray | None = None) -> Plan:
-    """The plan computing the outputs of ``samples`` (indices into the network's samples; None: all)."""
+    """The plan computing the outputs of ``samples`` (indices into the network's samples; None: all).
+
+    The work is proportional to the rows kept (the samples' own and the shared ones),
+    not to the network: each step finds its rows by owner, each input its members by
+    row, and bank rows are renumbered by binary search in the kept rows.
+    """
     layouts = schedule.steps
-    everything = samples is None
-    if everything:
-        keeps = [None] * len(layouts)
+    if samples is None:
         samples = np.arange(schedule.n_samples, dtype=INDEX)
+        selected = [np.arange(len(layout.rows), dtype=INDEX) for layout in layouts]
     else:
         samples = np.asarray(samples, dtype=INDEX)
-        wanted = np.zeros(schedule.n_samples + 1, dtype=bool)
-        wanted[samples] = True
-        wanted[schedule.shared] = True
-        keeps = [wanted[layout.owner] for layout in layouts]
+        owners = np.unique(np.append(samples, schedule.shared))
+        selected = [layout.rows_for(owners, schedule.n_samples + 1) for layout in layouts]
     banks = _Banks(schedule.bank_sizes)
-    renumber = [None if everything else np.full(size, -1, INDEX) for size in schedule.bank_sizes]
-    kept_rows = []
-    for layout, keep in zip(layouts, keeps):
-        rows = np.arange(len(layout.rows), dtype=INDEX) if keep is None else np.flatnonzero(keep)
-        kept_rows.append(rows)
-        if not len(rows):
-            continue
-        start = banks.append(layout.bank, len(rows))
-        if renumber[layout.bank] is not None:
-            renumber[layout.bank][layout.rows[rows]] = np.arange(start, start + len(rows), dtype=INDEX)
+    kept: list[list[np.ndarray]] = [[] for _ in schedule.bank_sizes]
+    for layout, rows in zip(layouts, selected):
+        if len(rows):
+            banks.append(layout.bank, len(rows))
+            kept[layout.bank].append(layout.rows[rows])
+    old_rows = [np.concatenate(parts) if parts else np.zeros(0, INDEX) for parts in kept]  # ascending per bank
 
-    def new_rows(bank: int, rows: np.ndarray) -> np.ndarray:
-        return rows if renumber[bank] is None else renumber[bank][rows]
+    def read(bank: int, rows: np.ndarray) -> Read:
+        return banks.read(bank, np.searchsorted(old_rows[bank], rows))
 
     steps = []
-    for layout, keep, rows in zip(layouts, keeps, kept_rows):
-        if not len(rows):
+    for layout, rows in zip(layouts, selected):
+        n = len(rows)
+        if not n:
             continue
-        position = None if keep is None else np.cumsum(keep) - 1  # old step row -> new step row
-
-        def members(inp: Input) -> tuple[np.ndarray, np.ndarray | None]:
-            if inp.of is None:
-                return (inp.rows if keep is None else inp.rows[rows]), None
-            if keep is None:
-                return inp.rows, inp.of
-            sel = keep[inp.of]
-            return inp.rows[sel], position[inp.of[sel]]
-
-        reads, owners = [], []
+        size = len(layout.rows)
+        reads, member_of = [], []
         for inp in layout.inputs:
-            r, of = members(inp)
-            reads.append(banks.read(inp.bank, new_rows(inp.bank, r)))
-            owners.append(of)
-        step = Step(layout, len(rows), layout.neurons[rows], reads)
-        n = len(layout.rows)
-        step.weights = [_weight(p, keep, n, shared=True) for p in layout.weights]
-        step.head_weight = _weight(layout.head_weight, keep, n, shared=True)
-        step.offset = _weight(layout.offset, keep, n, shared=layout.kind == "rule")
-        step.params = _weight(layout.params, keep, n, shared=False)
+            if inp.of is None:
+                reads.append(read(inp.bank, inp.rows[rows]))
+                member_of.append(None)
+            else:
+                k, counts = inp.members(rows, size)
+                reads.append(read(inp.bank, inp.rows[k]))
+                member_of.append(np.repeat(np.arange(n, dtype=INDEX), counts))
+        step = Step(layout, n, layout.neurons[rows], reads)
+        step.weights = [_weight(p, rows, size, shared=True) for p in layout.weights]
+        step.head_weight = _weight(layout.head_weight, rows, size, shared=True)
+        step.offset = _weight(layout.offset, rows, size, shared=layout.kind == "rule")
+        step.params = _weight(layout.params, rows, size, shared=False)
         if layout.constant is not None:
-            step.constant = layout.constant if keep is None else layout.constant[rows]
+            step.constant = layout.constant[rows]
         if layout.reduce:
-            if step.offset is not None:  # offsets of atoms are members too, after the inputs
-                sel = np.arange(len(layout.offset.of)) if keep is None else np.flatnonzero(keep[layout.offset.of])
-                owners.append(layout.offset.of[sel] if keep is None else position[layout.offset.of[sel]])
-            step.members = Segments(np.concatenate(owners), step.n)
+            if layout.offset is not None:  # the offsets of atoms are members too, after the inputs
+                _, counts = layout.offset.members(rows, size)
+                member_of.append(np.repeat(np.arange(n, dtype=INDEX), counts))
+            step.members = Segments(np.concatenate(member_of), n)
         steps.append(step)
     outputs = schedule.output_rows[samples]
     out_banks = schedule.output_bank[samples]
     reads = []
     for b in np.unique(out_banks).tolist():
         where = np.flatnonzero(out_banks == b)
-        reads.append((where, banks.read(b, new_rows(b, outputs[where]))))
+        reads.append((where, read(b, outputs[where])))
     return Plan(schedule, samples, steps, reads)
 
 
-def _weight(pick: Pick | None, keep: np.ndarray | None, n_rows: int, shared: bool) -> WeightRef | None:
-    """The weights of the kept rows (or members): shared when allowed and single, else gathered per row."""
+def _weight(pick: Pick | None, rows: np.ndarray, size: int, shared: bool) -> WeightRef | None:
+    """The weights of step rows ``rows`` (or of their members): shared when allowed and single, else per row."""
     if pick is None:
         return None
-    if pick.index is None:
-        if shared:
-            return WeightRef(pick.names, None)
-        index = np.zeros(len(pick.of) if pick.of is not None else n_rows, INDEX)
-    else:
-        index = pick.index
-    if keep is not None:
-        index = index[keep[pick.of]] if pick.of is not None else index[keep]
+    if pick.index is None and shared:
+        return WeightRef(pick.names, None)
+    at = rows if pick.of is None else pick.members(rows, size)[0]
+    index = np.zeros(len(at), INDEX) if pick.index is None else pick.index[at]
     used, compact = np.unique(index, return_inverse=True)
     names = tuple(pick.names[int(i)] for i in used)
     if shared and len(names) == 1:

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..language import ir
 from ..logic.samples import ground_samples
+from .compiled import CompiledNetwork, compile_network
 from .network import neuralize
 from .parameters import Initializer, ParameterStore, block_to_json, template_weights
-from .compiled import CompiledNetwork, compile_network
 from .settings import REFERENCE, NeuralSettings
 
 

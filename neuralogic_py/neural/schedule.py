@@ -55,22 +55,38 @@ NOWHERE = -1
 # --------------------------------------------------------------------------- layout of a step
 
 
+class _Members:
+    """Something listed per member, ``of[k]`` the step row of member k (non-decreasing, or None: one per row)."""
+
+    of: np.ndarray | None
+    _ptr: np.ndarray | None
+
+    def members(self, rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The members of step rows ``rows`` (ascending), and how many each row has."""
+        if self._ptr is None:
+            self._ptr = np.searchsorted(self.of, np.arange(n_rows + 1))
+        lo, hi = self._ptr[rows], self._ptr[rows + 1]
+        return ranges(lo, hi), hi - lo
+
+
 @dataclass
-class Input:
+class Input(_Members):
     """Bank rows a step reads: ``rows[k]`` for step row ``of[k]`` (``of`` None: row k reads ``rows[k]``)."""
 
     bank: int
     rows: np.ndarray
     of: np.ndarray | None = None
+    _ptr: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
-class Pick:
+class Pick(_Members):
     """Which of ``names`` each row (or each member ``of``) uses; ``index`` None: ``names[0]`` everywhere."""
 
     names: tuple[str, ...]
     index: np.ndarray | None
     of: np.ndarray | None = None
+    _ptr: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -103,6 +119,15 @@ class StepLayout:
     function: str = ""
     reduce: bool = False
     broadcast: list[Shape | None] = field(default_factory=list)
+    _by_owner: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def rows_for(self, owners: np.ndarray, n_owners: int) -> np.ndarray:
+        """The step rows owned by ``owners`` (distinct owner ids), ascending."""
+        if self._by_owner is None:
+            order = np.argsort(self.owner, kind="stable")
+            self._by_owner = (order, np.searchsorted(self.owner[order], np.arange(n_owners + 1)))
+        order, ptr = self._by_owner
+        return np.sort(order[ranges(ptr[owners], ptr[owners + 1])])
 
 
 # --------------------------------------------------------------------------- classes
