@@ -297,3 +297,13 @@ def test_nonfinite_values_are_traced_to_a_neuron_and_rule():
     where = c.explain_nonfinite(c.store.learnable())
     assert where.startswith("the rule neuron of h(b) :- f(b), example 1")
     assert "h(X) :- f(X). [activation=log]" in where
+
+
+def test_plans_are_cached_per_batch_within_a_row_budget():
+    c = compiled("h(X) :- 2.0 f(X).", "<1.0> f(a).\n<2.0> f(b).\n<3.0> f(c).", "h(a).\nh(b).\nh(c).")
+    first = c.plan(np.array([0, 2]))
+    assert c.plan(np.array([0, 2])) is first
+    np.testing.assert_allclose(c.forward(samples=np.array([2, 0]))[:, 0, 0], [6.0, 2.0])
+    c.cache_rows = 1  # every new plan pushes the older ones out
+    c.plan(np.array([1]))
+    assert c.plan(np.array([0, 2])) is not first

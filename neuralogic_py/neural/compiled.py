@@ -2,8 +2,9 @@
 
 ``compile_network(network)`` schedules the network once (:mod:`.schedule`);
 ``compiled.plan(samples)`` materializes the plan of some samples (:mod:`.plan`),
-cached per sample set (an LRU of ``cache_size`` plans), so online training
-(batches of one sample) compiles each sample once.
+cached per sample set (least recently used first out, within ``cache_rows`` computed
+rows in all), so online training (batches of one sample) and fixed mini-batches
+compile each batch once.
 
 The methods ``forward``, ``value_and_grad`` and ``explain_nonfinite`` are the
 interface :mod:`neuralogic_py.learn.trainer` trains through; ``params`` there are
@@ -26,14 +27,18 @@ from .plan import Plan, materialize
 from .schedule import Schedule
 
 
+CACHE_ROWS = 4_000_000  # computed rows of all cached plans together (a few hundred MB at most)
+
+
 class CompiledNetwork:
     """A :class:`~.network.Network` with its :class:`~.schedule.Schedule` and cached plans."""
 
-    def __init__(self, network: Network, cache_size: int = 4096) -> None:
+    def __init__(self, network: Network, cache_rows: int = CACHE_ROWS) -> None:
         self.network = network
         self.schedule = Schedule(network)
-        self.cache_size = cache_size
-        self._plans: OrderedDict[tuple, Plan] = OrderedDict()
+        self.cache_rows = cache_rows
+        self._plans: OrderedDict[tuple | None, Plan] = OrderedDict()
+        self._cached_rows = 0
 
     @property
     def store(self) -> ParameterStore:
@@ -52,8 +57,10 @@ class CompiledNetwork:
             return plan
         plan = materialize(self.schedule, samples)
         self._plans[key] = plan
-        if len(self._plans) > self.cache_size:
-            self._plans.popitem(last=False)
+        self._cached_rows += plan.rows
+        while self._cached_rows > self.cache_rows and len(self._plans) > 1:
+            _, dropped = self._plans.popitem(last=False)
+            self._cached_rows -= dropped.rows
         return plan
 
     def values(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -101,6 +108,6 @@ class CompiledNetwork:
         return self.plan(samples).explain_nonfinite(self.values(params))
 
 
-def compile_network(network: Network, cache_size: int = 4096) -> CompiledNetwork:
+def compile_network(network: Network, cache_rows: int = CACHE_ROWS) -> CompiledNetwork:
     """Schedule ``network`` once; plans are then materialized per set of samples."""
-    return CompiledNetwork(network, cache_size)
+    return CompiledNetwork(network, cache_rows)

@@ -225,6 +225,11 @@ class Plan:
         return len(self.samples)
 
     @property
+    def rows(self) -> int:
+        """Rows computed by all steps together (the plan's size)."""
+        return sum(step.n for step in self.steps)
+
+    @property
     def output_shape(self) -> Shape | None:
         """The shape of every output, or None when samples have outputs of several shapes."""
         shapes = {self.bank_shapes[read.bank] for _, read in self.output_reads}
