@@ -32,7 +32,7 @@ from . import __version__
 from .errors import NeuralogicError, NeuralogicWarning, display_path, render
 from .language.pairing import Pairing, counted, infer_pairing
 from .language.parser import load_template
-from .language.sources import Sources, Split, load_sources, load_split
+from .language.sources import Sources, Split, existing_path, load_sources, load_split
 from .language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
                                summarize_template)
 from .neural.settings import PROFILES
@@ -397,9 +397,12 @@ def add_predict(subparsers: argparse._SubParsersAction, common: argparse.Argumen
 
 def predict(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp predict``: outputs of every query under the given weights."""
+    from .learn.model import is_model_file
     from .neural.parameters import block_to_json
     from .neural.predict import build
 
+    if is_model_file(args.template):
+        return _predict_with_model(args)
     sources = load_sources(args.template, args.data, args.queries)
     split = sources.train or sources.test
     if not split:
@@ -419,9 +422,198 @@ def predict(args: argparse.Namespace, counter: WarningCounter) -> int:
     return EXIT_OK
 
 
+def _predict_with_model(args: argparse.Namespace) -> int:
+    """``nlp predict MODEL DATA``: a saved model's outputs, in the same format."""
+    from .learn.dataset import Dataset
+    from .learn.model import Model
+
+    if args.data is None:
+        raise NeuralogicError("nlp predict MODEL needs DATA", hint="nlp predict model.json examples.txt")
+    model = Model.load(args.template)
+    if args.weights:
+        model.load_parameters(args.weights)
+    predictions = model.predict(Dataset.load(args.data, args.queries), allow_underivable=args.allow_underivable)
+    text = json.dumps(predictions.outputs_json(), indent=1)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- nlp train
+
+
+def add_train(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .learn.initializers import INITIALIZERS
+    from .learn.losses import LOSS_CHOICES, TASKS
+    from .learn.optimizers import OPTIMIZERS
+    from .learn.trainer import SHUFFLES
+
+    p = subparsers.add_parser(
+        "train", parents=[common], help="learn a template's weights from data; print metrics, save the model",
+        description="Ground TEMPLATE on DATA, train its weights and print the metrics of every split (accuracy, "
+                    "error, best-threshold accuracy, majority, AUC-ROC, AUC-PR). Writes the model, per-sample "
+                    "predictions and results.json under --out. With a validation split (valExamples.txt) or "
+                    "--val-fraction, the weights with the lowest validation error are kept. With fold_* folders "
+                    "or --xval K, runs cross-validation instead.")
+    _add_sources_arguments(p)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=100, help="passes over the training samples (default 100)")
+    t.add_argument("--batch-size", type=int, default=1, metavar="N",
+                   help="samples per update; 1 = online, as the reference (default); 0 = full batch")
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam")
+    t.add_argument("--lr", type=float, metavar="RATE", help="learning rate (default: adam 0.001, sgd 0.1)")
+    t.add_argument("--weight-decay", type=float, default=0.0, metavar="L2", help="L2 penalty (default 0)")
+    t.add_argument("--lr-decay", type=float, metavar="FACTOR",
+                   help="multiply the learning rate by FACTOR every --decay-every epochs")
+    t.add_argument("--decay-every", type=int, default=100, metavar="EPOCHS", help="default 100")
+    t.add_argument("--clip-norm", type=float, metavar="NORM", help="rescale longer gradients to this norm")
+    t.add_argument("--loss", choices=LOSS_CHOICES, default="mse",
+                   help="default mse; auto infers the loss and output activation as the reference does "
+                        "(classification: cross-entropy on the output's logits)")
+    t.add_argument("--task", choices=TASKS, help="for --loss auto and the metrics (default: from the targets)")
+    t.add_argument("--no-squish", action="store_true",
+                   help="with --loss auto: cross-entropy on a sigmoid/softmax output instead of on logits")
+    t.add_argument("--init", choices=sorted(INITIALIZERS), default="uniform",
+                   help="initializer of weights written by shape (default uniform on (-1, 1))")
+    t.add_argument("--profile", choices=sorted(PROFILES), default="reference",
+                   help="functions where the template states none: reference (tanh, sum, avg) or pyneuralogic "
+                        "(identity, sum, avg)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the sample order (default 0)")
+    t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
+                   help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
+                        "epoch; none: data order")
+    s = p.add_argument_group("model selection and cross-validation")
+    s.add_argument("--val-fraction", type=float, metavar="F",
+                   help="hold out this stratified fraction of the training samples for validation")
+    s.add_argument("--patience", type=int, metavar="N", help="stop after N evaluations without improvement")
+    s.add_argument("--select", choices=("error", "accuracy"), default="error",
+                   help="keep the weights with the lowest error (default) or the highest accuracy")
+    s.add_argument("--eval-every", type=int, default=1, metavar="EPOCHS", help="evaluate for selection (default 1)")
+    s.add_argument("--last", action="store_true", help="keep the last weights instead of the selected ones")
+    s.add_argument("--xval", type=int, metavar="K", help="K-fold stratified cross-validation of the training data")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", metavar="DIR", default="target/out",
+                   help="where to write model.json, predictions/ and results.json (default target/out)")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    p.set_defaults(run=train)
+
+
+def train(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
+    from .learn import report
+    from .learn.dataset import Dataset, external_folds
+    from .learn.model import Model, cross_validate_folds
+
+    sources = load_sources(args.template, args.data, args.queries)
+    out = Path(args.out)
+    options = dict(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                   weight_decay=args.weight_decay, lr_decay=args.lr_decay, decay_every=args.decay_every,
+                   clip_norm=args.clip_norm, patience=args.patience, select=args.select,
+                   restore_best=not args.last, shuffle=args.shuffle, eval_every=args.eval_every,
+                   progress=sys.stderr.isatty() and not args.no_progress)
+    common = dict(val_fraction=args.val_fraction, allow_underivable=args.allow_underivable)
+
+    def make_model(files: tuple[Path, ...]) -> Model:
+        return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+                     squish=not args.no_squish, initializer=args.init, seed=args.seed)
+
+    if sources.folds or args.xval:
+        def on_fold(fold) -> None:
+            print(report.fold_line(fold), flush=True)
+
+        if sources.folds:
+            if args.xval and args.xval != len(sources.folds):
+                raise NeuralogicError(f"--xval {args.xval} but {display_path(sources.directory)} has "
+                                      f"{counted(len(sources.folds), 'fold_* folder')}")
+            cv = cross_validate_folds(external_folds(sources), make_model, keep_predictions=True, on_fold=on_fold,
+                                      **common, **options)
+        else:
+            if not sources.train:
+                raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
+            model = make_model(sources.template)
+            cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
+                                      on_fold=on_fold, **common, **options)
+        print("\n".join(report.xval_lines(cv)))
+        paths = [report.write_json(out / "results.json", {"command": "train", **cv.as_dict()})]
+        for fold in cv.folds:
+            paths += report.write_predictions(out / fold.name.replace(" ", "_"), {"test": fold.test_predictions})
+        print(report.written_line(paths[:1] + [out / "fold_*" / "predictions" / "test.tsv"]))
+        return EXIT_OK
+
+    if not sources.train:
+        raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
+                                                       "trainExamples.txt / examples.txt")
+    model = make_model(sources.template)
+    train_data = Dataset.from_split(sources.train)
+    val_data = Dataset.from_split(sources.val) if sources.val else None
+    result = model.fit(train_data, val_data, **common, **options)
+    evaluations = {"train": result.train}
+    if result.val is not None:
+        evaluations["val"] = result.val
+    predictions = {"train": model.predict(train_data)}
+    if val_data is not None:
+        predictions["val"] = model.predict(val_data)
+    if sources.test:
+        test_data = Dataset.from_split(sources.test)
+        evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
+        predictions["test"] = model.predict(test_data)
+    print(f"data: {counted(len(predictions['train']), 'training sample')} ({train_data.describe()})")
+    print("\n".join(report.fit_lines(model, result, result.seconds_build)))
+    print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
+    paths = [model.save(out / "model.json"), *report.write_predictions(out, predictions)]
+    paths.append(report.write_json(out / "results.json", {
+        "command": "train", "model": model.to_json()["training"], **result.as_dict(),
+        "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
+    print(report.written_line(paths))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- nlp test
+
+
+def add_test(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "test", parents=[common], help="evaluate a saved model on data",
+        description="Load MODEL (a model.json written by nlp train) and print the metrics of DATA: an examples "
+                    "file, or a sources directory (each of its train, val and test splits).")
+    p.add_argument("model", metavar="MODEL", help="a saved model (model.json)")
+    p.add_argument("data", metavar="DATA", help="examples file or sources directory")
+    p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
+    p.add_argument("--out", metavar="DIR", help="also write predictions/<split>.tsv and results.json here")
+    p.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    p.set_defaults(run=test)
+
+
+def test(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp test``: metrics of every split of DATA under a saved model."""
+    from .learn import report
+    from .learn.dataset import data_splits
+    from .learn.model import Model
+
+    model = Model.load(existing_path(args.model, "model"))
+    evaluations, predictions = {}, {}
+    for role, data in data_splits(args.data, args.queries):
+        evaluations[role] = model.evaluate(data, allow_underivable=args.allow_underivable)
+        predictions[role] = model.predict(data, allow_underivable=args.allow_underivable)
+        print(report.split_line(role, evaluations[role]))
+    if args.out:
+        out = Path(args.out)
+        paths = report.write_predictions(out, predictions)
+        paths.append(report.write_json(out / "results.json", {
+            "command": "test", "model": display_path(args.model),
+            "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
+        print(report.written_line(paths))
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- entry point
 
-COMMANDS = (add_check, add_ground, add_query, add_predict)
+COMMANDS = (add_check, add_ground, add_query, add_predict, add_train, add_test)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,17 @@
 
 A :class:`Dataset` is what one grounding reads: examples and query lines (either may
 be empty) and the files they came from, for messages. ``Dataset.load`` reads a file
-or the training split of a sources directory; ``Dataset.concat`` joins several
-(external cross-validation folds) and remembers which part each example came from.
+or the training split of a sources directory; ``Dataset.concat`` joins several.
+
+External cross-validation folds (``fold_*`` folders, :func:`external_folds`) come in
+two layouts, told apart per fold:
+
+* a fold with a test split (``testExamples.txt`` / ``testQueries.txt``) is a whole
+  train/test split of its own: train on its training files, test on its test files;
+* a fold with only training files is one part of a partition: test on it, train on
+  the other folds' training files joined (in fold order). Folds paired by order or by
+  id join cleanly; a knowledge base (one example per fold) cannot be joined and needs
+  the first layout.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import numpy as np
 from ..errors import NeuralogicError, display_path
 from ..language import ir
 from ..language.pairing import PairingMode, infer_pairing
-from ..language.sources import SPLIT_NAMES, Split, existing_path, load_split
+from ..language.sources import SPLIT_NAMES, Sources, Split, existing_path, load_split
 from ..neural.parameters import block_value
 
 
@@ -76,20 +85,75 @@ class Dataset:
         return pairing.mode is PairingMode.KNOWLEDGE_BASE
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One external fold: its name, template files, training and test data."""
+
+    name: str
+    template: tuple[Path, ...]
+    train: Dataset
+    test: Dataset
+
+
+def external_folds(sources: Sources) -> list[Fold]:
+    """The train/test data of each ``fold_*`` folder (layouts in the module docstring)."""
+    loaded = [(fold, Dataset.from_split(fold.train) if fold.train else Dataset()) for fold in sources.folds]
+    out = []
+    for i, (fold, own) in enumerate(loaded):
+        if fold.test:
+            out.append(Fold(fold.name, fold.template, own, Dataset.from_split(fold.test)))
+            continue
+        others = [data for j, (other, data) in enumerate(loaded) if j != i and not other.test]
+        if not others:
+            raise NeuralogicError(f"fold {fold.name} has no test files and no other fold to train on",
+                                  hint="give each fold testExamples.txt/testQueries.txt, or add more folds")
+        if own.is_knowledge_base():
+            raise NeuralogicError(f"fold {fold.name} is a knowledge base (one example); folds of a partition are "
+                                  "joined, which needs several examples",
+                                  hint="give each fold its own trainExamples.txt and testExamples.txt")
+        out.append(Fold(fold.name, fold.template, Dataset.concat(others), own))
+    return out
+
+
 def _name(path: Path | None) -> str | None:
     return display_path(path) if path is not None else None
+
+
+def data_splits(data: str | Path, queries: str | Path | None = None) -> list[tuple[str, Dataset]]:
+    """``[("data", dataset)]`` for a file; for a sources directory, each split it has (train, val, test).
+
+    ``queries`` names the queries of a file, or replaces a directory's training queries.
+    """
+    resolved = existing_path(data, "data")
+    if not resolved.is_dir():
+        return [("data", Dataset.from_split(_training_split(resolved, queries)))]
+    found = []
+    for role in SPLIT_NAMES:
+        split = _directory_split(resolved, role, queries if role == "train" else None)
+        if split:
+            found.append((role, Dataset.from_split(split)))
+    if not found:
+        names = [n for examples, query_names in SPLIT_NAMES.values() for n in (*examples, *query_names)]
+        raise NeuralogicError(f"no data in {display_path(resolved)}: looked for {', '.join(names)}")
+    return found
+
+
+def _directory_split(directory: Path, role: str, queries: str | Path | None) -> Split:
+    example_names, query_names = SPLIT_NAMES[role]
+    examples = next((directory / n for n in example_names if (directory / n).is_file()), None)
+    found_queries = next((directory / n for n in query_names if (directory / n).is_file()), None)
+    query_file = existing_path(queries, "queries file") if queries is not None else None
+    return Split(examples, query_file or found_queries)
 
 
 def _training_split(path: Path, queries: str | Path | None) -> Split:
     """The files to read for ``path``: itself (a file) or a directory's training files."""
     resolved = existing_path(path, "data")
-    query_file = existing_path(queries, "queries file") if queries is not None else None
     if not resolved.is_dir():
-        return Split(resolved, query_file)
-    example_names, query_names = SPLIT_NAMES["train"]
-    examples = next((resolved / n for n in example_names if (resolved / n).is_file()), None)
-    found_queries = next((resolved / n for n in query_names if (resolved / n).is_file()), None)
-    if examples is None and found_queries is None and query_file is None:
+        return Split(resolved, existing_path(queries, "queries file") if queries is not None else None)
+    split = _directory_split(resolved, "train", queries)
+    if not split:
+        example_names, query_names = SPLIT_NAMES["train"]
         raise NeuralogicError(f"no training data in {display_path(resolved)}: looked for "
                               f"{', '.join(example_names + query_names)}")
-    return Split(examples, query_file or found_queries)
+    return split

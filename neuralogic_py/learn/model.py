@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -47,7 +48,7 @@ from ..language import ir
 from ..language.parser import load_template, parse_template
 from ..neural import REFERENCE, CompiledNetwork, NeuralSettings, Parameter, ParameterStore, build
 from ..neural.parameters import block_to_json, json_to_block
-from .dataset import Dataset
+from .dataset import Dataset, Fold
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation
@@ -108,10 +109,11 @@ class FitResult:
     history: History
     train: Evaluation
     val: Evaluation | None = None
+    seconds_build: float = 0.0  # grounding, neuralizing and compiling the data
 
     def as_dict(self) -> dict[str, Any]:
         return {"history": self.history.as_dict(), "train": self.train.as_dict(),
-                "val": self.val.as_dict() if self.val else None}
+                "val": self.val.as_dict() if self.val else None, "seconds_build": self.seconds_build}
 
 
 @dataclass
@@ -285,6 +287,7 @@ class Model:
         samples), is the validation set that selects the kept weights.
         """
         fit_options = FitOptions(**options)
+        started = time.perf_counter()
         dataset = train_data if isinstance(train_data, Dataset) else Dataset.load(train_data, queries)
         self._fix_output(dataset)
         dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
@@ -298,7 +301,9 @@ class Model:
         elif val_fraction:
             samples, held = stratified_holdout(self._classes(scorer), val_fraction, self.order_rng)
             validation = (scorer, held)
+        seconds_build = time.perf_counter() - started
         result = self._fit_samples(scorer, samples, validation, fit_options)
+        result.seconds_build = seconds_build
         self.training = {**fit_options.describe(), "epochs_run": result.history.epochs, "seed": self.seed,
                          "initializer": self.initializer, "data": dataset.describe()}
         return result
@@ -318,48 +323,39 @@ class Model:
     def _evaluate_samples(self, scorer: Scorer, samples: np.ndarray) -> Evaluation:
         return scorer.evaluate(self.store.values, samples)[0]
 
-    def cross_validate(self, data: DataLike | Sequence[tuple[str, DataLike, DataLike]], folds: int = 10, *,
+    def cross_validate(self, data: DataLike, folds: int = 10, *,
                        queries: str | Path | None = None, val_fraction: float | None = None,
                        allow_underivable: bool = False, keep_predictions: bool = False,
                        on_fold: Callable[[FoldResult], None] | None = None, **options: Any) -> CrossValidation:
         """k-fold cross-validation: train from fresh weights on k-1 folds, test on the k-th.
 
-        ``data`` is split into ``folds`` stratified folds (:func:`.splits.stratified_folds`),
-        grounded once. Or ``data`` is a list of ``(name, train, test)`` datasets
-        (external ``fold_*`` folders), each grounded on its own. Before each fold the
-        weights are reset (written values back, shape-only weights drawn anew from the
-        model's generator). ``fit_options`` are those of :meth:`fit`; ``on_fold(result)``
-        is called after each fold. The model keeps the last fold's weights.
+        ``data`` is grounded once and split into ``folds`` stratified folds
+        (:func:`.splits.stratified_folds`). Before each fold the weights are reset
+        (written values back, shape-only weights drawn anew from the model's
+        generator). ``options`` are :class:`FitOptions`; ``val_fraction`` holds out a
+        stratified part of each fold's training samples for model selection;
+        ``on_fold(result)`` is called after each fold. The model keeps the last fold's
+        weights. External ``fold_*`` folders: :func:`cross_validate_folds`.
         """
         fit_options = FitOptions(**options)
         result = CrossValidation()
-        if isinstance(data, (Dataset, str, Path)):
-            dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
-            self._fix_output(dataset)
-            dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
-            scorer = self._scorer(compiled, need_targets=True, what="training")
-            parts = stratified_folds(self._classes(scorer), folds, self.order_rng)
-            for k, test in enumerate(parts):
-                self.reset_parameters()
-                train_samples = np.setdiff1d(np.arange(len(scorer.targets)), test)
-                validation = None
-                if val_fraction:
-                    keep, held = stratified_holdout(self._classes(scorer)[train_samples], val_fraction,
-                                                    self.order_rng)
-                    train_samples, validation = train_samples[keep], (scorer, train_samples[held])
-                fit = self._fit_samples(scorer, train_samples, validation, fit_options)
-                evaluation, outputs = scorer.evaluate(self.store.values, test)
-                fold = FoldResult(f"fold {k + 1}", fit, evaluation,
-                                  self._predictions(compiled, test, outputs) if keep_predictions else None)
-                result.folds.append(fold)
-                if on_fold is not None:
-                    on_fold(fold)
-            return result
-        for name, train_part, test_part in data:
+        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        self._fix_output(dataset)
+        dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
+        scorer = self._scorer(compiled, need_targets=True, what="training")
+        parts = stratified_folds(self._classes(scorer), folds, self.order_rng)
+        for k, test in enumerate(parts):
             self.reset_parameters()
-            fit = self.fit(train_part, val_fraction=val_fraction, allow_underivable=allow_underivable, **options)
-            test_eval = self.evaluate(test_part, allow_underivable=allow_underivable)
-            fold = FoldResult(name, fit, test_eval, self.predict(test_part) if keep_predictions else None)
+            train_samples = np.setdiff1d(np.arange(len(scorer.targets)), test)
+            validation = None
+            if val_fraction:
+                keep, held = stratified_holdout(self._classes(scorer)[train_samples], val_fraction,
+                                                self.order_rng)
+                train_samples, validation = train_samples[keep], (scorer, train_samples[held])
+            fit = self._fit_samples(scorer, train_samples, validation, fit_options)
+            evaluation, outputs = scorer.evaluate(self.store.values, test)
+            fold = FoldResult(f"fold {k + 1}", fit, evaluation,
+                              self._predictions(compiled, test, outputs) if keep_predictions else None)
             result.folds.append(fold)
             if on_fold is not None:
                 on_fold(fold)
@@ -439,6 +435,29 @@ class Model:
         except (KeyError, TypeError, ValueError) as e:
             raise ValidationError(f"{where} is not a valid saved model: {e!r}") from None
         return model
+
+
+def cross_validate_folds(folds: Sequence[Fold], make_model: Callable[[tuple[Path, ...]], Model], *,
+                         val_fraction: float | None = None, allow_underivable: bool = False,
+                         keep_predictions: bool = False, on_fold: Callable[[FoldResult], None] | None = None,
+                         **options: Any) -> CrossValidation:
+    """Cross-validation over external folds (:func:`.dataset.external_folds`).
+
+    Each fold gets a fresh model from ``make_model(template_files)`` (same seed, so the
+    same initial weights when folds share a template), trained on the fold's training
+    data and tested on its test data. ``options`` are :class:`FitOptions`.
+    """
+    result = CrossValidation()
+    for fold in folds:
+        model = make_model(fold.template)
+        fit = model.fit(fold.train, val_fraction=val_fraction, allow_underivable=allow_underivable, **options)
+        test = model.evaluate(fold.test, allow_underivable=allow_underivable)
+        done = FoldResult(fold.name, fit, test,
+                          model.predict(fold.test, allow_underivable=allow_underivable) if keep_predictions else None)
+        result.folds.append(done)
+        if on_fold is not None:
+            on_fold(done)
+    return result
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:

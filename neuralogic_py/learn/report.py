@@ -1,0 +1,118 @@
+"""What ``nlp train`` and ``nlp test`` print and write: summaries, predictions, results.
+
+Files under the output directory::
+
+    model.json                    the trained model (:meth:`Model.save`)
+    predictions/<split>.tsv       one line per sample: id, query, target, output, score
+    results.json                  settings, history, metrics of every split
+
+Cross-validation writes ``results.json`` with every fold and the summary, and per fold
+``<fold>/model.json`` and ``<fold>/predictions/test.tsv``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..errors import display_path
+from .metrics import Evaluation
+from .model import CrossValidation, FitResult, FoldResult, Model, Predictions
+
+SUMMARY_METRICS = (("accuracy", "accuracy"), ("auc_roc", "AUC-ROC"), ("auc_pr", "AUC-PR"), ("error", "error"))
+
+
+def split_line(role: str, evaluation: Evaluation) -> str:
+    """``train: accuracy: 100%, disp: ..., error: ...`` (the reference's summary layout)."""
+    return f"{role}: {evaluation.line()}"
+
+
+def fit_lines(model: Model, result: FitResult, seconds_build: float) -> list[str]:
+    """How training went: optimizer, epochs, time, the kept weights."""
+    h = result.history
+    loss = model.output.loss.name if model.output else "?"
+    inferred = f", {model.output.task}" if model.output else ""
+    if model.settings.output_activation:
+        inferred += f", output activation {model.settings.output_activation}"
+    lines = [f"trained {model.training.get('optimizer', '')}, {h.epochs} epochs, batch size "
+             f"{model.training.get('batch_size')}, loss {loss}{inferred}: "
+             f"{h.seconds:.2f} s ({1000 * h.seconds / max(h.epochs, 1):.1f} ms/epoch; grounding and compiling "
+             f"{seconds_build:.2f} s)"]
+    kept = "the initial weights" if h.best_epoch == 0 else f"the weights of epoch {h.best_epoch}"
+    stop = f", stopped early after {h.epochs} epochs" if h.stopped_early else ""
+    lines.append(f"kept {kept} (lowest {h.selection_set} error {h.best_error:.4g}){stop}")
+    return lines
+
+
+def fold_line(fold: FoldResult) -> str:
+    return (f"{fold.name}: train {_metric_text(fold.fit.train)}; test {_metric_text(fold.test)} "
+            f"({fold.fit.history.epochs} epochs, {fold.fit.history.seconds:.1f} s)")
+
+
+def _metric_text(e: Evaluation) -> str:
+    if e.kind == "regression":
+        return f"error {e.error:.4g}"
+    text = f"accuracy {_pct(e.accuracy)}"
+    if e.kind == "binary":
+        text += f", AUC-ROC {_num(e.auc_roc)}"
+    return text + f", error {e.error:.4g}"
+
+
+def xval_lines(cv: CrossValidation) -> list[str]:
+    """Mean +- standard deviation over the folds, for train and test."""
+    lines = [f"{len(cv.folds)}-fold cross-validation (mean +- std over folds):"]
+    for key, label in SUMMARY_METRICS:
+        s = cv.summary(key)
+        if all(math.isnan(v) for v in s["test"]):
+            continue
+        lines.append(f"  {label:<9} train {_pm(*s['train'], key)}  test {_pm(*s['test'], key)}")
+    return lines
+
+
+def _pm(mean: float, std: float, key: str) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    return f"{mean:.4f} +- {std:.4f}"
+
+
+def _pct(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{100 * x:.4g}%"
+
+
+def _num(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.4g}"
+
+
+def write_predictions(out: Path, predictions: dict[str, Predictions]) -> list[Path]:
+    written = []
+    for role, p in predictions.items():
+        path = out / "predictions" / f"{role}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        p.write_tsv(path)
+        written.append(path)
+    return written
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """``data`` as JSON; NaN and infinities (metrics that do not apply) become null."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_plain(data), indent=1, allow_nan=False) + "\n")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def written_line(paths: list[Path]) -> str:
+    return "wrote " + ", ".join(display_path(p) for p in paths)
