@@ -26,7 +26,6 @@ from .parameters import ParameterStore, block_value
 from .plan import Plan, materialize
 from .schedule import Schedule
 
-
 CACHE_ROWS = 4_000_000  # computed rows of all cached plans together (a few hundred MB at most)
 
 

@@ -96,7 +96,7 @@ class Layer:
     ``head[g]``. ``weights[j]``, ``offset`` and ``head_weight`` are parameter names.
     """
 
-    index: int
+    index: int  # position in Network.layers
     rule: ir.Rule
     positions: tuple[int, ...]
     soft: tuple[bool, ...]
@@ -178,7 +178,7 @@ class Network:
     level: np.ndarray = field(default=None, repr=False)
     shape: np.ndarray = field(default=None, repr=False)
     weighted: np.ndarray = field(default=None, repr=False)
-    activation: np.ndarray = field(default=None, repr=False)  # per atom: index into FUNCTIONS
+    activation: np.ndarray = field(default=None, repr=False)  # per atom: index into functions
     combination: np.ndarray = field(default=None, repr=False)
     offset: np.ndarray = field(default=None, repr=False)  # per atom: index into offset_names, -1 = none
     offset_names: list[str] = field(default_factory=list)
@@ -192,6 +192,7 @@ class Network:
         return f"{self.program.atom(a)} (example {int(self.program.atoms.ex[a]) + 1})"
 
     def function_code(self, name: str) -> int:
+        """The index of function ``name`` in ``functions`` (added when new)."""
         if name not in self.functions:
             self.functions.append(name)
         return self.functions.index(name)

@@ -1,10 +1,10 @@
 """Compiled execution: a schedule's steps, for a set of samples, as batched engine ops.
 
 :func:`materialize` turns the :class:`~.schedule.Schedule` into a :class:`Plan` for
-some samples: it keeps the rows those samples own plus the shared ones (see
-:mod:`.schedule`), renumbers the bank rows, and builds each gather's index
-structure (:class:`~neuralogic_py.engine.Segments`) - a few array operations per
-step, no search through the network.
+some samples: one backward pass over the steps finds the rows those samples need,
+then the kept rows are renumbered and each gather gets its index structure
+(:class:`~neuralogic_py.engine.Segments`) - a few array operations per step, in time
+proportional to the rows kept, not to the network.
 
 Running a plan (:meth:`Plan.outputs`) executes each step as a handful of engine
 ops: per input a gather from its bank (concatenating consecutive chunks when a
@@ -36,6 +36,7 @@ from ..engine import Segments, Tensor, backward, constant, ops, variable
 from ..engine.functions import ACTIVATIONS, AGGREGATIONS, COMBINATIONS
 from ..engine.tape import value_of
 from ..errors import NeuralogicError, ValidationError
+from ..logic.keys import unique_sorted
 from .network import INDEX, ground_rule_text
 from .parameters import Shape
 from .schedule import FIRST, ONE, Pick, Schedule, StepLayout
@@ -121,9 +122,9 @@ class _Banks:
 def materialize(schedule: Schedule, samples: np.ndarray | None = None) -> Plan:
     """The plan computing the outputs of ``samples`` (indices into the network's samples; None: all).
 
-    The work is proportional to the rows kept (the samples' own and the shared ones),
-    not to the network: each step finds its rows by owner, each input its members by
-    row, and bank rows are renumbered by binary search in the kept rows.
+    The work is proportional to the rows kept, not to the network: rows are found
+    by :func:`needed_rows`, members by row, and bank rows are renumbered by binary
+    search in the kept rows.
     """
     layouts = schedule.steps
     if samples is None:
@@ -131,8 +132,7 @@ def materialize(schedule: Schedule, samples: np.ndarray | None = None) -> Plan:
         selected = [np.arange(len(layout.rows), dtype=INDEX) for layout in layouts]
     else:
         samples = np.asarray(samples, dtype=INDEX)
-        owners = np.unique(np.append(samples, schedule.shared))
-        selected = [layout.rows_for(owners, schedule.n_samples + 1) for layout in layouts]
+        selected = needed_rows(schedule, samples)
     banks = _Banks(schedule.bank_sizes)
     kept: list[list[np.ndarray]] = [[] for _ in schedule.bank_sizes]
     for layout, rows in zip(layouts, selected):
@@ -181,6 +181,37 @@ def materialize(schedule: Schedule, samples: np.ndarray | None = None) -> Plan:
     return Plan(schedule, samples, steps, reads)
 
 
+def needed_rows(schedule: Schedule, samples: np.ndarray) -> list[np.ndarray]:
+    """Per step, the rows (ascending) that the outputs of ``samples`` depend on.
+
+    Steps only read rows of earlier steps, so one pass from the last step back
+    settles each step's rows before its inputs are marked.
+    """
+    wanted: list[list[np.ndarray]] = [[] for _ in schedule.bank_sizes]
+    out_banks = schedule.output_bank[samples]
+    out_rows = schedule.output_rows[samples]
+    for b in np.unique(out_banks).tolist():
+        wanted[b].append(out_rows[out_banks == b])
+    selected: list[np.ndarray] = [np.zeros(0, INDEX)] * len(schedule.steps)
+    for i in range(len(schedule.steps) - 1, -1, -1):
+        layout = schedule.steps[i]
+        pending = wanted[layout.bank]
+        if not pending:
+            continue
+        rows = np.concatenate(pending) if len(pending) > 1 else pending[0]
+        start, end = int(layout.rows[0]), int(layout.rows[-1]) + 1
+        inside = (rows >= start) & (rows < end)
+        wanted[layout.bank] = [rows[~inside]] if not inside.all() else []
+        mine = unique_sorted(rows[inside]) - start
+        selected[i] = mine
+        if not len(mine):
+            continue
+        for inp in layout.inputs:
+            at = mine if inp.of is None else inp.members(mine, len(layout.rows))[0]
+            wanted[inp.bank].append(inp.rows[at])
+    return selected
+
+
 def _weight(pick: Pick | None, rows: np.ndarray, size: int, shared: bool) -> WeightRef | None:
     """The weights of step rows ``rows`` (or of their members): shared when allowed and single, else per row."""
     if pick is None:
@@ -189,11 +220,11 @@ def _weight(pick: Pick | None, rows: np.ndarray, size: int, shared: bool) -> Wei
         return WeightRef(pick.names, None)
     at = rows if pick.of is None else pick.members(rows, size)[0]
     index = np.zeros(len(at), INDEX) if pick.index is None else pick.index[at]
-    used, compact = np.unique(index, return_inverse=True)
-    names = tuple(pick.names[int(i)] for i in used)
+    used = np.bincount(index, minlength=len(pick.names)) > 0
+    names = tuple(name for name, u in zip(pick.names, used.tolist()) if u)
     if shared and len(names) == 1:
         return WeightRef(names, None)
-    return WeightRef(names, Segments(compact.reshape(-1), len(names)))
+    return WeightRef(names, Segments((np.cumsum(used) - 1)[index], len(names)))
 
 
 # --------------------------------------------------------------------------- running a plan

@@ -27,12 +27,9 @@ concat) without head weight; an atom neuron with one input and the identity
 activation. Facts with equal constant values share one row, and every count or
 softmax neuron with one input reads one constant row 1.
 
-Owners. Each row records which sample needs it: a sample index, or
-:data:`SHARED` when several samples (or none in particular, like constants) do.
-The inputs of a row owned by sample s are owned by s or shared, and the inputs of
-a shared row are shared, so the rows of a mini-batch - its samples' rows and the
-shared ones - are closed under inputs: :func:`.plan.materialize` compiles a batch
-by masking the schedule's rows, with no search through the network.
+Steps read only rows that earlier steps write, so the rows some samples need are
+found in one backward pass over the steps, from the samples' output rows
+(:func:`.plan.materialize`); only neurons some sample needs are scheduled at all.
 """
 
 from __future__ import annotations
@@ -49,7 +46,6 @@ MERGE_LIMIT = 1024
 SEGMENT_COMBINATIONS = ("sum", "avg", "max", "min", "count")
 FIRST = "first"  # the combination of a single input that passes it through
 ONE = "one"  # the combination of a single input that is the constant 1
-NOWHERE = -1
 
 
 # --------------------------------------------------------------------------- layout of a step
@@ -94,7 +90,7 @@ class StepLayout:
     """One step over all samples: what it computes, for which neurons, reading which bank rows.
 
     ``kind`` is ``fact``, ``rule``, ``aggregation`` or ``atom``. ``rows`` are the
-    bank rows it writes, ``owner`` the sample each row belongs to. For rule steps
+    (consecutive) bank rows it writes. For rule steps
     ``function`` is the negation's activation; for aggregation steps the
     aggregation; ``reduce`` says whether ``inputs[0]`` has several members per row.
     """
@@ -106,7 +102,6 @@ class StepLayout:
     shape: Shape
     neurons: np.ndarray
     rows: np.ndarray
-    owner: np.ndarray = None
     inputs: list[Input] = field(default_factory=list)
     soft: tuple[bool, ...] = ()
     weights: list[Pick | None] = field(default_factory=list)
@@ -119,15 +114,6 @@ class StepLayout:
     function: str = ""
     reduce: bool = False
     broadcast: list[Shape | None] = field(default_factory=list)
-    _by_owner: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-
-    def rows_for(self, owners: np.ndarray, n_owners: int) -> np.ndarray:
-        """The step rows owned by ``owners`` (distinct owner ids), ascending."""
-        if self._by_owner is None:
-            order = np.argsort(self.owner, kind="stable")
-            self._by_owner = (order, np.searchsorted(self.owner[order], np.arange(n_owners + 1)))
-        order, ptr = self._by_owner
-        return np.sort(order[ranges(ptr[owners], ptr[owners + 1])])
 
 
 # --------------------------------------------------------------------------- classes
@@ -172,7 +158,7 @@ class AtomClass:
 
 
 class Schedule:
-    """Flat neuron arrays, step classes, owners, and the step layouts of a network."""
+    """Flat neuron arrays, step classes, and the step layouts of a network."""
 
     def __init__(self, network: Network) -> None:
         self.network = network
@@ -198,18 +184,13 @@ class Schedule:
         self.agg_class = _cat([self._agg_classes(i, layer) for i, layer in enumerate(layers)])
         self.atom_class = self._atom_classes()
         self.n_samples = len(network.samples)
-        self.node_owner, self.rule_owner, self.agg_owner = self._owners()
+        self.needed_node, self.needed_rule, self.needed_agg = self._needed()
         self.steps: list[StepLayout] = []
         self.bank_shapes: list[Shape] = []
         self.bank_sizes: list[int] = []
         self.output_bank = np.zeros(0, INDEX)
         self.output_rows = np.zeros(0, INDEX)
         _Layout(self).build()
-
-    @property
-    def shared(self) -> int:
-        """The owner of rows several samples need."""
-        return self.n_samples
 
     # -- classes
 
@@ -290,60 +271,44 @@ class Schedule:
                                                                  tuple(shapes)))
         return out
 
-    # -- owners
+    # -- reachability
 
-    def _owners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The sample that needs each node, rule and aggregation neuron (SHARED: several; NOWHERE: none).
+    def _needed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which nodes, rule and aggregation neurons some sample's output depends on.
 
-        Lowest and highest sample index are pushed from the outputs down every edge
-        until nothing changes (one round per level); equal bounds mean one owner.
+        Reached marks are pushed from the outputs down every edge until nothing
+        changes (one round per level).
         """
         net = self.network
-        big = self.n_samples + 1
-        lo_node, hi_node = np.full(net.n_nodes, big, INDEX), np.full(net.n_nodes, -1, INDEX)
-        samples = np.arange(self.n_samples, dtype=INDEX)
-        np.minimum.at(lo_node, net.outputs, samples)
-        np.maximum.at(hi_node, net.outputs, samples)
-        lo_rule, hi_rule = np.full(len(self.rule_layer), big, INDEX), np.full(len(self.rule_layer), -1, INDEX)
-        lo_agg, hi_agg = np.full(len(self.agg_layer), big, INDEX), np.full(len(self.agg_layer), -1, INDEX)
-        to_agg = _Reducer(self.in_agg, len(lo_agg))
-        to_rule = _Reducer(self.member_rule, len(lo_rule))
-        to_node = _Reducer(self.body_node, net.n_nodes)
+        node = np.zeros(net.n_nodes, np.int8)
+        node[net.outputs] = 1
+        rule = np.zeros(len(self.rule_layer), np.int8)
+        agg = np.zeros(len(self.agg_layer), np.int8)
+        to_agg = _Reducer(self.in_agg)
+        to_rule = _Reducer(self.member_rule)
+        to_node = _Reducer(self.body_node)
         while True:
-            to_agg.push(lo_agg, hi_agg, lo_node[net.in_atom], hi_node[net.in_atom])
-            to_rule.push(lo_rule, hi_rule, lo_agg[self.member_agg], hi_agg[self.member_agg])
-            before_lo, before_hi = lo_node.copy(), hi_node.copy()
-            to_node.push(lo_node, hi_node, lo_rule[self.body_rule], hi_rule[self.body_rule])
-            if np.array_equal(before_lo, lo_node) and np.array_equal(before_hi, hi_node):
-                break
-
-        def owner(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            return np.where(hi < 0, NOWHERE, np.where(lo == hi, lo, self.shared))
-
-        return owner(lo_node, hi_node), owner(lo_rule, hi_rule), owner(lo_agg, hi_agg)
-
-    def combined_owner(self, owners: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
-        """The owner of each of ``n_rows`` rows that the neurons with ``owners`` map to (``rows``)."""
-        lo, hi = np.full(n_rows, self.n_samples + 1, INDEX), np.full(n_rows, -1, INDEX)
-        _Reducer(rows, n_rows).push(lo, hi, owners, owners)
-        return np.where(lo == hi, lo, self.shared)
+            to_agg.push(agg, node[net.in_atom])
+            to_rule.push(rule, agg[self.member_agg])
+            reached = int(node.sum())
+            to_node.push(node, rule[self.body_rule])
+            if int(node.sum()) == reached:
+                return node.astype(bool), rule.astype(bool), agg.astype(bool)
 
 
 class _Reducer:
-    """Min/max of values pushed along edges into their targets (sorted once, reduceat each time)."""
+    """The maximum of values pushed along edges into their targets (sorted once, reduceat each time)."""
 
-    def __init__(self, targets: np.ndarray, n: int) -> None:
+    def __init__(self, targets: np.ndarray) -> None:
         self.order = np.argsort(targets, kind="stable")
         sorted_targets = targets[self.order]
         self.starts = np.flatnonzero(np.r_[True, sorted_targets[1:] != sorted_targets[:-1]]) if len(targets) \
             else np.zeros(0, INDEX)
         self.targets = sorted_targets[self.starts] if len(targets) else np.zeros(0, INDEX)
 
-    def push(self, lo: np.ndarray, hi: np.ndarray, lo_values: np.ndarray, hi_values: np.ndarray) -> None:
-        if not len(self.targets):
-            return
-        lo[self.targets] = np.minimum(lo[self.targets], np.minimum.reduceat(lo_values[self.order], self.starts))
-        hi[self.targets] = np.maximum(hi[self.targets], np.maximum.reduceat(hi_values[self.order], self.starts))
+    def push(self, into: np.ndarray, values: np.ndarray) -> None:
+        if len(self.targets):
+            into[self.targets] = np.maximum(into[self.targets], np.maximum.reduceat(values[self.order], self.starts))
 
 
 def _offsets(sizes: list[int]) -> np.ndarray:
@@ -381,23 +346,22 @@ class _Layout:
             self.s.bank_sizes.append(0)
         return b
 
-    def step(self, kind: str, level: int, label: str, shape: Shape, neurons: np.ndarray, owner: np.ndarray,
-             **fields) -> StepLayout:
+    def step(self, kind: str, level: int, label: str, shape: Shape, neurons: np.ndarray, **fields) -> StepLayout:
         b = self.bank(shape)
         start = self.s.bank_sizes[b]
         self.s.bank_sizes[b] = start + len(neurons)
         rows = np.arange(start, start + len(neurons), dtype=INDEX)
-        layout = StepLayout(kind, level, label, b, shape, neurons, rows, owner, **fields)
+        layout = StepLayout(kind, level, label, b, shape, neurons, rows, **fields)
         self.s.steps.append(layout)
         return layout
 
     def build(self) -> None:
         s, net = self.s, self.net
-        needed_node = s.node_owner != NOWHERE
+        needed_node = s.needed_node
         self.facts(np.flatnonzero(needed_node & (net.kind == FACT)))
         groups = []  # (level, phase, class, ids)
-        for phase, ids, level, cls in ((0, np.flatnonzero(s.rule_owner != NOWHERE), s.rule_level, s.rule_class),
-                                       (1, np.flatnonzero(s.agg_owner != NOWHERE), s.agg_level, s.agg_class),
+        for phase, ids, level, cls in ((0, np.flatnonzero(s.needed_rule), s.rule_level, s.rule_class),
+                                       (1, np.flatnonzero(s.needed_agg), s.agg_level, s.agg_class),
                                        (2, np.flatnonzero(needed_node & (net.kind == ATOM)), net.level,
                                         s.atom_class)):
             if not len(ids):
@@ -435,15 +399,14 @@ class _Layout:
 
     def constant_one(self) -> tuple[int, int]:
         if self.one is None:
-            step = self.step("fact", 0, "the constant 1", SCALAR, np.zeros(1, INDEX),
-                             np.array([self.s.shared], INDEX), constant=np.ones((1, 1, 1)))
+            step = self.step("fact", 0, "the constant 1", SCALAR, np.zeros(1, INDEX), constant=np.ones((1, 1, 1)))
             self.one = (step.bank, int(step.rows[0]))
         return self.one
 
     # -- facts
 
     def facts(self, facts: np.ndarray) -> None:
-        net, s = self.net, self.s
+        net = self.net
         if not len(facts):
             return
         shapes = net.shape[facts]
@@ -455,8 +418,7 @@ class _Layout:
                 table, row_of = _constant_table(net, shape)
                 which = row_of[net.const[consts]]
                 used, slot = np.unique(which, return_inverse=True)
-                owner = s.combined_owner(s.node_owner[consts], slot.reshape(-1), len(used))
-                step = self.step("fact", 0, f"{len(used)} distinct constant values", shape, used, owner,
+                step = self.step("fact", 0, f"{len(used)} distinct constant values", shape, used,
                                  constant=table[used])
                 self.node_bank[consts] = step.bank
                 self.node_row[consts] = step.rows[slot.reshape(-1)]
@@ -464,8 +426,7 @@ class _Layout:
             if len(params):
                 used, slot = np.unique(net.param[params], return_inverse=True)
                 names = tuple(net.fact_params[int(p)] for p in used)
-                owner = s.combined_owner(s.node_owner[params], slot.reshape(-1), len(used))
-                step = self.step("fact", 0, "learnable fact values", shape, used, owner,
+                step = self.step("fact", 0, "learnable fact values", shape, used,
                                  params=Pick(names, np.arange(len(used), dtype=INDEX)))
                 self.node_bank[params] = step.bank
                 self.node_row[params] = step.rows[slot.reshape(-1)]
@@ -491,7 +452,7 @@ class _Layout:
         n_inputs = p + (offset is not None)
         combination = cls.combination if n_inputs > 1 else (ONE if cls.combination in CONSTANT_ON_ONE else FIRST)
         shape = tuple(layers[0].rule_shape[local[0]].tolist())
-        step = self.step("rule", level, self.label(layers), shape, ids, s.rule_owner[ids], inputs=inputs,
+        step = self.step("rule", level, self.label(layers), shape, ids, inputs=inputs,
                          soft=cls.soft, weights=[self.pick([layer.weights[j] for layer in layers], per_row)
                                                  for j in range(p)],
                          offset=offset, combination=combination, activation=cls.activation, function=cls.negation)
@@ -521,7 +482,7 @@ class _Layout:
                 return
         of = None if single else np.repeat(np.arange(len(ids), dtype=INDEX), counts)
         shape = tuple(layers[0].contrib_shape[s.agg_local[ids[0]]].tolist())
-        step = self.step("aggregation", level, self.label(layers), shape, ids, s.agg_owner[ids],
+        step = self.step("aggregation", level, self.label(layers), shape, ids,
                          inputs=[Input(int(self.rule_bank[members[0]]), self.rule_row[members], of)],
                          head_weight=head, function=ONE if single and name in ("count", "softmax") else name,
                          reduce=not single)
@@ -538,16 +499,15 @@ class _Layout:
         preds = np.unique(net.program.atoms.pred[atoms])
         label = "atoms of " + ", ".join(net.predicates[int(p)].label for p in preds[:4]) + \
             (", ..." if len(preds) > 4 else "")
-        owner = s.node_owner[atoms]
         if cls.combination == FIRST and cls.activation == "identity":
             self.node_row[atoms], self.node_bank[atoms] = self.agg_row[inputs], self.agg_bank[inputs]
             return
         if cls.combination == FIRST:
-            step = self.step("atom", level, label, cls.shape, atoms, owner,
+            step = self.step("atom", level, label, cls.shape, atoms,
                              inputs=[Input(int(self.agg_bank[inputs[0]]), self.agg_row[inputs])],
                              activation=cls.activation)
         elif cls.combination == ONE:
-            step = self.step("atom", level, label, cls.shape, atoms, owner, combination=ONE,
+            step = self.step("atom", level, label, cls.shape, atoms, combination=ONE,
                              activation=cls.activation)
         elif cls.combination in SEGMENT_COMBINATIONS:
             member_of = np.repeat(np.arange(len(atoms), dtype=INDEX), counts)
@@ -558,7 +518,7 @@ class _Layout:
                 parts.append(Input(b, self.agg_row[inputs[sel]], member_of[sel]))
                 broadcast.append(None if self.s.bank_shapes[b] == cls.shape else cls.shape)
             with_offset = np.flatnonzero(net.offset[atoms] >= 0)
-            step = self.step("atom", level, label, cls.shape, atoms, owner, inputs=parts, broadcast=broadcast,
+            step = self.step("atom", level, label, cls.shape, atoms, inputs=parts, broadcast=broadcast,
                              offset=self.offsets(atoms, with_offset) if len(with_offset) else None,
                              combination=cls.combination, activation=cls.activation, reduce=True)
         else:
@@ -566,7 +526,7 @@ class _Layout:
             grid = inputs.reshape(len(atoms), k)
             parts = [Input(int(self.agg_bank[grid[0, j]]), self.agg_row[grid[:, j]]) for j in range(k)]
             has_offset = bool(net.offset[atoms[0]] >= 0)
-            step = self.step("atom", level, label, cls.shape, atoms, owner, inputs=parts,
+            step = self.step("atom", level, label, cls.shape, atoms, inputs=parts,
                              offset=self.offsets(atoms, np.arange(len(atoms), dtype=INDEX)) if has_offset else None,
                              combination=cls.combination, activation=cls.activation)
         self.node_row[atoms], self.node_bank[atoms] = step.rows, step.bank

@@ -30,7 +30,6 @@ from .parameters import Shape, shape_text
 SCALAR: Shape = (1, 1)
 
 ELEMENTWISE = ("sum", "avg", "max", "min", "elproduct")
-SEGMENT_AGGREGATIONS = ("sum", "avg", "max", "min", "count")  # reduce members to their common shape
 CONSTANT_ON_ONE = ("count", "softmax", "sparsemax")  # single input -> constant 1
 
 
