@@ -3,6 +3,7 @@ scanner against lark (same IR, same errors), and every shared data file."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from conftest import require_shared
 from neuralogic_py.errors import NeuralogicError, ParseError, SourceError, ValidationError, span_in
-from neuralogic_py.language import ir, scanner
+from neuralogic_py.language import data, ir, scanner
+from neuralogic_py.language.items import Items
 from neuralogic_py.language.data import load_examples, load_queries, parse_examples, parse_queries
 
 X = ir.Variable("X")
@@ -391,16 +393,49 @@ def test_scanner_statement_spans_equal_larks():
     assert fast[1] == span_in(text, text.index("b(2)"), "s.txt", text.index("c(3).") + 5)
 
 
-def test_memoised_items_are_converted_once_per_text():
+def test_memoised_items_are_converted_once_per_item():
     seen = []
 
     def item(lit):
         seen.append(str(lit.atom))
         return lit.atom
 
-    out = scanner.read_statements("f(a), f(a), g(b). f(a), f(a).", None, item, lambda label, items, span: items)
-    assert out == [(atom("f", c("a")),) * 2 + (atom("g", c("b")),), (atom("f", c("a")),) * 2]
-    assert sorted(seen) == ["f(a)", "f(a)", "g(b)"]  # the texts "f(a)", " f(a)" and " g(b)"
+    for lazy in (False, True):
+        seen.clear()
+        out = scanner.read_statements("f(a), f(a), g(b). f( a ),\n f(a).", None, item,
+                                      lambda label, items, span: items, lazy=lazy)
+        assert seen == ([] if lazy else ["f(a)", "g(b)"])
+        assert out == [(atom("f", c("a")),) * 2 + (atom("g", c("b")),), (atom("f", c("a")),) * 2]
+        assert sorted(seen) == ["f(a)", "g(b)"]  # blanks do not make another item
+
+
+def test_example_facts_are_made_when_first_read():
+    made = []
+
+    def item(lit):
+        made.append(str(lit.atom))
+        return data.fact_of(lit)
+
+    out = scanner.read_statements("f(a), <0.5> g(1, b).\nf(a).", None, item, data.example_of, lazy=True)
+    assert made == [] and [len(e.facts) for e in out] == [2, 1]
+    assert out[0].facts[1] == fact("g", c(1), c("b"), value=ir.Scalar(0.5), fixed=True)
+    assert made == ["f(a)", "g(1, b)"]
+    assert tuple(out[1].facts) == (fact("f", c("a")),) and made == ["f(a)", "g(1, b)"]  # made once
+
+
+def test_lazy_facts_compare_hash_and_pickle_as_their_tuple():
+    (ex,) = parse_examples("f(a), <[1, 0]> g(1, b).")
+    facts = tuple(ex.facts)
+    assert isinstance(ex.facts, Items) and not isinstance(facts, Items)
+    assert ex.facts == facts and facts == ex.facts and hash(ex.facts) == hash(facts) and ex.facts != list(facts)
+    assert ex == ir.Example(facts) and hash(ex) == hash(ir.Example(facts)) and str(ex) == str(ir.Example(facts))
+    copy = pickle.loads(pickle.dumps(ex))
+    assert copy == ex and type(copy.facts) is tuple  # a copy does not drag the whole file's table along
+
+
+def test_facts_with_variables_are_rejected_while_reading():
+    e = error(parse_examples, "f(a).\ng(b), h(X).", "ex.txt")
+    assert e.span.line == 2 and "variables" in str(e)
 
 
 def assert_paths_agree(text: str) -> None:

@@ -12,6 +12,7 @@ from naive_grounder import naive_ground
 from neuralogic_py.errors import GroundingError, NeuralogicWarning, ValidationError
 from neuralogic_py.language import ir
 from neuralogic_py.language.data import load_examples, load_queries, parse_examples, parse_queries
+from neuralogic_py.language.items import Items
 from neuralogic_py.language.parser import load_template, parse_template
 from neuralogic_py.logic.database import build_database
 from neuralogic_py.logic.evaluate import evaluate
@@ -109,6 +110,41 @@ def test_duplicate_vector_facts_merge_elementwise() -> None:
     db = build_database(parse_template("q :- f(X)."), parse_examples("<[1.0, 5.0]> f(a), <[2.0, 0.0]> f(a)."))
     rel = db.facts[db.predicates.find("f", 1)]
     assert db.values[int(rel.value[0])].value == ir.Vector((2.0, 5.0))
+
+
+COLUMN_DATA = [
+    "f(a), <0.5> g(1, b), g(01, b), g(1.0, c), g(-2, +3), h.\nf(b), <0.2> f(a), <0.7> f(a), 2 h.",
+    "<[1, 0]> f(a), [0.5, 1.5] f(b), <[1, 0]> f(a), f(c).\n<[2, 2]> f(a).",
+    "f(woman:ann), g(ann, bob), g( ann , woman:ann ), k(1e3, -0.5).",
+    "e(a, b), e(b, c).\n[3|0:1.0] s(a), e(c, a).\ne(c, d), s(c).",  # the sparse value goes through lark
+    "1.0 q :- f(a), f(b).\nmol1 :- g(x), f(a).",
+]
+
+
+def _same_database(a, b) -> None:
+    assert (a.symbols.values, a.symbols.types) == (b.symbols.values, b.symbols.types)
+    assert [v.__class__ for v in a.symbols.values] == [v.__class__ for v in b.symbols.values]
+    assert a.predicates.keys == b.predicates.keys and a.n_examples == b.n_examples
+    assert (a.values, a.value_learnable) == (b.values, b.value_learnable)
+    assert a.facts.keys() == b.facts.keys()
+    for pid in a.facts:
+        for column in ("ex", "args", "value"):
+            assert np.array_equal(getattr(a.facts[pid], column), getattr(b.facts[pid], column))
+    assert np.array_equal(a.domain_ex, b.domain_ex) and np.array_equal(a.domain_const, b.domain_const)
+
+
+@pytest.mark.parametrize("text", COLUMN_DATA)
+def test_database_from_scanned_columns_equals_database_from_fact_objects(text) -> None:
+    template = parse_template("q :- f(X).\n<0.3> f(z).\nf(woman:z).\n")
+    examples = parse_examples(text)
+    assert any(isinstance(e.facts, Items) for e in examples)
+    objects = tuple(ir.Example(tuple(e.facts), e.queries, e.id) for e in examples)
+    for order in (slice(None), slice(None, None, -1)):  # also out of file order, as a shuffled split is
+        _same_database(build_database(template, examples[order]), build_database(template, objects[order]))
+    # examples read from files next to examples built in Python, in one database
+    mixed = examples + (ir.Example((ir.Fact(ir.Atom("f", (ir.Constant("new"),))),)),) + examples
+    mixed_objects = objects + mixed[len(examples):len(examples) + 1] + objects
+    _same_database(build_database(template, mixed), build_database(template, mixed_objects))
 
 
 def test_ints_and_floats_are_distinct_constants_and_come_back_typed() -> None:

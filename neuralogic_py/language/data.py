@@ -46,8 +46,12 @@ from .scanner import read_statements
 
 
 def parse_examples(text: str, file: str | None = None, *, fast: bool = True) -> tuple[ir.Example, ...]:
-    """The examples of an examples file's text (``fast=False``: lark only, for reference)."""
-    return tuple(read_statements(text, file, fact_of, example_of, fast=fast))
+    """The examples of an examples file's text (``fast=False``: lark only, for reference).
+
+    The facts of a plain statement are an :class:`~.items.Items` sequence, made
+    :class:`~.ir.Fact` objects when first read (grounding reads their columns instead).
+    """
+    return tuple(read_statements(text, file, fact_of, example_of, fast=fast, lazy=True))
 
 
 def parse_queries(text: str, file: str | None = None, *, fast: bool = True) -> tuple[ir.QueryLine, ...]:
@@ -69,7 +73,7 @@ def load_queries(path: str | Path) -> tuple[ir.QueryLine, ...]:
 # The scanner and lark both build the IR with the functions below.
 
 
-def example_of(label: Sequence[ir.Literal], facts: tuple[ir.Fact, ...], span: Span | None) -> ir.Example:
+def example_of(label: Sequence[ir.Literal], facts: Sequence[ir.Fact], span: Span | None) -> ir.Example:
     """The example ``label :- facts.`` (or ``facts.`` when ``label`` is empty)."""
     if not label:
         return ir.Example(facts, span=span)

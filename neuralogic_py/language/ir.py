@@ -20,7 +20,7 @@ Text forms (``str(node)``) are valid NeuraLogic syntax:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Iterator, Sequence, Union
 
 import numpy as np
 
@@ -527,10 +527,12 @@ class Example:
     """One example: facts, optionally with inline labelled queries or a link id.
 
     ``1 xor :- <0> a, <1> b.`` has ``queries=(1.0 xor,)``; ``mol42 :- bond(a,b,1).``
-    has ``id=mol42``; a plain fact list has neither.
+    has ``id=mol42``; a plain fact list has neither. ``facts`` is a tuple, or for
+    examples read from a file an :class:`~.items.Items` sequence (equal to that tuple)
+    that makes the facts when first read.
     """
 
-    facts: tuple[Fact, ...]
+    facts: Sequence[Fact]
     queries: tuple[Query, ...] = ()
     id: Atom | None = None
     span: Span | None = field(default=None, compare=False, repr=False)

@@ -1,18 +1,22 @@
 """A fast reader for example and query files, with lark behind it.
 
-lark reads about 0.3 MB/s; data files reach many megabytes of plain fact lists in
-which the same few thousand fact texts repeat (an NCI screen: 340k facts, 27k
-distinct texts). The scanner reads those with one compiled regular expression and
-converts each distinct fact text once:
+lark reads about 0.3 MB/s; data files reach many megabytes of plain fact lists
+(an NCI screen: 5 MB, 340k facts). The scanner reads those with a few passes of
+string methods and numpy over the whole text, never a Python step per fact:
 
 1. Comments are blanked (offsets kept) and the text is cut into statements at every
    ``.`` not followed by a digit (a ``.`` followed by a digit belongs to a number).
-2. A statement is split at ``:-`` / ``<=`` into label and body; each side must be a
-   comma-separated run of *plain items* -- ``[<]value[>] name(term, ...)`` with a
-   scalar or dense-vector value -- that the item regex covers without a gap.
-3. Each distinct item text becomes a :class:`~.ir.Literal` once (terms and values are
-   cached by their text too), is converted once by the caller's ``item`` function,
-   and every later occurrence costs one dict lookup.
+2. The statements are joined with one separator character, ``:-`` / ``<=`` become
+   another, and the text is split at every separator, ``(``, ``)`` and ``,`` (commas
+   inside ``[...]`` excepted). The sequence of delimiters alone gives every token its
+   role -- a *head* ``[<]value[>] name`` starting an item, a *term* inside
+   parentheses, or the blank between ``)`` and the next delimiter -- and shows
+   whether each statement is a comma-separated run of *plain items*
+   ``[<]value[>] name(term, ...)`` with a scalar or dense-vector value, optionally
+   split into label and body at one ``:-``.
+3. Each distinct token text is checked and converted once (the lexical forms below
+   are lark's, so an accepted token lexes the same way there), and the items become
+   integer columns of one :class:`~.items.ItemTable`.
 
 Anything else -- sparse or matrix values, named weights, ``!``/``~``/``*``/``@``,
 a malformed statement, or a statement the caller's conversion rejects -- goes to
@@ -31,10 +35,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from itertools import compress, count
 from typing import Callable, Sequence, TypeVar
+
+import numpy as np
 
 from ..errors import NeuralogicError, Span
 from . import ir
+from .items import Items, ItemTable
 from .parser import parse_number, parse_statements
 from .preprocess import strip_comments
 from .values import make_value
@@ -42,11 +50,11 @@ from .values import make_value
 Item = TypeVar("Item")
 Statement = TypeVar("Statement")
 ItemOf = Callable[[ir.Literal], Item]
-StatementOf = Callable[[tuple[ir.Literal, ...], tuple[Item, ...], "Span | None"], Statement]
+StatementOf = Callable[[tuple[ir.Literal, ...], Sequence[Item], "Span | None"], Statement]
 
-# The lexical forms of grammars/neuralogic.lark (blanks are lark's WS, not Unicode's), so an
-# item the regex accepts lexes the same way there. lark never splits a number token, so the
-# regex may not backtrack into one either: "1.5e3x" must not read as 1.5 and the name "e3x".
+# The lexical forms of grammars/neuralogic.lark (blanks are lark's WS, not Unicode's), so a
+# token the regexes accept lexes the same way there. lark never splits a number token, so
+# the regexes may not backtrack into one either: "1.5e3x" must not read as 1.5 and the name "e3x".
 _WS = r"[ \t\f\r\n]*"
 _NUMBER = r"[+-]?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+)(?![.\deE])"
 _NAME = r"[a-z][A-Za-z0-9_-]*"
@@ -54,30 +62,39 @@ _NAME = r"[a-z][A-Za-z0-9_-]*"
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]*"
 _TERM = rf"(?:{_IDENTIFIER}(?::(?!-){_WS}(?:{_IDENTIFIER}|{_NUMBER}))?|{_NUMBER})"
 _VALUE = rf"(?:{_NUMBER}|\[{_WS}{_NUMBER}(?:{_WS},{_WS}{_NUMBER})*{_WS}\])"
-_ARGUMENTS = rf"\({_WS}{_TERM}(?:{_WS},{_WS}{_TERM})*{_WS}\)"
-_PLAIN_ITEM = rf"(?:(?:<{_WS}{_VALUE}{_WS}>|{_VALUE}){_WS})?{_NAME}(?:{_WS}{_ARGUMENTS})?"
 
-# One item with the blanks around it, then its ',' -- or the end of the range for the last one.
-_ITEM = re.compile(rf"({_WS}{_PLAIN_ITEM}{_WS})(?:,|\Z)")
-# The parts of an item text that _ITEM accepted: '<', value, name, arguments.
-_ITEM_PARTS = re.compile(rf"{_WS}(?:(<)?{_WS}({_VALUE}){_WS}>?{_WS})?({_NAME}){_WS}(?:\((.*)\))?{_WS}", re.DOTALL)
+# Token forms (matched whole): the head of an item with its '<' and value, a term, a name constant.
+_HEAD = re.compile(rf"{_WS}(?:(?:<{_WS}({_VALUE}){_WS}>|({_VALUE})){_WS})?({_NAME}){_WS}")
+_TERM_TOKEN = re.compile(rf"{_WS}{_TERM}{_WS}")
+_PLAIN_TOKEN = re.compile(rf"{_NAME}|[+-]?\d+")  # an untyped name or integer constant, without blanks
 _STATEMENT_END = re.compile(r"\.(?!\d)")
 _NON_BLANK = re.compile(r"[^ \t\f\r\n]")
 
+# Characters the scanner uses as separators internally; a statement containing one goes to lark.
+_END, _IMPLIES, _VECTOR_COMMA = "\x00", "\x01", "\x02"
+_RESERVED = re.compile("[\x00-\x02]")
+_PLAIN_TOKENS = re.compile(rf"(?:(?:{_PLAIN_TOKEN.pattern}){_END})*")
+_NOT_DELIMITER = bytes(b for b in range(256) if b not in b"(),\x00\x01")
+_TO_SEPARATOR = str.maketrans({"(": _END, ")": _END, ",": _END, _IMPLIES: _END})
+_OPEN, _CLOSE = ord("("), ord(")")
+
 
 def read_statements(text: str, file: str | None, item: ItemOf, statement: StatementOf, *,
-                    fast: bool = True) -> list[Statement]:
+                    fast: bool = True, lazy: bool = False) -> list[Statement]:
     """Read the data statements of ``text``, each converted by ``statement(label, items, span)``.
 
     ``label`` holds the literals before ``:-`` (empty when there is none), ``items`` the
     body literals converted by ``item``. ``item`` must be a pure function of the
-    literal apart from its span: the scanner calls it once per distinct item text.
-    ``fast=False`` reads everything with lark (the reference path for tests and
-    benchmarks).
+    literal apart from its span: the scanner calls it once per distinct item. With
+    ``lazy``, a body read by the scanner is an :class:`~.items.Items` sequence whose
+    items are converted when first read, so ``item`` must accept every ground plain
+    literal (bodies with variables are still converted at once, so ``item`` may
+    reject those); otherwise ``items`` is a tuple. ``fast=False`` reads everything
+    with lark (the reference path for tests and benchmarks).
     """
     if not fast:
         return lark_statements(text, file, item, statement, 0, len(text))
-    return _Scanner(text, file, item, statement).run()
+    return _Scanner(text, file, item, statement, lazy).run()
 
 
 def lark_statements(text: str, file: str | None, item: ItemOf, statement: StatementOf,
@@ -103,18 +120,6 @@ def _line(text: str, number: int) -> str:
         start = text.index("\n", start) + 1
     end = text.find("\n", start)
     return text[start:end if end >= 0 else len(text)]
-
-
-class _Memo(dict):
-    """``memo[key]`` computes ``make(key)`` once; hits stay in C (``dict.__getitem__``)."""
-
-    def __init__(self, make: Callable):
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key):
-        value = self[key] = self.make(key)
-        return value
 
 
 class _Lines:
@@ -145,29 +150,46 @@ class _Lines:
         return Span(self.file, self.line, start - self.line_start + 1, end_line, end_column, self.line_text)
 
 
+@dataclasses.dataclass
+class _Scan:
+    """The plain items of a text's statements, and per statement how they split.
+
+    Statement ``k`` is plain when ``plain[k]``; then its label is items
+    ``first[k] .. body[k] - 1`` and its body items ``body[k] .. stop[k] - 1``.
+    ``variables[k]``: some item of the statement has a variable.
+    """
+
+    table: ItemTable
+    plain: list[bool]
+    first: list[int]
+    body: list[int]
+    stop: list[int]
+    variables: list[bool]
+
+
 class _Scanner:
     """One pass over one text; see the module docstring."""
 
-    def __init__(self, text: str, file: str | None, item: ItemOf, statement: StatementOf):
+    def __init__(self, text: str, file: str | None, item: ItemOf, statement: StatementOf, lazy: bool):
         self.source = strip_comments(text, file)  # blanked, offsets kept: scanned, never shown
         self.text = text
         self.file = file
         self.item = item
         self.statement = statement
-        self.items = _Memo(lambda key: item(self._literal(key)))
-        self.literals = _Memo(self._literal)
-        self.terms = _Memo(_term)
-        self.values = _Memo(_value)
+        self.lazy = lazy
         self.lines = _Lines(text, file)
 
     def run(self) -> list[Statement]:
         out: list[Statement] = []
         source = self.source
+        pieces = _STATEMENT_END.split(source)  # the statements without their '.', then what follows the last
+        scan = _scan(pieces[:-1])
+        memo: dict = {}
         pending = -1  # start of a run of statements left to lark
         start = 0
-        for m in _STATEMENT_END.finditer(source):
-            end = m.end()
-            result = self._statement(start, end)
+        for k, piece in enumerate(pieces[:-1]):
+            end = start + len(piece) + 1
+            result = self._statement(scan, k, start, end, memo) if scan.plain[k] else None
             if result is None:
                 pending = start if pending < 0 else pending
             else:
@@ -185,49 +207,158 @@ class _Scanner:
     def _lark(self, start: int, end: int) -> list[Statement]:
         return lark_statements(self.text, self.file, self.item, self.statement, start, end)
 
-    def _statement(self, start: int, end: int) -> Statement | None:
-        """The statement ``source[start:end]`` (ending in '.') converted, or None to leave it to lark."""
-        source = self.source
-        stop = end - 1
-        implied = source.find(":-", start, stop)
-        if implied < 0:
-            implied = source.find("<=", start, stop)
-        if implied >= 0:
-            label_texts = _items(source, start, implied)
-            body_texts = _items(source, implied + 2, stop)
-            if label_texts is None or body_texts is None:
-                return None
-        else:
-            label_texts = ()
-            body_texts = _items(source, start, stop)
-            if body_texts is None:
-                return None
-        first = _NON_BLANK.search(source, start, end).start()  # type: ignore[union-attr]
+    def _statement(self, scan: _Scan, k: int, start: int, end: int, memo: dict) -> Statement | None:
+        """Plain statement ``k`` (``source[start:end]``, ending in '.') converted, or None to leave it to lark."""
+        table = scan.table
+        first = _NON_BLANK.search(self.source, start, end).start()  # type: ignore[union-attr]
         try:
-            label = tuple(map(self.literals.__getitem__, label_texts))
-            items = tuple(map(self.items.__getitem__, body_texts))
+            label = tuple(map(table.literal, range(scan.first[k], scan.body[k])))
+            items: Sequence[Item] = Items(table, scan.body[k], scan.stop[k], self.item, memo)
+            if not self.lazy or scan.variables[k]:
+                items = tuple(items)
             return self.statement(label, items, self.lines.span(first, end))
         except NeuralogicError:
             return None  # lark repeats the conversion and raises the error with its position
 
-    def _literal(self, text: str) -> ir.Literal:
-        """The literal of an item text that ``_ITEM`` accepted."""
-        fixed, value, name, arguments = _ITEM_PARTS.fullmatch(text).groups()  # type: ignore[union-attr]
-        weight = None if value is None else ir.Weight(self.values[value], fixed=fixed is not None)
-        terms = tuple(map(self.terms.__getitem__, arguments.split(","))) if arguments is not None else ()
-        return ir.Literal(ir.Atom(name, terms), weight)
+
+def _scan(statements: list[str]) -> _Scan:
+    """Read the plain items of ``statements`` (texts without their final '.'); see the module docstring."""
+    n_statements = len(statements)
+    text = _END.join(statements)
+    if text.count(_END) != n_statements - 1 or _IMPLIES in text or _VECTOR_COMMA in text:
+        # a statement holding a separator character cannot be plain: replace it by one that is not
+        text = _END.join("?" if _RESERVED.search(s) else s for s in statements)
+    text = text + _END if statements else ""
+    text = text.replace(", ", ",")  # fewer distinct term texts; blanks around ',' carry no meaning
+    if "[" in text:
+        text = _protect_vector_commas(text)
+    text = text.replace(":-", _IMPLIES).replace("<=", _IMPLIES)
+    # codes[j] is the delimiter after token j; the token after the last statement's end is dropped
+    codes = np.frombuffer(text.encode().translate(None, _NOT_DELIMITER), dtype=np.uint8)
+    tokens = text.translate(_TO_SEPARATOR).split(_END)
+    tokens.pop()
+    n = len(tokens)
+
+    opening, closing = codes == _OPEN, codes == _CLOSE
+    ends, implies = codes == 0, codes == 1
+    statement_of_delimiter = np.cumsum(ends) - ends
+    # parenthesis depth after each delimiter, counted from the statement's start
+    depth = np.cumsum(opening, dtype=np.int64) - np.cumsum(closing, dtype=np.int64)
+    depth -= np.concatenate(([0], depth[ends][:-1]))[statement_of_delimiter]
+    wrong = (depth < 0) | (depth > 1) | ((ends | implies) & (depth != 0))
+    wrong[1:] |= opening[1:] & closing[:-1]  # f(a)(b)
+    bad = np.bincount(statement_of_delimiter[wrong], minlength=n_statements) > 0
+    bad |= np.bincount(statement_of_delimiter[implies], minlength=n_statements) > 1
+
+    # token j > 0 follows delimiter j - 1: inside parentheses a term, after ')' a blank, else a head
+    is_term = np.zeros(n, dtype=bool)
+    is_term[1:] = depth[:-1] == 1
+    is_rest = np.zeros(n, dtype=bool)
+    is_rest[1:] = closing[:-1]
+    is_head = ~(is_term | is_rest)
+    statement_of_token = np.zeros(n, dtype=np.int64)
+    statement_of_token[1:] = (statement_of_delimiter + ends)[:-1]
+
+    # each distinct token text is read once: ids[j] is the position of token j's first occurrence
+    seen: dict[str, int] = {}
+    ids = np.fromiter(map(seen.setdefault, tokens, count()), dtype=np.int64, count=n)
+    head_ids, term_ids, rest_ids = ids[is_head], ids[is_term], ids[is_rest]
+    names, weights, head_index = _heads(tokens, head_ids)
+    plain_terms, other_terms, term_index, variable = _terms(tokens, term_ids)
+    item_head = head_index[head_ids]
+    terms = term_index[term_ids]
+    bad[statement_of_token[is_head][item_head < 0]] = True
+    bad[statement_of_token[is_term][terms < 0]] = True
+    not_blank = [j for j in _distinct(rest_ids, n).tolist() if _NON_BLANK.search(tokens[j])]
+    if not_blank:
+        bad[statement_of_token[is_rest][np.isin(rest_ids, not_blank)]] = True
+
+    item_statement = statement_of_token[is_head]
+    item_token = np.flatnonzero(is_head)
+    item_of_term = (np.cumsum(is_head) - 1)[is_term]
+    item_arity = np.bincount(item_of_term, minlength=len(item_head))
+    item_start = np.cumsum(item_arity) - item_arity
+    implies_at = np.full(n_statements, -1, dtype=np.int64)  # token j lies before delimiter j
+    implies_at[statement_of_delimiter[implies]] = np.flatnonzero(implies)
+    labels = np.bincount(item_statement[item_token <= implies_at[item_statement]], minlength=n_statements)
+    first = np.searchsorted(item_statement, np.arange(n_statements))
+    stop = np.searchsorted(item_statement, np.arange(n_statements), side="right")
+    variables = np.bincount(statement_of_token[is_term][np.append(variable, False)[terms]],
+                            minlength=n_statements) > 0
+    table = ItemTable(names, weights, plain_terms, other_terms, item_head.astype(np.int32),
+                      item_arity.astype(np.int32), item_start, terms.astype(np.int32))
+    return _Scan(table, (~bad).tolist(), first.tolist(), (first + labels).tolist(), stop.tolist(),
+                 variables.tolist())
 
 
-def _items(source: str, start: int, end: int) -> Sequence[str] | None:
-    """The item texts of ``source[start:end]``, or None unless they cover it exactly.
+def _protect_vector_commas(text: str) -> str:
+    """``text`` with the commas inside ``[...]`` replaced by a separator character (within a statement)."""
+    chars = np.frombuffer(text.encode(), dtype=np.uint8).copy()
+    ends = chars == 0
+    depth = np.cumsum(chars == ord("["), dtype=np.int64) - np.cumsum(chars == ord("]"), dtype=np.int64)
+    depth -= np.concatenate(([0], depth[ends][:-1]))[np.cumsum(ends) - ends]
+    chars[(chars == ord(",")) & (depth > 0)] = ord(_VECTOR_COMMA)
+    return chars.tobytes().decode()
 
-    Matches never overlap and only the last one may end without its ',', so the
-    lengths add up to the range's length exactly when nothing was skipped.
-    """
-    texts = _ITEM.findall(source, start, end)
-    if not texts or sum(map(len, texts)) + len(texts) - 1 != end - start:
-        return None
-    return texts
+
+def _distinct(ids: np.ndarray, size: int) -> np.ndarray:
+    """The distinct values of ``ids`` (in ``0 .. size - 1``), sorted."""
+    return np.flatnonzero(np.bincount(ids, minlength=size))
+
+
+def _heads(tokens: list[str], ids: np.ndarray) -> tuple[list[str], list[ir.Weight | None], np.ndarray]:
+    """Predicate names and weights of the distinct head tokens, and ``token id -> head`` (-1: not a head)."""
+    index = np.full(len(tokens), -1, dtype=np.int64)
+    heads: dict[tuple[str, ir.Weight | None], int] = {}  # texts that differ in blanks only: one head
+    for j in _distinct(ids, len(tokens)).tolist():
+        m = _HEAD.fullmatch(tokens[j].replace(_VECTOR_COMMA, ","))
+        if m is None:
+            continue
+        fixed, free, name = m.groups()
+        try:
+            weight = ir.Weight(_value(fixed), fixed=True) if fixed else ir.Weight(_value(free)) if free else None
+        except NeuralogicError:
+            continue  # e.g. a value that is not finite: lark reports it
+        index[j] = heads.setdefault((name, weight), len(heads))
+    return [name for name, _ in heads], [weight for _, weight in heads], index
+
+
+def _terms(tokens: list[str], ids: np.ndarray) -> tuple[list[str | int], list[ir.Term], np.ndarray, np.ndarray]:
+    """The distinct terms of the term tokens ``ids``: the values of untyped names and integers, then the
+    other terms; ``token id -> term`` (-1: not a term); per term, whether it is a variable. Texts
+    that differ in blanks only (or ``01`` and ``1``) are one term."""
+    distinct = _distinct(ids, len(tokens)).tolist()
+    texts = list(map(tokens.__getitem__, distinct))
+    # names and integers without blanks, all checked in one pass when every term is one (the common case)
+    if _PLAIN_TOKENS.fullmatch(_END.join(texts) + _END):
+        is_plain = [True] * len(texts)
+    else:
+        is_plain = list(map(bool, map(_PLAIN_TOKEN.fullmatch, texts)))
+    plain_texts = list(compress(texts, is_plain))
+    values = [text if "a" <= text < "{" else int(text) for text in plain_texts]  # names start with [a-z]
+    plain = dict(zip(values, count()))
+    if len(plain) < len(values):  # equal integers written differently ("01", "1")
+        plain = {}
+        at = [plain.setdefault(v, len(plain)) for v in values]
+    else:
+        at = range(len(values))
+    index = np.full(len(tokens), -1, dtype=np.int64)
+    index[list(compress(distinct, is_plain))] = at
+    others: dict[ir.Term, int] = {}
+    other_at = []
+    for j, text in compress(zip(distinct, texts), [not p for p in is_plain]):
+        if not _TERM_TOKEN.fullmatch(text):
+            continue
+        term = _term(text)
+        if term.__class__ is ir.Constant and term.type is None and term.value.__class__ in (str, int):
+            index[j] = plain.setdefault(term.value, len(plain))  # written with blanks around it
+        else:
+            other_at.append((j, others.setdefault(term, len(others))))
+    for j, k in other_at:
+        index[j] = len(plain) + k
+    variable = np.zeros(len(plain) + len(others), dtype=bool)
+    variable[len(plain):] = [isinstance(t, ir.Variable) for t in others]
+    return list(plain), list(others), index, variable
 
 
 def _term(text: str) -> ir.Term:

@@ -36,13 +36,15 @@ Active domain
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import count, filterfalse, groupby, repeat
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import Span, ValidationError, warn
 from ..language import ir
-from .keys import pack_together, unique_sorted
+from ..language.items import Items, ItemTable
+from .keys import first_appearance, pack_together, stable_order, unique_sorted
 
 ID = np.int32
 
@@ -51,36 +53,55 @@ ID = np.int32
 
 
 class Symbols:
-    """Constant interning: ``id -> ir.Constant`` and back, ints and floats kept apart."""
+    """Constant interning: ``id -> (value, type)`` and back, ints and floats kept apart.
+
+    ``values[i]`` and ``types[i]`` give constant ``i``; :meth:`constant` its IR.
+    """
 
     def __init__(self) -> None:
-        self.constants: list[ir.Constant] = []
-        # one dict per (type, value class): 1 and 1.0 are equal in Python but distinct here
-        self._ids: dict[tuple[str | None, type], dict] = {}
+        self.values: list[str | int | float] = []
+        self.types: list[str | None] = []
+        # one dict per (type, float or not): 1 and 1.0 are equal in Python but distinct constants here
+        self._ids: dict[tuple[str | None, bool], dict] = {}
+        self._constants: dict[int, ir.Constant] = {}
         self._promoted: np.ndarray | None = None
-        self._only_typed: dict[tuple[type, object], int] = {}
+        self._only_typed: dict[tuple[bool, object], int] = {}
         self._arrays: dict[str, np.ndarray] | None = None
-        self.types: list[str] = []
+        self.type_names: list[str] = []
 
     def __len__(self) -> int:
-        return len(self.constants)
+        return len(self.values)
+
+    def constant(self, i: int) -> ir.Constant:
+        """Constant ``i`` as IR."""
+        c = self._constants.get(i)
+        if c is None:
+            c = self._constants[i] = ir.Constant(self.values[i], self.types[i])
+        return c
+
+    def _table(self, type_: str | None, value: object) -> dict:
+        key = (type_, value.__class__ is float)
+        table = self._ids.get(key)
+        if table is None:
+            table = self._ids[key] = {}
+        return table
 
     def intern(self, constant: ir.Constant) -> int:
         value = constant.value
-        table = self._ids.get((constant.type, value.__class__))
-        if table is None:
-            table = self._ids[(constant.type, value.__class__)] = {}
+        table = self._table(constant.type, value)
         i = table.get(value)
         if i is None:
-            i = table[value] = len(self.constants)
-            self.constants.append(constant)
+            i = table[value] = len(self.values)
+            self.values.append(value)
+            self.types.append(constant.type)
+            self._constants[i] = constant
             self._arrays = None
         return i
 
     def intern_many(self, terms: list) -> list[int] | None:
         """Ids of many constants (None when one of them is a variable); untyped names take a fast path."""
-        names = self._ids.setdefault((None, str), {})
-        get = names.get
+        plain = self._table(None, "")
+        get = plain.get
         intern = self.intern
         out = []
         append = out.append
@@ -88,38 +109,47 @@ class Symbols:
         for t in terms:
             if t.__class__ is not constant:
                 return None
-            i = get(t.value) if t.type is None else None
+            i = get(t.value) if t.type is None and t.value.__class__ is str else None
             append(intern(t) if i is None else i)
         return out
+
+    def intern_plain(self, values: Sequence[str | int]) -> list[int]:
+        """Ids of untyped constants given by their values (names and ints), new ones interned in order."""
+        plain = self._table(None, "")
+        new = list(filterfalse(plain.__contains__, dict.fromkeys(values)))
+        if new:
+            plain.update(zip(new, count(len(self.values))))
+            self.values.extend(new)
+            self.types.extend(repeat(None, len(new)))
+            self._arrays = None
+        return list(map(plain.__getitem__, values))
 
     def find(self, constant: ir.Constant) -> int | None:
         """The id of ``constant`` after type promotion, or None when no input mentions it."""
         promoted = self.promotion()
-        table = self._ids.get((constant.type, constant.value.__class__))
-        i = None if table is None else table.get(constant.value)
+        value = constant.value
+        table = self._ids.get((constant.type, value.__class__ is float))
+        i = None if table is None else table.get(value)
         if i is None:
             # an untyped name that only ever occurs typed (with one type) means the typed constant
-            i = self._only_typed.get((constant.value.__class__, constant.value)) if constant.type is None else None
-            return i
+            return self._only_typed.get((value.__class__ is float, value)) if constant.type is None else None
         return int(promoted[i])
 
     def promotion(self) -> np.ndarray:
         """``id -> id``: an untyped name written typed elsewhere (with one type) maps to the typed constant."""
-        if self._promoted is not None and len(self._promoted) == len(self.constants):
+        if self._promoted is not None and len(self._promoted) == len(self.values):
             return self._promoted
-        promoted = np.arange(len(self.constants), dtype=ID)
-        typed: dict[tuple[type, object], set[int]] = {}
-        for (type_, cls), table in self._ids.items():
+        promoted = np.arange(len(self.values), dtype=ID)
+        typed: dict[tuple[bool, object], set[int]] = {}
+        for (type_, is_float), table in self._ids.items():
             if type_ is not None:
                 for value, i in table.items():
-                    typed.setdefault((cls, value), set()).add(i)
+                    typed.setdefault((is_float, value), set()).add(i)
         self._only_typed = {k: next(iter(v)) for k, v in typed.items() if len(v) == 1}
-        for (type_, cls), table in self._ids.items():
-            if type_ is None:
-                for value, i in table.items():
-                    candidates = typed.get((cls, value))
-                    if candidates is not None and len(candidates) == 1:
-                        promoted[i] = next(iter(candidates))
+        for (is_float, value), i in self._only_typed.items():
+            untyped = self._ids.get((None, is_float), {}).get(value)
+            if untyped is not None:
+                promoted[untyped] = i
         self._promoted = promoted
         return promoted
 
@@ -127,23 +157,22 @@ class Symbols:
         """Per-constant columns for built-ins: ``numeric``, ``number``, ``text_rank``, ``type``."""
         if self._arrays is not None:
             return self._arrays
-        n = len(self.constants)
+        n = len(self.values)
         numeric = np.zeros(n, dtype=bool)
         number = np.zeros(n, dtype=np.float64)
         texts = []
-        type_ids: dict[str, int] = {t: i for i, t in enumerate(self.types)}
+        type_ids: dict[str, int] = {t: i for i, t in enumerate(self.type_names)}
         type_col = np.full(n, -1, dtype=ID)
-        for i, c in enumerate(self.constants):
-            v = c.value
+        for i, (v, type_) in enumerate(zip(self.values, self.types)):
             if isinstance(v, (int, float)):
                 numeric[i] = True
                 number[i] = float(v)
             texts.append(ir.format_number(v) if isinstance(v, float) else str(v))
-            if c.type is not None:
-                if c.type not in type_ids:
-                    type_ids[c.type] = len(self.types)
-                    self.types.append(c.type)
-                type_col[i] = type_ids[c.type]
+            if type_ is not None:
+                if type_ not in type_ids:
+                    type_ids[type_] = len(self.type_names)
+                    self.type_names.append(type_)
+                type_col[i] = type_ids[type_]
         # Java compares non-numeric terms by String.compareTo (UTF-16 units); code points agree on the BMP.
         _, text_rank = np.unique(np.array(texts, dtype=object), return_inverse=True) if n else (None, np.zeros(0))
         self._arrays = {"numeric": numeric, "number": number, "text_rank": np.asarray(text_rank, dtype=np.int64),
@@ -154,7 +183,7 @@ class Symbols:
         """The id of a type name (-2 for a type no constant has: such a variable matches nothing)."""
         self.arrays()
         try:
-            return self.types.index(name)
+            return self.type_names.index(name)
         except ValueError:
             return -2
 
@@ -270,6 +299,8 @@ def match_rows(db: Database, ex: np.ndarray, args: np.ndarray, example: int, ato
 
 
 class _Bucket:
+    """Facts of one predicate as Python lists, made a :class:`Relation` once collected."""
+
     __slots__ = ("ex", "args", "value")
 
     def __init__(self) -> None:
@@ -277,9 +308,19 @@ class _Bucket:
         self.args: list[int] = []
         self.value: list[int] = []
 
+    def relation(self, arity: int) -> Relation:
+        return Relation(np.asarray(self.ex, dtype=ID), np.asarray(self.args, dtype=ID).reshape(-1, arity),
+                        np.asarray(self.value, dtype=ID))
+
 
 class DatabaseBuilder:
-    """Collects facts (template facts first, then examples) and interns them."""
+    """Collects facts (template facts first, then examples) and interns them.
+
+    Facts are kept per ``(predicate, arity)`` as relation chunks of constant ids
+    (before type promotion), in input order. Constants, predicates and values get
+    their ids in order of first appearance in the input, whichever way the facts
+    come in.
+    """
 
     def __init__(self) -> None:
         self.symbols = Symbols()
@@ -287,8 +328,8 @@ class DatabaseBuilder:
         self.values: list[ir.Weight | None] = [None]
         self.value_learnable: list[bool] = [False]
         self._value_ids: dict[tuple, int] = {}
-        self._buckets: dict[tuple[str, int], _Bucket] = {}
-        self._template_facts: dict[tuple[str, int], _Bucket] = {}
+        self._chunks: dict[tuple[str, int], list[Relation]] = {}
+        self._template_facts: dict[tuple[str, int], list[Relation]] = {}
         self.rules: list[ir.Rule] = []
 
     def _value_id(self, weight: ir.Weight | None, learnable: bool) -> int:
@@ -312,6 +353,7 @@ class DatabaseBuilder:
 
     def add_template(self, template: ir.Template) -> None:
         """Template rules, and template facts (ground ones join every example)."""
+        buckets: dict[tuple[str, int], _Bucket] = {}
         for s in template.statements:
             if isinstance(s, ir.Rule):
                 self.rules.append(s)
@@ -324,10 +366,12 @@ class DatabaseBuilder:
                     warn(f"negated fact '!{s.atom}' has no meaning in grounding and is ignored", s.span)
                     continue
                 if s.atom.is_ground:
-                    self._add(self._template_facts, s, 0, learnable=s.weight is not None and not s.weight.fixed)
+                    self._add(buckets, s, 0, learnable=s.weight is not None and not s.weight.fixed)
                 else:
                     # A fact with variables is a body-less rule over the active domain.
                     self.rules.append(ir.Rule(s.atom, (), s.weight, None, ir.Metadata(), s.span))
+        for key, bucket in buckets.items():
+            self._template_facts.setdefault(key, []).append(bucket.relation(key[1]))
 
     def _add(self, buckets: dict, fact: ir.Fact, example: int, learnable: bool) -> None:
         atom = fact.atom
@@ -344,10 +388,25 @@ class DatabaseBuilder:
         bucket.value.append(self._value_id(fact.weight, learnable))
 
     def add_examples(self, examples: Sequence[ir.Example]) -> None:
-        # The hot loop of loading: one pass over the facts, constants interned per predicate afterwards.
-        buckets: dict[tuple[str, int], tuple[list, list, list]] = {}
+        """The facts of ``examples`` (example ``e`` gets id ``e``).
+
+        A run of examples whose facts are columns of one scanned text
+        (:class:`~neuralogic_py.language.items.Items`) is interned from the columns;
+        other facts one by one.
+        """
+        for table, run in groupby(enumerate(examples), key=lambda pair: _table_of(pair[1].facts)):
+            run = list(run)
+            if table is None:
+                self._add_facts(run)
+            else:
+                self._add_columns(table, run)
+
+    def _add_facts(self, run: list[tuple[int, ir.Example]]) -> None:
+        # The hot loop of loading fact objects: one pass, then the constants interned all at once.
+        buckets: dict[tuple[str, int], tuple[list, list, list]] = {}  # example, first term, value per fact
+        every_term: list[ir.Term] = []
         value_id = self._value_id
-        for e, example in enumerate(examples):
+        for e, example in run:
             for fact in example.facts:
                 atom = fact.atom
                 terms = atom.terms
@@ -361,17 +420,68 @@ class DatabaseBuilder:
                 if bucket is None:
                     bucket = buckets[key] = ([], [], [])
                 bucket[0].append(e)
-                bucket[1].extend(terms)
+                bucket[1].append(len(every_term))
+                every_term.extend(terms)
                 w = fact.weight
                 bucket[2].append(0 if w is None else value_id(w, False))
-        for key, (ex, terms, value) in buckets.items():
-            ids = self.symbols.intern_many(terms)
-            if ids is None:
-                self._report_variable(examples)
-            b = self._buckets.setdefault(key, _Bucket())
-            b.ex.extend(ex)
-            b.args.extend(ids)
-            b.value.extend(value)
+        ids = self.symbols.intern_many(every_term)
+        if ids is None:
+            self._report_variable([example for _, example in run])
+        ids = np.asarray(ids, dtype=ID)
+        for key, (ex, first, value) in buckets.items():
+            args = ids[np.asarray(first, dtype=np.int64)[:, None] + np.arange(key[1])]
+            self._chunks.setdefault(key, []).append(Relation(np.asarray(ex, dtype=ID), args,
+                                                             np.asarray(value, dtype=ID)))
+
+    def _add_columns(self, table: ItemTable, run: list[tuple[int, ir.Example]]) -> None:
+        """Facts given as rows of ``table``, interned in the order :meth:`_add_facts` gives."""
+        starts = np.array([example.facts.start for _, example in run], dtype=np.int64)
+        lengths = np.array([len(example.facts) for _, example in run], dtype=np.int64)
+        rows = np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        if not len(rows):
+            return
+        ex = np.repeat(np.array([e for e, _ in run], dtype=ID), lengths)
+        signatures, signature_of = table.signatures()
+        signature = signature_of[rows]
+        # rows grouped by signature (in order of first appearance), input order kept within a group
+        present = first_appearance(signature, len(signatures))
+        rank = np.zeros(len(signatures), dtype=np.int64)
+        rank[present] = np.arange(len(present))
+        order = stable_order(rank[signature], len(present))
+        bounds = np.searchsorted(rank[signature][order], np.arange(len(present) + 1))
+        # every term of the rows, in row order
+        arity = table.item_arity[rows].astype(np.int64)
+        at = np.arange(int(arity.sum())) + np.repeat(table.item_start[rows] - (np.cumsum(arity) - arity), arity)
+        symbol = self._intern_terms(table, table.terms[at], run)
+        heads = table.item_head[rows]
+        head_value = np.zeros(len(table.names), dtype=ID)
+        for h in first_appearance(heads, len(table.names)).tolist():
+            head_value[h] = self._value_id(table.weights[h], False)
+        for k, s in enumerate(present.tolist()):
+            take = order[bounds[k]:bounds[k + 1]]
+            key = signatures[s]
+            args = symbol[table.terms[table.item_start[rows[take]][:, None] + np.arange(key[1])]]
+            self._chunks.setdefault(key, []).append(Relation(ex[take], args, head_value[heads[take]]))
+
+    def _intern_terms(self, table: ItemTable, terms: np.ndarray, run: list[tuple[int, ir.Example]]) -> np.ndarray:
+        """``table term -> constant id`` for the terms in ``terms``, interned in order of first appearance."""
+        symbol = np.full(len(table.plain_terms) + len(table.other_terms), -1, dtype=ID)
+        distinct = first_appearance(terms, len(symbol))
+        plain = distinct < len(table.plain_terms)
+        # runs of plain terms in bulk, the others one by one
+        cuts = np.flatnonzero(np.diff(plain.astype(np.int8))) + 1
+        for part in np.split(distinct, cuts):
+            if not len(part):
+                continue
+            if part[0] < len(table.plain_terms):
+                symbol[part] = self.symbols.intern_plain([table.plain_terms[t] for t in part.tolist()])
+                continue
+            for t in part.tolist():
+                term = table.term(t)
+                if term.__class__ is not ir.Constant:
+                    self._report_variable([example for _, example in run])
+                symbol[t] = self.symbols.intern(term)
+        return symbol
 
     def _report_variable(self, examples: Sequence[ir.Example]) -> None:
         for example in examples:
@@ -383,12 +493,12 @@ class DatabaseBuilder:
         n_examples = max(n_examples, 1)
         promote = self.symbols.promotion()
         relations: dict[int, list[Relation]] = {}
-        for buckets, replicate in ((self._template_facts, True), (self._buckets, False)):
-            for (name, arity), b in buckets.items():
+        for chunks, replicate in ((self._template_facts, True), (self._chunks, False)):
+            for (name, arity), parts in chunks.items():
                 pid = self.predicates.intern(name, arity)
-                ex = np.asarray(b.ex, dtype=ID)
-                args = promote[np.asarray(b.args, dtype=ID).reshape(len(ex), arity)]
-                value = np.asarray(b.value, dtype=ID)
+                ex = np.concatenate([p.ex for p in parts])
+                args = promote[np.concatenate([p.args for p in parts])]
+                value = np.concatenate([p.value for p in parts])
                 if replicate:  # template facts: one copy per example
                     n = len(ex)
                     ex = np.repeat(np.arange(n_examples, dtype=ID), n)
@@ -466,6 +576,11 @@ class DatabaseBuilder:
         const = np.concatenate(consts).astype(np.int64)
         key = unique_sorted(ex * max(len(self.symbols), 1) + const)
         return (key // max(len(self.symbols), 1)).astype(ID), (key % max(len(self.symbols), 1)).astype(ID)
+
+
+def _table_of(facts: Sequence[ir.Fact]) -> ItemTable | None:
+    """The scanned text whose columns hold ``facts``, if they are such columns."""
+    return facts.table if isinstance(facts, Items) else None
 
 
 def build_database(template: ir.Template, examples: Sequence[ir.Example] = ()) -> Database:

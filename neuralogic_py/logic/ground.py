@@ -92,8 +92,8 @@ class GroundProgram:
         """The atom with id ``a`` as IR (typed constants, ints as ints)."""
         pid = int(self.atoms.pred[a])
         name, arity = self.db.predicates.keys[pid]
-        consts = self.db.symbols.constants
-        return ir.Atom(name, tuple(consts[int(c)] for c in self.atoms.terms[a, :arity]))
+        constant = self.db.symbols.constant
+        return ir.Atom(name, tuple(map(constant, self.atoms.terms[a, :arity].tolist())))
 
     def ground_rule_lines(self, rule_index: int | None = None) -> Iterator[str]:
         """``[example] head :- body.`` lines (``[example] head.`` for an empty ground body)."""

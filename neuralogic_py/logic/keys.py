@@ -89,6 +89,20 @@ def unique_sorted(keys: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def stable_order(codes: np.ndarray, size: int) -> np.ndarray:
+    """The stable sorting permutation of ``codes`` (each ``0 <= c < size``): a radix sort when they fit 16 bits."""
+    return np.argsort(codes.astype(np.uint16) if size <= 1 << 16 else codes, kind="stable")
+
+
+def first_appearance(ids: np.ndarray, size: int) -> np.ndarray:
+    """The distinct values of ``ids`` (each ``0 <= i < size``) in order of first appearance."""
+    order = stable_order(ids, size)
+    s = ids[order]
+    first = np.ones(len(s), dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=first[1:])
+    return s[first][np.argsort(order[first])]
+
+
 def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct keys ascending, one row index holding each) - which row of equal keys is unspecified."""
     order = np.argsort(keys)

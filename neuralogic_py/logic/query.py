@@ -72,7 +72,6 @@ def answers(model: Model, goal: ir.Atom, example: int = 0) -> list[Answer]:
     for i, t in enumerate(goal.terms):
         if isinstance(t, ir.Variable) and t.name != "_" and t.name not in names:
             names[t.name] = i
-    constants = db.symbols.constants
     if names:
         projected = chunk.args[rows][:, list(names.values())]
         projected = projected[np.lexsort(projected.T[::-1])].tolist()
@@ -82,7 +81,7 @@ def answers(model: Model, goal: ir.Atom, example: int = 0) -> list[Answer]:
     for row in dict.fromkeys(map(tuple, projected)):  # distinct substitutions, in atom order
         answer = {}
         for name, cid in zip(names, row):
-            c = constants[cid]
+            c = db.symbols.constant(cid)
             answer[name] = c.value if c.type is None else c
         out.append(answer)
     return out
