@@ -504,6 +504,8 @@ def add_train(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
 
 def train(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
+    import numpy as np
+
     from .learn import report
     from .learn.dataset import Dataset, external_folds
     from .learn.model import Model, cross_validate_folds
@@ -555,13 +557,19 @@ def train(args: argparse.Namespace, counter: WarningCounter) -> int:
     if result.val is not None:
         evaluations["val"] = result.val
     predictions = {"train": model.predict(train_data)}
-    if val_data is not None:
+    if result.held_out is not None:
+        everything = predictions["train"]
+        predictions["train"] = everything.take(np.setdiff1d(np.arange(len(everything)), result.held_out))
+        predictions["val"] = everything.take(result.held_out)
+    elif val_data is not None:
         predictions["val"] = model.predict(val_data)
     if sources.test:
         test_data = Dataset.from_split(sources.test)
         evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
         predictions["test"] = model.predict(test_data)
-    print(f"data: {counted(len(predictions['train']), 'training sample')} ({train_data.describe()})")
+    held = f", {len(predictions['val'])} of them held out for validation" if result.held_out is not None else ""
+    print(f"data: {counted(len(predictions['train']) + len(result.held_out if held else ()), 'training sample')}"
+          f"{held} ({train_data.describe()})")
     print("\n".join(report.fit_lines(model, result, result.seconds_build)))
     print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
     paths = [model.save(out / "model.json"), *report.write_predictions(out, predictions)]

@@ -87,6 +87,12 @@ class Predictions:
             lines.append("\t".join([row["id"], row["query"], *(_cell(row[k]) for k in ("target", "output", "score"))]))
         Path(path).write_text("\n".join(lines) + "\n")
 
+    def take(self, samples: np.ndarray) -> Predictions:
+        """The predictions of some samples (indices into these), in that order."""
+        pick = np.asarray(samples, dtype=np.int64)
+        return Predictions([self.ids[i] for i in pick.tolist()], [self.queries[i] for i in pick.tolist()],
+                           self.targets[pick], self.outputs[pick], self.scores[pick])
+
     def outputs_json(self) -> dict[str, list]:
         """``{"outputs": [...]}`` in query order, the conformance ``expected.json`` shape."""
         return {"outputs": [block_to_json(o) for o in self.outputs]}
@@ -110,6 +116,7 @@ class FitResult:
     train: Evaluation
     val: Evaluation | None = None
     seconds_build: float = 0.0  # grounding, neuralizing and compiling the data
+    held_out: np.ndarray | None = None  # samples of the training data held out for validation (val_fraction)
 
     def as_dict(self) -> dict[str, Any]:
         return {"history": self.history.as_dict(), "train": self.train.as_dict(),
@@ -167,6 +174,7 @@ class FitOptions:
     shuffle: str = "batches"
     eval_every: int = 1
     progress: bool = False
+    on_epoch: Callable[[int, History], None] | None = None  # called after every epoch (epochs done, history)
 
     def make_optimizer(self) -> Optimizer:
         """A fresh optimizer (no moments, step count 0) unless one was given."""
@@ -304,6 +312,8 @@ class Model:
         seconds_build = time.perf_counter() - started
         result = self._fit_samples(scorer, samples, validation, fit_options)
         result.seconds_build = seconds_build
+        if val_data is None and validation is not None:
+            result.held_out = validation[1]
         self.training = {**fit_options.describe(), "epochs_run": result.history.epochs, "seed": self.seed,
                          "initializer": self.initializer, "data": dataset.describe()}
         return result
@@ -315,7 +325,7 @@ class Model:
                      options: FitOptions) -> FitResult:
         params = self.store.learnable()
         history = train(scorer, params, options.make_optimizer(), samples, options.config(), self.order_rng,
-                        validation)
+                        validation, options.on_epoch)
         train_eval = self._evaluate_samples(scorer, samples)
         val_eval = self._evaluate_samples(*validation) if validation is not None else None
         return FitResult(history, train_eval, val_eval)

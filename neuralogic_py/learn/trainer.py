@@ -156,6 +156,14 @@ def train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, t
     ``validation`` is a scorer (possibly of another network) and its samples; without
     it the training samples are the selection set. Returns the history.
     """
+    # non-finite values are checked explicitly and reported with their place: numpy's warnings would only repeat it
+    with np.errstate(all="ignore"):
+        return _train(scorer, params, optimizer, train_samples, config, rng, validation, on_epoch)
+
+
+def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, train_samples: np.ndarray,
+           config: TrainingConfig, rng: np.random.Generator, validation: tuple[Scorer, np.ndarray] | None,
+           on_epoch: Callable[[int, History], None] | None) -> History:
     from tqdm.auto import tqdm
 
     started = time.perf_counter()

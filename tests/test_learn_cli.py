@@ -1,0 +1,135 @@
+"""`nlp train`, `nlp test` and `nlp predict MODEL` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from neuralogic_py import cli
+
+
+def run(capsys, *argv: str | Path) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train_xor_vector(capsys, out: Path, *extra: str) -> tuple[int, str, str]:
+    return run(capsys, "train", REPO / "templates" / "xor_vector.rules", REPO / "datasets" / "xor_vector",
+               "--epochs", "150", "--lr", "0.05", "--out", out, *extra)
+
+
+def test_train_prints_the_summary_and_writes_model_predictions_results(capsys, tmp_path):
+    code, out, err = train_xor_vector(capsys, tmp_path)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("data: 4 training samples (")
+    assert lines[1].startswith("trained adam lr 0.05, 150 epochs, batch size 1, loss mse, classification: ")
+    assert lines[2].startswith("kept the weights of epoch ")
+    train_line = next(line for line in lines if line.startswith("train: "))
+    assert train_line.startswith("train: accuracy: 100%, disp: ")
+    assert "(best thresh acc: 100%), (maj. 50%), (AUC-ROC: 1), (AUC-PR: 1)" in train_line
+    assert lines[-1].startswith("wrote ")
+    model = tmp_path / "model.json"
+    assert json.loads(model.read_text())["format"] == "neuralogic_py model"
+    rows = (tmp_path / "predictions" / "train.tsv").read_text().splitlines()
+    assert rows[0] == "id\tquery\ttarget\toutput\tscore" and len(rows) == 5
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["evaluations"]["train"]["accuracy"] == 1.0
+    assert len(results["history"]["train_error"]) == 150
+
+    # nlp test: the same metrics from the saved model
+    code, out, err = run(capsys, "test", model, REPO / "datasets" / "xor_vector")
+    assert (code, err) == (0, "")
+    assert out.strip() == train_line
+
+    # nlp predict MODEL: the outputs written per sample, as {"outputs": [...]}
+    code, out, err = run(capsys, "predict", model, REPO / "datasets" / "xor_vector")
+    assert code == 0
+    outputs = json.loads(out)["outputs"]
+    assert outputs == [float(row.split("\t")[3]) for row in rows[1:]]
+
+
+def test_loss_auto_uses_logits_and_keeps_them_after_loading(capsys, tmp_path):
+    code, out, _ = train_xor_vector(capsys, tmp_path, "--loss", "auto")
+    assert code == 0 and "loss bce_logits, classification, output activation identity" in out
+    code, out, _ = run(capsys, "predict", tmp_path / "model.json", REPO / "datasets" / "xor_vector")
+    outputs = json.loads(out)["outputs"]
+    assert min(outputs) < 0 < max(outputs)  # logits, not probabilities
+
+
+def test_train_with_test_split_and_validation_fraction(capsys, tmp_path):
+    code, out, err = run(capsys, "train", REPO / "templates" / "gnn.rules", REPO / "datasets" / "molecules",
+                         "--epochs", "10", "--lr", "0.01", "--val-fraction", "0.34", "--out", tmp_path)
+    assert code == 0, err
+    assert "lowest validation error" in out
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith(("train:", "val:", "test:"))] \
+        == ["train", "val", "test"]
+    assert {p.name for p in (tmp_path / "predictions").iterdir()} == {"train.tsv", "val.tsv", "test.tsv"}
+
+
+def test_xval_prints_each_fold_and_the_summary(capsys, tmp_path):
+    code, out, err = run(capsys, "train", REPO / "templates" / "gnn.rules", REPO / "datasets" / "molecules",
+                         "--epochs", "3", "--xval", "3", "--out", tmp_path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["fold 1", "fold 2", "fold 3"]
+    assert lines[3] == "3-fold cross-validation (mean +- std over folds):"
+    assert any(line.strip().startswith("accuracy  train ") for line in lines)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert len(results["folds"]) == 3 and "accuracy" in results["summary"]
+    tested = sum(len((tmp_path / f"fold_{k}" / "predictions" / "test.tsv").read_text().splitlines()) - 1
+                 for k in (1, 2, 3))
+    assert tested == 6
+
+
+def write_folds(root: Path, with_test: bool) -> None:
+    cases = [("0.0", "0.0", "0.0"), ("1.0", "0.0", "1.0"), ("1.0", "1.0", "0.0"), ("0.0", "1.0", "1.0")]
+    for k in range(1, 4):
+        fold = root / f"fold_{k}"
+        fold.mkdir(parents=True)
+        text = "".join(f"{t} xor :- <{a}> a, <{b}> b.\n" for t, a, b in cases)
+        (fold / "trainExamples.txt").write_text(text)
+        if with_test:
+            (fold / "testExamples.txt").write_text(text)
+
+
+@pytest.mark.parametrize("with_test", [False, True])
+def test_external_folds(capsys, tmp_path, with_test):
+    write_folds(tmp_path / "data", with_test)
+    code, out, err = run(capsys, "train", REPO / "templates" / "xor.rules", tmp_path / "data", "--epochs", "2",
+                         "--out", tmp_path / "out")
+    assert code == 0, err
+    assert [line.split(":")[0] for line in out.splitlines()[:3]] == ["fold_1", "fold_2", "fold_3"]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [f["train"]["samples"] for f in results["folds"]] == ([4, 4, 4] if with_test else [8, 8, 8])
+    code, _, err = run(capsys, "train", REPO / "templates" / "xor.rules", tmp_path / "data", "--xval", "5",
+                       "--out", tmp_path / "out")
+    assert code == 2 and "--xval 5 but" in err and "3 fold_* folders" in err
+
+
+def test_nonfinite_values_stop_training_with_a_message(capsys, tmp_path):
+    (tmp_path / "t.rules").write_text("h(X) :- <1.0> a(X). [activation=log]\nout :- {1} h(X).\n")
+    (tmp_path / "e.txt").write_text("1.0 out :- <-1.0> a(x).\n")
+    code, out, err = run(capsys, "train", tmp_path / "t.rules", tmp_path / "e.txt", "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in err
+    assert "training stopped in epoch 1, batch 1" in err and "the rule neuron of h(x) :- a(x)" in err
+
+
+def test_test_and_predict_reject_files_that_are_not_models(capsys, tmp_path):
+    code, _, err = run(capsys, "test", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor")
+    assert code == 2 and "is not a saved model" in err
+    code, _, err = run(capsys, "test", tmp_path / "missing.json", REPO / "datasets" / "xor")
+    assert code == 2 and "model not found" in err
+
+
+def test_bad_training_options_are_usage_errors(capsys, tmp_path):
+    code, _, err = run(capsys, "train", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor",
+                       "--epochs", "-1", "--out", tmp_path)
+    assert code == 2 and "must not be negative" in err
+    code, _, err = run(capsys, "train", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor",
+                       "--lr", "0", "--out", tmp_path)
+    assert code == 2 and "learning rate must be a positive number" in err
