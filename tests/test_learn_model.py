@@ -163,3 +163,14 @@ def test_importance_weights_the_error():
     weighted = Dataset(examples, parse_queries("3.0 e1 :- 0.0 out.\n1.0 e2 :- 3.0 out.\n"))
     assert model.evaluate(plain).error == pytest.approx((1.0 + 4.0) / 2)
     assert model.evaluate(weighted).error == pytest.approx((3 * 1.0 + 1 * 4.0) / 4)
+
+
+def test_knowledge_bases_get_mrr_and_hits():
+    model = Model(REPO / "datasets" / "family" / "template.txt", seed=0)
+    result = model.fit(REPO / "datasets" / "family", epochs=60, lr=0.05)
+    extra = result.train.extra
+    assert set(extra) == {"MRR", "hits@1", "hits@3", "hits@10"}
+    assert 0 < extra["MRR"] <= 1 and extra["hits@1"] <= extra["hits@3"] <= extra["hits@10"] == 1.0
+    assert "MRR: " in result.train.line()
+    xor = Model(REPO / "templates" / "xor.rules").fit(XOR, epochs=1)
+    assert xor.train.extra == {}  # four examples: not a knowledge base

@@ -24,6 +24,10 @@ reference's inference from the training targets (classification: the output atom
 activation becomes identity and the loss a cross-entropy on logits; see
 :func:`.losses.infer_output`). Whatever was chosen is saved with the model.
 
+Knowledge bases (every sample in one example) also get ``MRR`` and ``hits@1/3/10`` in
+:attr:`Evaluation.extra`: each positive query ranked among the negative queries that
+differ from it in one argument (:func:`.metrics.ranks`).
+
 Saved models. :meth:`Model.save` writes one JSON file holding the template text
 (imports expanded, printed from the IR, so it re-parses to the same template), the
 neuron settings, the loss, and every parameter by name with its shape, whether it is
@@ -51,7 +55,7 @@ from ..neural.parameters import block_to_json, json_to_block
 from .dataset import Dataset, Fold
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
-from .metrics import Evaluation
+from .metrics import Evaluation, ranks
 from .optimizers import GeometricDecay, Optimizer, make_optimizer
 from .splits import sample_classes, stratified_folds, stratified_holdout
 from .trainer import History, Scorer, TrainingConfig, train
@@ -59,6 +63,7 @@ from .trainer import History, Scorer, TrainingConfig, train
 MODEL_FORMAT = "neuralogic_py model"
 MODEL_VERSION = 1
 CACHED_DATASETS = 4
+HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
 
 DataLike = Dataset | str | Path
 
@@ -331,7 +336,18 @@ class Model:
         return FitResult(history, train_eval, val_eval)
 
     def _evaluate_samples(self, scorer: Scorer, samples: np.ndarray) -> Evaluation:
-        return scorer.evaluate(self.store.values, samples)[0]
+        return self._evaluate(scorer, samples)[0]
+
+    def _evaluate(self, scorer: Scorer, samples: np.ndarray) -> tuple[Evaluation, np.ndarray]:
+        """Metrics and raw outputs of ``samples``; for a knowledge base also MRR and hits@k."""
+        evaluation, outputs = scorer.evaluate(self.store.values, samples)
+        chosen = [scorer.net.samples[i] for i in np.asarray(samples).tolist()]
+        if evaluation.kind == "binary" and len(chosen) > 1 and len({s.example for s in chosen}) == 1:
+            queries = [(s.ground.predicate, *(str(t) for t in s.ground.terms)) for s in chosen]
+            ranking = ranks(queries, scorer.loss.predictions(outputs), scorer.targets[samples])
+            if len(ranking.ranks):
+                evaluation.extra.update({"MRR": ranking.mrr, **{f"hits@{k}": ranking.hits(k) for k in HITS_AT}})
+        return evaluation, outputs
 
     def cross_validate(self, data: DataLike, folds: int = 10, *,
                        queries: str | Path | None = None, val_fraction: float | None = None,
@@ -363,7 +379,7 @@ class Model:
                                                 self.order_rng)
                 train_samples, validation = train_samples[keep], (scorer, train_samples[held])
             fit = self._fit_samples(scorer, train_samples, validation, fit_options)
-            evaluation, outputs = scorer.evaluate(self.store.values, test)
+            evaluation, outputs = self._evaluate(scorer, test)
             fold = FoldResult(f"fold {k + 1}", fit, evaluation,
                               self._predictions(compiled, test, outputs) if keep_predictions else None)
             result.folds.append(fold)
@@ -393,7 +409,7 @@ class Model:
         self._fix_output(dataset)
         _, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="evaluated")
-        return scorer.evaluate(self.store.values, np.arange(len(compiled.samples)))[0]
+        return self._evaluate(scorer, np.arange(len(compiled.samples)))[0]
 
     # -- saving
 
