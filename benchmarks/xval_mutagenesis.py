@@ -20,9 +20,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from neuralogic_py.learn.dataset import Dataset  # noqa: E402
-from neuralogic_py.learn.model import Model  # noqa: E402
-from neuralogic_py.learn.report import fold_line, xval_lines  # noqa: E402
+from neuralogic_py.learn.dataset import Dataset
+from neuralogic_py.learn.model import Model
+from neuralogic_py.learn.report import fold_line, xval_lines
 
 SHARED = (HERE.parent / ".." / "shared").resolve()
 TEMPLATE = SHARED / "conformance" / "c11_mutagenesis_gnn" / "template.txt"

@@ -512,12 +512,12 @@ def train(args: argparse.Namespace, counter: WarningCounter) -> int:
 
     sources = load_sources(args.template, args.data, args.queries)
     out = Path(args.out)
-    options = dict(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                   weight_decay=args.weight_decay, lr_decay=args.lr_decay, decay_every=args.decay_every,
-                   clip_norm=args.clip_norm, patience=args.patience, select=args.select,
-                   restore_best=not args.last, shuffle=args.shuffle, eval_every=args.eval_every,
-                   progress=sys.stderr.isatty() and not args.no_progress)
-    common = dict(val_fraction=args.val_fraction, allow_underivable=args.allow_underivable)
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
+               "weight_decay": args.weight_decay, "lr_decay": args.lr_decay, "decay_every": args.decay_every,
+               "clip_norm": args.clip_norm, "patience": args.patience, "select": args.select,
+               "restore_best": not args.last, "shuffle": args.shuffle, "eval_every": args.eval_every,
+               "progress": sys.stderr.isatty() and not args.no_progress}
+    common = {"val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
     def make_model(files: tuple[Path, ...]) -> Model:
         return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,

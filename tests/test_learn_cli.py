@@ -114,7 +114,7 @@ def test_external_folds(capsys, tmp_path, with_test):
 def test_nonfinite_values_stop_training_with_a_message(capsys, tmp_path):
     (tmp_path / "t.rules").write_text("h(X) :- <1.0> a(X). [activation=log]\nout :- {1} h(X).\n")
     (tmp_path / "e.txt").write_text("1.0 out :- <-1.0> a(x).\n")
-    code, out, err = run(capsys, "train", tmp_path / "t.rules", tmp_path / "e.txt", "--out", tmp_path / "o")
+    code, _, err = run(capsys, "train", tmp_path / "t.rules", tmp_path / "e.txt", "--out", tmp_path / "o")
     assert code == 2 and "Traceback" not in err
     assert "training stopped in epoch 1, batch 1" in err and "the rule neuron of h(x) :- a(x)" in err
 

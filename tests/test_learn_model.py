@@ -152,7 +152,7 @@ def test_training_needs_targets():
     with pytest.raises(ValidationError, match="no target value"):
         model.fit(data, epochs=1)
     with pytest.raises(NeuralogicError, match="no loss yet"):
-        Model.from_text("out :- {1} a.\n").loss
+        _ = Model.from_text("out :- {1} a.\n").loss
 
 
 def test_importance_weights_the_error():

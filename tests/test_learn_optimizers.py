@@ -13,7 +13,6 @@ from neuralogic_py.learn import initializers as init
 from neuralogic_py.learn import losses
 from neuralogic_py.learn.optimizers import SGD, Adam, ArithmeticDecay, GeometricDecay, make_optimizer
 
-
 # -- optimizers -----------------------------------------------------------------------------------
 
 def adam_step(w, g, lr=0.001, m=0.0, v=0.0, t=1):

@@ -86,7 +86,7 @@ def test_fixed_batches_are_dealt_once_and_visited_in_new_orders():
           np.random.default_rng(2))
     batches = [tuple(sorted(c.tolist())) for c in net.calls]
     assert len(set(batches)) == 3 and sorted(len(b) for b in set(batches)) == [8, 16, 16]
-    assert sorted(sum(map(list, set(batches)), [])) == list(range(40))
+    assert sorted(i for b in set(batches) for i in b) == list(range(40))
     net, params, scorer = setup()
     train(scorer, params, SGD(lr=0.1), np.arange(40), TrainingConfig(epochs=3, batch_size=16, shuffle="samples"),
           np.random.default_rng(2))
@@ -94,7 +94,7 @@ def test_fixed_batches_are_dealt_once_and_visited_in_new_orders():
 
 
 def test_best_weights_are_restored_and_early_stopping_stops():
-    net, params, scorer = setup()
+    _, params, scorer = setup()
     # a learning rate this large oscillates: the kept weights are those of the best evaluation
     history = train(scorer, params, SGD(lr=50.0), np.arange(30), TrainingConfig(epochs=40, batch_size=0, patience=3),
                     np.random.default_rng(0), validation=(scorer, np.arange(30, 40)))
@@ -106,7 +106,7 @@ def test_best_weights_are_restored_and_early_stopping_stops():
 
 
 def test_selection_by_accuracy():
-    net, params, scorer = setup()
+    _, params, scorer = setup()
     history = train(scorer, params, Adam(lr=0.1), np.arange(40), TrainingConfig(epochs=30, batch_size=8, select="accuracy"),
                     np.random.default_rng(0))
     assert history.best_epoch > 0
@@ -114,7 +114,7 @@ def test_selection_by_accuracy():
 
 
 def test_a_nan_stops_training_naming_where():
-    net, params, scorer = setup(loss=MSE())
+    _, params, scorer = setup(loss=MSE())
     scorer.targets = scorer.targets.copy()
     scorer.targets[7] = math.nan
     with pytest.raises(TrainingError) as e:

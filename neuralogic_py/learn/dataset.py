@@ -17,9 +17,9 @@ two layouts, told apart per fold:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -32,14 +32,12 @@ from ..neural.parameters import block_value
 
 @dataclass(frozen=True)
 class Dataset:
-    """Examples and query lines (see the module docstring). ``parts`` gives, for data joined by
-    :meth:`concat`, the number of examples of each part, in order."""
+    """Examples and query lines (see the module docstring)."""
 
     examples: tuple[ir.Example, ...] = ()
     query_lines: tuple[ir.QueryLine, ...] = ()
     examples_file: str | None = None
     queries_file: str | None = None
-    parts: tuple[int, ...] = ()
 
     @classmethod
     def from_split(cls, split: Split) -> Dataset:
@@ -56,8 +54,7 @@ class Dataset:
         """One dataset holding every part's examples and query lines, in order."""
         return cls(tuple(e for p in parts for e in p.examples), tuple(q for p in parts for q in p.query_lines),
                    ", ".join(p.examples_file for p in parts if p.examples_file) or None,
-                   ", ".join(p.queries_file for p in parts if p.queries_file) or None,
-                   tuple(len(p.examples) for p in parts))
+                   ", ".join(p.queries_file for p in parts if p.queries_file) or None)
 
     def __bool__(self) -> bool:
         return bool(self.examples or self.query_lines)
@@ -74,11 +71,6 @@ class Dataset:
     def query_predicates(self) -> set[tuple[str, int]]:
         queries = [q for e in self.examples for q in e.queries] + [q for line in self.query_lines for q in line.queries]
         return {(q.atom.predicate, q.atom.arity) for q in queries}
-
-    def part_of_examples(self) -> np.ndarray:
-        """For each example, the index of the part it came from (all 0 for data not joined)."""
-        sizes = self.parts or (len(self.examples),)
-        return np.repeat(np.arange(len(sizes)), sizes)
 
     def is_knowledge_base(self) -> bool:
         pairing = infer_pairing(self.examples, self.query_lines)

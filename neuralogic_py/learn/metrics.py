@@ -44,8 +44,8 @@ mean of ``1 / rank``, ``hits@k`` the fraction with ``rank <= k``.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Hashable, Sequence
 
 import numpy as np
 from scipy.stats import rankdata
@@ -57,11 +57,6 @@ def as_rows(x: np.ndarray | Sequence) -> np.ndarray:
     """``(n, elements)``: one row per sample, whatever shape each value has."""
     a = np.asarray(x, dtype=np.float64)
     return a.reshape(len(a), -1) if a.ndim else a.reshape(1, 1)
-
-
-def is_binary(targets: np.ndarray | Sequence) -> bool:
-    """Scalar targets (one element per sample)."""
-    return as_rows(targets).shape[1] == 1
 
 
 def decision_threshold(targets: np.ndarray | Sequence) -> float:

@@ -41,9 +41,10 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -435,7 +436,7 @@ class Model:
         path = Path(path)
         if path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        path.write_text(_model_text(self.to_json()))
         return path
 
     @classmethod
@@ -484,6 +485,14 @@ def cross_validate_folds(folds: Sequence[Fold], make_model: Callable[[tuple[Path
         if on_fold is not None:
             on_fold(done)
     return result
+
+
+def _model_text(data: dict[str, Any]) -> str:
+    """The model's JSON, readable: one line per parameter, the rest indented."""
+    head = json.dumps({k: v for k, v in data.items() if k != "parameters"}, indent=1)
+    entries = [f" {json.dumps(name)}: {json.dumps(entry)}" for name, entry in data["parameters"].items()]
+    body = ",\n".join(entries)
+    return head[:-2] + ',\n "parameters": {\n' + body + "\n }\n}\n"
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:

@@ -30,8 +30,9 @@ Schedules give the learning rate of epoch ``e`` (counted from 0) from the base r
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -12,7 +12,7 @@ which keeps the fold sizes within one of each other overall.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def stratified_holdout(classes: np.ndarray, fraction: float, rng: np.random.Gene
     held = []
     for c in np.unique(classes):
         members = rng.permutation(np.flatnonzero(classes == c))
-        take = min(int(round(fraction * len(members))), len(members) - 1)
+        take = min(round(fraction * len(members)), len(members) - 1)
         held.append(members[:take])
     out = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
     train = np.setdiff1d(np.arange(len(classes)), out)

@@ -32,8 +32,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -41,7 +42,6 @@ from ..errors import NeuralogicError
 from .losses import Loss
 from .metrics import Evaluation, evaluate
 from .optimizers import Optimizer
-
 
 SHUFFLES = ("batches", "samples", "none")
 
