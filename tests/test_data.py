@@ -510,6 +510,21 @@ def test_scanner_equals_lark_on_random_data(r):
     assert_paths_agree(_random_data(r))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(2, 4))
+def test_scanner_equals_lark_on_repeated_data(r, times):
+    """Chunks between '),' that recur are read once: the copies must read as each place demands."""
+    parts = [_random_data(r) for _ in range(2)]
+    assert_paths_agree("".join(r.choice(parts) for _ in range(times)))
+
+
+@pytest.mark.parametrize("text", ["a(1),b(2).a(1),b(2).\na(1),b(2).", "a(1),b(2).),a(1),b(2).",
+                                  "1 q :- a(1),b(2).\na(1),b(2).\nq :- a(1),b(2).", "f(a),g(b)),f(a),g(b).",
+                                  "f(a),<[1,2]> g(b),f(a),<[1,2]> g(b)."])
+def test_scanner_equals_lark_on_recurring_chunks(text):
+    assert outcome(parse_examples, text, True) == outcome(parse_examples, text, False)
+
+
 # ---------------------------------------------------------------- shared data files
 
 SHARED_DATA = [

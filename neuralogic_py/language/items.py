@@ -43,6 +43,7 @@ class ItemTable:
     item_start: np.ndarray
     terms: np.ndarray
     _constants: dict[int, ir.Term] = field(default_factory=dict, repr=False)
+    _lists: tuple[list[int], list[int], list[int], list[int]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.item_head)
@@ -57,12 +58,24 @@ class ItemTable:
             term = self._constants[t] = ir.Constant(self.plain_terms[t])
         return term
 
+    def _columns(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The columns as Python lists (made once), for reading items one by one."""
+        if self._lists is None:
+            self._lists = (self.item_head.tolist(), self.item_arity.tolist(), self.item_start.tolist(),
+                           self.terms.tolist())
+        return self._lists
+
+    def keys(self, start: int, stop: int) -> list[tuple[int, ...]]:
+        """``(head, term, ...)`` of items ``start .. stop - 1``: items with equal keys are equal."""
+        heads, arities, starts, terms = self._columns()
+        return [(h, *terms[s:s + a]) for h, a, s in zip(heads[start:stop], arities[start:stop], starts[start:stop])]
+
     def literal(self, i: int) -> ir.Literal:
         """Item ``i`` as a literal (no negation: plain items have none)."""
-        start = int(self.item_start[i])
-        ids = self.terms[start:start + int(self.item_arity[i])].tolist()
-        head = int(self.item_head[i])
-        return ir.Literal(ir.Atom(self.names[head], tuple(map(self.term, ids))), self.weights[head])
+        heads, arities, starts, terms = self._columns()
+        head = heads[i]
+        atom = ir.Atom(self.names[head], tuple(map(self.term, terms[starts[i]:starts[i] + arities[i]])))
+        return ir.Literal(atom, self.weights[head])
 
     def signatures(self) -> tuple[list[tuple[str, int]], np.ndarray]:
         """The distinct ``(predicate, arity)`` pairs and, per item, the index of its pair."""
@@ -99,15 +112,8 @@ class Items(Sequence[Item]):
     def _tuple(self) -> tuple[Item, ...]:
         if self._items is None:
             table, memo = self.table, self._memo
-            heads = table.item_head[self.start:self.stop].tolist()
-            arities = table.item_arity[self.start:self.stop].tolist()
-            first = int(table.item_start[self.start]) if self.stop > self.start else 0
-            terms = table.terms[first:first + sum(arities)].tolist()
             out = []
-            at = 0
-            for i, head, arity in zip(range(self.start, self.stop), heads, arities):
-                key = (head, *terms[at:at + arity])
-                at += arity
+            for i, key in enumerate(table.keys(self.start, self.stop), self.start):
                 item = memo.get(key)
                 if item is None:
                     item = memo[key] = self._convert(table.literal(i))

@@ -7,8 +7,8 @@ string methods and numpy over the whole text, never a Python step per fact:
 1. Comments are blanked (offsets kept) and the text is cut into statements at every
    ``.`` not followed by a digit (a ``.`` followed by a digit belongs to a number).
 2. The statements are joined with one separator character, ``:-`` / ``<=`` become
-   another, and the text is split at every separator, ``(``, ``)`` and ``,`` (commas
-   inside ``[...]`` excepted). The sequence of delimiters alone gives every token its
+   another, and the text is split at every separator, ``(``, ``)``, ``,`` and ``),``
+   (commas inside ``[...]`` excepted). The sequence of delimiters alone gives every token its
    role -- a *head* ``[<]value[>] name`` starting an item, a *term* inside
    parentheses, or the blank between ``)`` and the next delimiter -- and shows
    whether each statement is a comma-separated run of *plain items*
@@ -71,12 +71,13 @@ _STATEMENT_END = re.compile(r"\.(?!\d)")
 _NON_BLANK = re.compile(r"[^ \t\f\r\n]")
 
 # Characters the scanner uses as separators internally; a statement containing one goes to lark.
-_END, _IMPLIES, _VECTOR_COMMA = "\x00", "\x01", "\x02"
-_RESERVED = re.compile("[\x00-\x02]")
+_END, _IMPLIES, _VECTOR_COMMA, _CLOSE_COMMA = "\x00", "\x01", "\x02", "\x03"
+_RESERVED = re.compile("[\x00-\x03]")
 _PLAIN_TOKENS = re.compile(rf"(?:(?:{_PLAIN_TOKEN.pattern}){_END})*")
-_NOT_DELIMITER = bytes(b for b in range(256) if b not in b"(),\x00\x01")
-_TO_SEPARATOR = str.maketrans({"(": _END, ")": _END, ",": _END, _IMPLIES: _END})
-_OPEN, _CLOSE = ord("("), ord(")")
+_NOT_DELIMITER = bytes(b for b in range(256) if b not in b"(),\x00\x01\x03")
+_TO_SEPARATOR = str.maketrans({"(": _END, ")": _END, ",": _END, _IMPLIES: _END, _CLOSE_COMMA: _END})
+_SAMPLE_CHUNKS, _RECURRING = 4096, 0.75  # read chunks once each when at most 3/4 of the first ones differ
+_OPEN, _CLOSE, _CLOSE_COMMA_CODE = ord("("), ord(")"), ord(_CLOSE_COMMA)
 
 
 def read_statements(text: str, file: str | None, item: ItemOf, statement: StatementOf, *,
@@ -225,70 +226,125 @@ def _scan(statements: list[str]) -> _Scan:
     """Read the plain items of ``statements`` (texts without their final '.'); see the module docstring."""
     n_statements = len(statements)
     text = _END.join(statements)
-    if text.count(_END) != n_statements - 1 or _IMPLIES in text or _VECTOR_COMMA in text:
+    if text.count(_END) != n_statements - 1 or _IMPLIES in text or _VECTOR_COMMA in text or _CLOSE_COMMA in text:
         # a statement holding a separator character cannot be plain: replace it by one that is not
         text = _END.join("?" if _RESERVED.search(s) else s for s in statements)
-    text = text + _END if statements else ""
     text = text.replace(", ", ",")  # fewer distinct term texts; blanks around ',' carry no meaning
     if "[" in text:
         text = _protect_vector_commas(text)
-    text = text.replace(":-", _IMPLIES).replace("<=", _IMPLIES)
-    # codes[j] is the delimiter after token j; the token after the last statement's end is dropped
+    text = text.replace(":-", _IMPLIES).replace("<=", _IMPLIES).replace("),", _CLOSE_COMMA) + _END
+    # Chunks, the texts between two '),', recur in molecule data (atom names repeat across molecules):
+    # then each distinct chunk is read once and its items are copied to each place it occurs. Where
+    # the first chunks do not recur (names unique to each example), the whole text is read at once.
+    sample = text.split(_CLOSE_COMMA, _SAMPLE_CHUNKS)[:_SAMPLE_CHUNKS]
+    repeats = len(set(sample)) <= _RECURRING * len(sample)
+    if repeats:
+        chunks = text.split(_CLOSE_COMMA)
+        seen: dict[str, int] = {}
+        first = np.fromiter(map(seen.setdefault, chunks, count()), dtype=np.int64, count=len(chunks))
+        repeats = len(seen) < len(chunks)
+    read = _read_chunks(_CLOSE_COMMA.join(seen) + _CLOSE_COMMA if repeats else text + _CLOSE_COMMA)
+    rows = np.arange(len(read.head))
+    if repeats:
+        distinct_at = np.zeros(len(chunks), dtype=np.int64)
+        distinct_at[np.flatnonzero(first == np.arange(len(chunks)))] = np.arange(len(seen))
+        occurrence = distinct_at[first]
+        chunk_first = np.searchsorted(read.chunk, np.arange(len(seen)))
+        size = np.bincount(read.chunk, minlength=len(seen))[occurrence]
+        rows = np.arange(int(size.sum())) + np.repeat(chunk_first[occurrence] - (np.cumsum(size) - size), size)
+    opens_statement = read.opens_statement[rows]
+    opens_statement[0] = True  # the text's first item; its chunk may recur after a '),' elsewhere
+    statement = np.cumsum(opens_statement) - 1
+    rows = rows[statement < n_statements]  # items after the last '.' (only blanks there) are dropped
+    statement = statement[:len(rows)]
+
+    opens_body = np.flatnonzero(read.opens_body[rows])
+    bad = np.bincount(statement[read.bad[rows]], minlength=n_statements) > 0
+    bad |= np.bincount(statement[opens_body], minlength=n_statements) > 1  # a second ':-'
+    first_item = np.searchsorted(statement, np.arange(n_statements))
+    stop = np.searchsorted(statement, np.arange(n_statements), side="right")
+    body = first_item.copy()
+    body[statement[opens_body]] = opens_body
+    variables = np.bincount(statement[read.variable[rows]], minlength=n_statements) > 0
+    table = ItemTable(read.names, read.weights, read.plain_terms, read.other_terms, read.head[rows],
+                      read.arity[rows], read.start[rows], read.terms)
+    return _Scan(table, (~bad).tolist(), first_item.tolist(), body.tolist(), stop.tolist(), variables.tolist())
+
+
+@dataclasses.dataclass
+class _Read:
+    """The items of a text of chunks, each chunk followed by a '),' separator (see :func:`_read_chunks`).
+
+    Per item: ``head`` (index into ``names``/``weights``, -1 when not a valid head),
+    ``arity``, ``start`` (its first term in ``terms``), ``chunk``, whether it is
+    ``bad`` (a token or delimiter of it is wrong), whether a statement end
+    (``opens_statement``) or ':-' (``opens_body``) comes right before it, and
+    whether it has a ``variable``.
+    """
+
+    names: list[str]
+    weights: list[ir.Weight | None]
+    plain_terms: list[str | int]
+    other_terms: list[ir.Term]
+    terms: np.ndarray
+    head: np.ndarray
+    arity: np.ndarray
+    start: np.ndarray
+    chunk: np.ndarray
+    bad: np.ndarray
+    opens_statement: np.ndarray
+    opens_body: np.ndarray
+    variable: np.ndarray
+
+
+def _read_chunks(text: str) -> _Read:
+    """Tokens, roles and checks of ``text``, chunk by chunk: parenthesis depth restarts after every
+    '),' and statement end, so each chunk reads the same wherever it occurs."""
+    # codes[j] is the delimiter after token j; the token after the last separator is dropped
     codes = np.frombuffer(text.encode().translate(None, _NOT_DELIMITER), dtype=np.uint8)
     tokens = text.translate(_TO_SEPARATOR).split(_END)
     tokens.pop()
     n = len(tokens)
-
-    opening, closing = codes == _OPEN, codes == _CLOSE
-    ends, implies = codes == 0, codes == 1
-    statement_of_delimiter = np.cumsum(ends) - ends
-    # parenthesis depth after each delimiter, counted from the statement's start
-    depth = np.cumsum(opening, dtype=np.int64) - np.cumsum(closing, dtype=np.int64)
-    depth -= np.concatenate(([0], depth[ends][:-1]))[statement_of_delimiter]
-    wrong = (depth < 0) | (depth > 1) | ((ends | implies) & (depth != 0))
+    opening, closing = codes == _OPEN, codes == _CLOSE  # '),' is one delimiter: it closes, then separates
+    ends, implies, separators = codes == 0, codes == 1, codes == 3
+    restarts = ends | separators
+    segment = np.cumsum(restarts) - restarts  # restarts before each delimiter
+    depth = np.cumsum(opening, dtype=np.int64) - np.cumsum(closing | separators, dtype=np.int64)
+    depth -= np.concatenate(([0], depth[restarts]))[segment]  # depth after each delimiter, within its segment
+    wrong = (depth < 0) | (depth > 1) | ((restarts | implies) & (depth != 0))
     wrong[1:] |= opening[1:] & closing[:-1]  # f(a)(b)
-    bad = np.bincount(statement_of_delimiter[wrong], minlength=n_statements) > 0
-    bad |= np.bincount(statement_of_delimiter[implies], minlength=n_statements) > 1
 
-    # token j > 0 follows delimiter j - 1: inside parentheses a term, after ')' a blank, else a head
+    # token j > 0 follows delimiter j - 1: inside parentheses a term, after a lone ')' a blank, else a head
     is_term = np.zeros(n, dtype=bool)
     is_term[1:] = depth[:-1] == 1
     is_rest = np.zeros(n, dtype=bool)
     is_rest[1:] = closing[:-1]
     is_head = ~(is_term | is_rest)
-    statement_of_token = np.zeros(n, dtype=np.int64)
-    statement_of_token[1:] = (statement_of_delimiter + ends)[:-1]
-
+    item_of_token = np.cumsum(is_head) - 1
     # each distinct token text is read once: ids[j] is the position of token j's first occurrence
     seen: dict[str, int] = {}
     ids = np.fromiter(map(seen.setdefault, tokens, count()), dtype=np.int64, count=n)
     head_ids, term_ids, rest_ids = ids[is_head], ids[is_term], ids[is_rest]
     names, weights, head_index = _heads(tokens, head_ids)
     plain_terms, other_terms, term_index, variable = _terms(tokens, term_ids)
-    item_head = head_index[head_ids]
+    head = head_index[head_ids]
     terms = term_index[term_ids]
-    bad[statement_of_token[is_head][item_head < 0]] = True
-    bad[statement_of_token[is_term][terms < 0]] = True
+
+    n_items = len(head)
+    bad = np.zeros(n_items, dtype=bool)
+    bad[item_of_token[wrong]] = True
+    bad[head < 0] = True
+    bad[item_of_token[is_term][terms < 0]] = True
     not_blank = [j for j in _distinct(rest_ids, n).tolist() if _NON_BLANK.search(tokens[j])]
     if not_blank:
-        bad[statement_of_token[is_rest][np.isin(rest_ids, not_blank)]] = True
-
-    item_statement = statement_of_token[is_head]
-    item_token = np.flatnonzero(is_head)
-    item_of_term = (np.cumsum(is_head) - 1)[is_term]
-    item_arity = np.bincount(item_of_term, minlength=len(item_head))
-    item_start = np.cumsum(item_arity) - item_arity
-    implies_at = np.full(n_statements, -1, dtype=np.int64)  # token j lies before delimiter j
-    implies_at[statement_of_delimiter[implies]] = np.flatnonzero(implies)
-    labels = np.bincount(item_statement[item_token <= implies_at[item_statement]], minlength=n_statements)
-    first = np.searchsorted(item_statement, np.arange(n_statements))
-    stop = np.searchsorted(item_statement, np.arange(n_statements), side="right")
-    variables = np.bincount(statement_of_token[is_term][np.append(variable, False)[terms]],
-                            minlength=n_statements) > 0
-    table = ItemTable(names, weights, plain_terms, other_terms, item_head.astype(np.int32),
-                      item_arity.astype(np.int32), item_start, terms.astype(np.int32))
-    return _Scan(table, (~bad).tolist(), first.tolist(), (first + labels).tolist(), stop.tolist(),
-                 variables.tolist())
+        bad[item_of_token[is_rest][np.isin(rest_ids, not_blank)]] = True
+    arity = np.bincount(item_of_token[is_term], minlength=n_items)
+    after = np.concatenate(([_CLOSE_COMMA_CODE], codes[:-1]))[is_head]  # the delimiter before each item
+    has_variable = np.zeros(n_items, dtype=bool)
+    has_variable[item_of_token[is_term][np.append(variable, False)[terms]]] = True
+    chunk = np.concatenate(([0], np.cumsum(separators)[:-1]))[is_head]
+    return _Read(names, weights, plain_terms, other_terms, terms.astype(np.int32), head.astype(np.int32),
+                 arity.astype(np.int32), np.cumsum(arity) - arity, chunk, bad, after == 0, after == 1, has_variable)
 
 
 def _protect_vector_commas(text: str) -> str:
@@ -296,7 +352,7 @@ def _protect_vector_commas(text: str) -> str:
     chars = np.frombuffer(text.encode(), dtype=np.uint8).copy()
     ends = chars == 0
     depth = np.cumsum(chars == ord("["), dtype=np.int64) - np.cumsum(chars == ord("]"), dtype=np.int64)
-    depth -= np.concatenate(([0], depth[ends][:-1]))[np.cumsum(ends) - ends]
+    depth -= np.concatenate(([0], depth[ends]))[np.cumsum(ends) - ends]
     chars[(chars == ord(",")) & (depth > 0)] = ord(_VECTOR_COMMA)
     return chars.tobytes().decode()
 

@@ -270,7 +270,6 @@ class Evaluator:
         self.progress = progress
         self.n_ex = db.n_examples
         self.n_const = max(len(db.symbols), 1)
-        self.symbol_arrays = db.symbols.arrays()
         self.stores: dict[int, Store] = {}
         spaces = {pid: key_space(db.radices(db.predicates.arity(pid))) for pid in range(len(db.predicates))}
         bitmaps, budget = set(), BITMAP_BUDGET_BYTES
@@ -289,6 +288,11 @@ class Evaluator:
         self.records: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {r.index: [] for r in program.rules}
         self.stats = Statistics()
         self._domains: dict[int | None, Chunk] = {}
+
+    @property
+    def symbol_arrays(self) -> dict[str, np.ndarray]:
+        """Per-constant columns for types and built-ins, computed when a rule first needs them."""
+        return self.db.symbols.arrays()
 
     # -- sources
 

@@ -96,11 +96,10 @@ def stable_order(codes: np.ndarray, size: int) -> np.ndarray:
 
 def first_appearance(ids: np.ndarray, size: int) -> np.ndarray:
     """The distinct values of ``ids`` (each ``0 <= i < size``) in order of first appearance."""
-    order = stable_order(ids, size)
-    s = ids[order]
-    first = np.ones(len(s), dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=first[1:])
-    return s[first][np.argsort(order[first])]
+    first = np.full(size, len(ids), dtype=np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids)))
+    distinct = np.flatnonzero(first < len(ids))
+    return distinct[np.argsort(first[distinct])]
 
 
 def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
