@@ -174,3 +174,12 @@ def test_knowledge_bases_get_mrr_and_hits():
     assert "MRR: " in result.train.line()
     xor = Model(REPO / "templates" / "xor.rules").fit(XOR, epochs=1)
     assert xor.train.extra == {}  # four examples: not a knowledge base
+
+
+def test_fit_options_reach_the_optimizer():
+    model = Model(REPO / "templates" / "xor.rules", seed=0)
+    result = model.fit(XOR, epochs=5, optimizer="sgd", lr=0.2, lr_decay=0.5, decay_every=2, weight_decay=0.01)
+    assert result.history.learning_rate == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05])
+    assert model.training["optimizer"] == "sgd lr 0.2, weight decay 0.01, schedule GeometricDecay(rate=0.5, every=2)"
+    with pytest.raises(TypeError):
+        model.fit(XOR, epochs=1, learning_rate=0.1)
