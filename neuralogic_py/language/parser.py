@@ -51,6 +51,10 @@ class _ToIR(Transformer):
         super().__init__()
         self.text = text
         self.file = file
+        # lark re-wraps a v_args method on every node it visits (a third of the transform's time): bind once
+        for name, member in vars(_ToIR).items():
+            if hasattr(member, "visit_wrapper"):
+                setattr(self, name, getattr(self, name))
 
     def _span(self, meta: Any) -> Span | None:
         if getattr(meta, "empty", True):

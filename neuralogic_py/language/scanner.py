@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from itertools import compress, count
+from operator import not_
 from typing import Callable, Sequence, TypeVar
 
 import numpy as np
@@ -383,38 +384,47 @@ def _terms(tokens: list[str], ids: np.ndarray) -> tuple[list[str | int], list[ir
     """The distinct terms of the term tokens ``ids``: the values of untyped names and integers, then the
     other terms; ``token id -> term`` (-1: not a term); per term, whether it is a variable. Texts
     that differ in blanks only (or ``01`` and ``1``) are one term."""
-    distinct = _distinct(ids, len(tokens)).tolist()
-    texts = list(map(tokens.__getitem__, distinct))
+    distinct = _distinct(ids, len(tokens))
+    texts = list(map(tokens.__getitem__, distinct.tolist()))
     # names and integers without blanks, all checked in one pass when every term is one (the common case)
     if _PLAIN_TOKENS.fullmatch(_END.join(texts) + _END):
-        is_plain = [True] * len(texts)
+        plain, plain_texts, rest = distinct, texts, []
     else:
         is_plain = list(map(bool, map(_PLAIN_TOKEN.fullmatch, texts)))
-    plain_texts = list(compress(texts, is_plain))
-    values = [text if "a" <= text < "{" else int(text) for text in plain_texts]  # names start with [a-z]
-    plain = dict(zip(values, count()))
-    if len(plain) < len(values):  # equal integers written differently ("01", "1")
-        plain = {}
-        at = [plain.setdefault(v, len(plain)) for v in values]
-    else:
-        at = range(len(values))
+        plain, plain_texts = distinct[np.array(is_plain, dtype=bool)], list(compress(texts, is_plain))
+        rest = list(compress(zip(distinct.tolist(), texts), map(not_, is_plain)))
+    # a name starts with [a-z] and is its own value; an integer starts with a sign or a digit
+    is_name = ["a" <= text < "{" for text in plain_texts]
+    values: list[str | int] = list(compress(plain_texts, is_name))
+    integers = list(map(int, compress(plain_texts, map(not_, is_name))))
+    name_mask = np.array(is_name, dtype=bool)
     index = np.full(len(tokens), -1, dtype=np.int64)
-    index[list(compress(distinct, is_plain))] = at
+    index[plain[name_mask]] = np.arange(len(values))
+    if len(set(integers)) == len(integers):
+        index[plain[~name_mask]] = np.arange(len(values), len(values) + len(integers))
+        values += integers
+    else:  # equal integers written differently ("01", "1")
+        first: dict[int, int] = {}
+        index[plain[~name_mask]] = [first.setdefault(v, len(values) + len(first)) for v in integers]
+        values += first
     others: dict[ir.Term, int] = {}
     other_at = []
-    for j, text in compress(zip(distinct, texts), [not p for p in is_plain]):
-        if not _TERM_TOKEN.fullmatch(text):
-            continue
-        term = _term(text)
-        if term.__class__ is ir.Constant and term.type is None and term.value.__class__ in (str, int):
-            index[j] = plain.setdefault(term.value, len(plain))  # written with blanks around it
-        else:
-            other_at.append((j, others.setdefault(term, len(others))))
+    if rest:
+        at_value = dict(zip(values, count()))
+        for j, text in rest:
+            if not _TERM_TOKEN.fullmatch(text):
+                continue
+            term = _term(text)
+            if term.__class__ is ir.Constant and term.type is None and term.value.__class__ in (str, int):
+                index[j] = at_value.setdefault(term.value, len(at_value))  # written with blanks around it
+            else:
+                other_at.append((j, others.setdefault(term, len(others))))
+        values = list(at_value)
     for j, k in other_at:
-        index[j] = len(plain) + k
-    variable = np.zeros(len(plain) + len(others), dtype=bool)
-    variable[len(plain):] = [isinstance(t, ir.Variable) for t in others]
-    return list(plain), list(others), index, variable
+        index[j] = len(values) + k
+    variable = np.zeros(len(values) + len(others), dtype=bool)
+    variable[len(values):] = [isinstance(t, ir.Variable) for t in others]
+    return values, list(others), index, variable
 
 
 def _term(text: str) -> ir.Term:

@@ -113,16 +113,16 @@ class Symbols:
             append(intern(t) if i is None else i)
         return out
 
-    def intern_plain(self, values: Sequence[str | int]) -> list[int]:
-        """Ids of untyped constants given by their values (names and ints), new ones interned in order."""
+    def intern_plain(self, values: Sequence[str | int]) -> np.ndarray:
+        """Ids of untyped constants given by their distinct values (names and ints), new ones interned in order."""
         plain = self._table(None, "")
-        new = list(filterfalse(plain.__contains__, dict.fromkeys(values)))
+        new = list(filterfalse(plain.__contains__, values))
         if new:
             plain.update(zip(new, count(len(self.values))))
             self.values.extend(new)
             self.types.extend(repeat(None, len(new)))
             self._arrays = None
-        return list(map(plain.__getitem__, values))
+        return np.fromiter(map(plain.__getitem__, values), dtype=ID, count=len(values))
 
     def find(self, constant: ir.Constant) -> int | None:
         """The id of ``constant`` after type promotion, or None when no input mentions it."""
@@ -474,7 +474,7 @@ class DatabaseBuilder:
             if not len(part):
                 continue
             if part[0] < len(table.plain_terms):
-                symbol[part] = self.symbols.intern_plain([table.plain_terms[t] for t in part.tolist()])
+                symbol[part] = self.symbols.intern_plain(list(map(table.plain_terms.__getitem__, part.tolist())))
                 continue
             for t in part.tolist():
                 term = table.term(t)
@@ -518,6 +518,8 @@ class DatabaseBuilder:
         arity = args.shape[1]
         radices = [n_examples] + [max(len(self.symbols), 1)] * arity
         (key,) = pack_together([[ex] + [args[:, i] for i in range(arity)]], radices)
+        if not (key[1:] <= key[:-1]).any():  # already sorted, no duplicates (often so for data facts)
+            return Relation(ex, args, value)
         # Within a run of equal keys the row with the largest scalar value comes last.
         scalar = self._comparable_scalars()[value]
         order = np.lexsort((np.nan_to_num(scalar, nan=-np.inf), key))

@@ -146,7 +146,7 @@ def key_space(radices: list[int]) -> int:
     return space
 
 
-# Bitmaps (one bit per possible tuple) are given to the predicates with the smallest key spaces first,
+# Bitmaps (one bit per possible tuple) are given to the derived predicates with the smallest key spaces first,
 # while their total stays within this budget; the others keep sorted runs.
 BITMAP_BUDGET_BYTES = 256 << 20
 
@@ -271,7 +271,9 @@ class Evaluator:
         self.n_ex = db.n_examples
         self.n_const = max(len(db.symbols), 1)
         self.stores: dict[int, Store] = {}
-        spaces = {pid: key_space(db.radices(db.predicates.arity(pid))) for pid in range(len(db.predicates))}
+        # Bitmaps speed up the repeated adds of derived tuples; input-only predicates are added once.
+        derived = {rule.head_pred for rule in program.rules}
+        spaces = {pid: key_space(db.radices(db.predicates.arity(pid))) for pid in derived}
         bitmaps, budget = set(), BITMAP_BUDGET_BYTES
         for pid in sorted(spaces, key=spaces.get):
             if spaces[pid] <= BITMAP_BITS and spaces[pid] // 8 <= budget:

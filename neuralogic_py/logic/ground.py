@@ -40,7 +40,7 @@ import numpy as np
 from ..language import ir
 from .database import Database, match_rows
 from .evaluate import Model
-from .keys import TupleKeys, first_rows, fits, pack
+from .keys import TupleKeys, first_rows, fits, pack, search
 from .program import CompiledRule
 
 INDEX = np.int64
@@ -149,7 +149,7 @@ class _Index:
             value = np.full(len(key), -1, dtype=np.int32)
             if rel is not None and len(rel):
                 fact_key = packer([rel.ex] + [rel.args[:, i] for i in range(arity)])
-                value[np.searchsorted(key, fact_key)] = rel.value
+                value[search(key, fact_key)[0]] = rel.value
             keys[pid], offsets[pid] = key, total
             preds.append(np.full(len(key), pid, dtype=np.int32))
             exs.append(chunk.ex[order])
@@ -171,7 +171,7 @@ class _Index:
         """Atom ids of tuples known to be in the model."""
         if len(ex) == 0:
             return np.zeros(0, dtype=INDEX)
-        return self.offsets[pid] + np.searchsorted(self.keys[pid], self.packers[pid]([ex] + columns))
+        return self.offsets[pid] + search(self.keys[pid], self.packers[pid]([ex] + columns))[0]
 
     def find(self, pid: int, ex: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
         """Atom ids, or -1 for tuples not in the model."""
@@ -179,7 +179,7 @@ class _Index:
         if keys is None or len(keys) == 0:
             return np.full(len(ex), -1, dtype=INDEX)
         key = self.packers[pid]([ex] + columns)
-        at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+        at = np.minimum(search(keys, key)[0], len(keys) - 1)
         return np.where(keys[at] == key, self.offsets[pid] + at, -1)
 
 
