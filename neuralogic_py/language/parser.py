@@ -48,7 +48,7 @@ class _ToIR(Transformer):
     data statements as ``(label_literals, body_literals, span)`` triples."""
 
     def __init__(self, text: str, file: str | None):
-        super().__init__()
+        super().__init__(visit_tokens=False)  # no terminal callbacks: tokens pass through as they are
         self.text = text
         self.file = file
         # lark re-wraps a v_args method on every node it visits (a third of the transform's time): bind once
