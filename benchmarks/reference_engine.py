@@ -81,7 +81,8 @@ def build_dataset(
     Returns ``jvm_start_s``, ``template_build_s`` (parse and build of the template), ``dataset_build_s``
     (the first build of the dataset), ``dataset_build_runs_s`` (one per repeat, on a fresh model each),
     ``samples``, ``neurons`` (distinct neurons over all samples), ``neurons_summed_over_samples`` (each
-    sample's network size, summed: larger when samples share neurons) and ``neuron_types``.
+    sample's network size, summed: larger when samples share neurons), ``neuron_types`` and
+    ``peak_rss_mb`` (the job process's peak resident memory, JVM included).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
@@ -243,13 +244,21 @@ def _worker(job: dict[str, Any]) -> dict[str, Any]:
         java = jpype.java.lang.System.getProperty("java.version")
         return {"version": f"neuralogic {_package_version()}, java {java}"}
     if job["kind"] == "build":
-        return {"jvm_start_s": jvm_start_s, **_build(job)[2]}
+        return {"jvm_start_s": jvm_start_s, **_build(job)[2], "peak_rss_mb": _peak_rss_mb()}
     if job["kind"] == "train":
         model, dataset, figures = _build(job)
-        return {"jvm_start_s": jvm_start_s, **figures, "training": _train(job, model, dataset)}
+        training = _train(job, model, dataset)
+        return {"jvm_start_s": jvm_start_s, **figures, "training": training, "peak_rss_mb": _peak_rss_mb()}
     if job["kind"] == "forward":
         return {"outputs": _forward(job)}
     raise ValueError(f"unknown job kind {job['kind']!r}")
+
+
+def _peak_rss_mb() -> float:
+    """The job process's peak resident memory (MB), its JVM included (JPype runs it in-process)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def _package_version() -> str:

@@ -81,3 +81,19 @@ def test_arrays_must_have_one_row_per_member_or_segment():
         seg.sum(np.ones((2, 1, 1)))
     with pytest.raises(ValueError, match="reduce an array of 4 rows"):
         seg.reduce(np.maximum, np.ones((4, 1, 1)))
+
+
+@pytest.mark.parametrize("members", [12, 400])
+def test_sum_kernels_add_each_segment_in_member_order(members):
+    ids = rng.integers(0, 7, size=members)
+    ids[:7] = rng.permutation(7)  # every segment non-empty, members unsorted
+    seg = Segments(ids, 7)
+    x = rng.normal(size=(members, 3, 1))
+    expected = np.zeros((7, 3, 1))
+    for j in range(members):  # the same additions in the same order, so equal to the last bit
+        expected[ids[j]] += x[j]
+    assert seg.sum(x).tolist() == expected.tolist()
+    dense = np.zeros((7, members))
+    dense[ids, np.arange(members)] = 1.0
+    assert seg.matrix.toarray().tolist() == dense.tolist()
+    assert seg.matrix.has_canonical_format
