@@ -117,11 +117,14 @@ class Symbols:
         """Ids of untyped constants given by their distinct values (names and ints), new ones interned in order."""
         plain = self._table(None, "")
         new = list(filterfalse(plain.__contains__, values))
+        start = len(self.values)
         if new:
-            plain.update(zip(new, count(len(self.values))))
+            plain.update(zip(new, count(start)))
             self.values.extend(new)
             self.types.extend(repeat(None, len(new)))
             self._arrays = None
+        if len(new) == len(values):  # all new (a first file): ids in order
+            return np.arange(start, start + len(values), dtype=ID)
         return np.fromiter(map(plain.__getitem__, values), dtype=ID, count=len(values))
 
     def find(self, constant: ir.Constant) -> int | None:

@@ -310,20 +310,30 @@ class Evaluator:
 
     # -- one rule
 
-    def run(self, rule: CompiledRule, sources: dict[int, list[Chunk]], first: int | None = None) -> None:
-        """Evaluate ``rule`` with each positive literal over ``sources[position]``; add and record the heads."""
+    def run(self, rule: CompiledRule, sources: dict[int, list[Chunk]], found: dict[int, list[Chunk]],
+            first: int | None = None) -> None:
+        """Evaluate ``rule`` with each positive literal over ``sources[position]``: record the substitutions
+        and put the heads in ``found`` (added by :meth:`_add_found` once the rules of a round have run)."""
         bind = self.substitutions(rule, sources, first)
         if bind is None or len(bind) == 0:
             return
         n = len(bind)
         head_cols = [bind.cols[s.var] if s.var is not None else np.full(n, s.const, dtype=ID) for s in rule.head]
         args = np.stack(head_cols, axis=1) if head_cols else np.zeros((n, 0), dtype=ID)
-        added = self.stores[rule.head_pred].add(bind.ex, args)
-        self.stats.derived[rule.head_pred] = self.stats.derived.get(rule.head_pred, 0) + added
+        found.setdefault(rule.head_pred, []).append(Chunk(bind.ex, args))
         if self.record:
             cols = np.stack([bind.cols[v] for v in rule.visible], axis=1) if rule.visible \
                 else np.zeros((n, 0), dtype=ID)
             self.records[rule.index].append((bind.ex, cols))
+
+    def _add_found(self, found: dict[int, list[Chunk]]) -> None:
+        """Add the heads the rules of a round found, one batch per predicate (they become visible to
+        joins only later: in a later component, or after the semi-naive step)."""
+        for pred, chunks in found.items():
+            whole = _concat(chunks, self.stores[pred].arity)
+            added = self.stores[pred].add(whole.ex, whole.args)
+            self.stats.derived[pred] = self.stats.derived.get(pred, 0) + added
+        found.clear()
 
     def substitutions(self, rule: CompiledRule, sources: dict[int, list[Chunk]],
                       first: int | None = None) -> Bindings | None:
@@ -490,9 +500,11 @@ class Evaluator:
                     self.stats.recursive_components += 1
                     self._fixpoint(set(component), rules, bar)
                 else:
+                    found: dict[int, list[Chunk]] = {}
                     for rule in rules:
                         self.run(rule, {lit.position: self.stores[lit.pred].visible()
-                                        for lit in rule.body if lit.kind == "positive"})
+                                        for lit in rule.body if lit.kind == "positive"}, found)
+                    self._add_found(found)
                     self.stats.iterations += 1
                     for p in component:
                         self.stores[p].settle()
@@ -508,13 +520,14 @@ class Evaluator:
             store.old, store.delta = [], store.old
         iteration = 0
         grew = True
+        found: dict[int, list[Chunk]] = {}
         while grew:
             for rule in rules:
                 idb = [lit for lit in rule.body if lit.kind == "positive" and lit.pred in component]
                 if not idb:  # exit rule: its body is complete before the component starts
                     if iteration == 0:
                         self.run(rule, {lit.position: self.stores[lit.pred].visible()
-                                        for lit in rule.body if lit.kind == "positive"})
+                                        for lit in rule.body if lit.kind == "positive"}, found)
                     continue
                 for delta_lit in idb:
                     if not self.stores[delta_lit.pred].delta:
@@ -530,7 +543,8 @@ class Evaluator:
                             sources[lit.position] = list(s.delta)
                         else:
                             sources[lit.position] = list(s.old)
-                    self.run(rule, sources, first=delta_lit.position)
+                    self.run(rule, sources, found, first=delta_lit.position)
+            self._add_found(found)
             iteration += 1
             grew = False
             for p in component:

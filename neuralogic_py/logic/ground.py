@@ -142,9 +142,10 @@ class _Index:
             arity = db.predicates.arity(pid)
             packer = packers[pid] = TupleKeys(db.radices(arity))
             key = packer([chunk.ex] + [chunk.args[:, i] for i in range(arity)], add=True)
-            order = np.argsort(key)
-            key = key[order]
-            args = chunk.args[order]
+            ex, args = chunk.ex, chunk.args
+            if not _increasing(key):  # input facts come sorted
+                order = np.argsort(key)
+                key, ex, args = key[order], ex[order], args[order]
             rel = db.facts.get(pid)
             value = np.full(len(key), -1, dtype=np.int32)
             if rel is not None and len(rel):
@@ -152,7 +153,7 @@ class _Index:
                 value[search(key, fact_key)[0]] = rel.value
             keys[pid], offsets[pid] = key, total
             preds.append(np.full(len(key), pid, dtype=np.int32))
-            exs.append(chunk.ex[order])
+            exs.append(ex)
             padded = np.full((len(key), width), -1, dtype=np.int32)
             padded[:, :arity] = args
             terms.append(padded)
@@ -187,7 +188,9 @@ def _rule_rows(model: Model, rule: CompiledRule, index: _Index) -> tuple[np.ndar
     """Distinct recorded substitutions of ``rule`` as (head ids, body ids), sorted by head then body."""
     parts = model.records.get(rule.index, [])
     width = len(rule.visible)
-    if parts:
+    if len(parts) == 1:
+        ex, cols = parts[0]
+    elif parts:
         ex = np.concatenate([p[0] for p in parts])
         cols = np.concatenate([p[1] for p in parts])
     else:
@@ -196,10 +199,11 @@ def _rule_rows(model: Model, rule: CompiledRule, index: _Index) -> tuple[np.ndar
     if len(ex):
         if fits(db.radices(width)):
             key = pack([ex] + [cols[:, i] for i in range(width)], db.radices(width))
-            _, first = first_rows(key)
+            first = None if _increasing(key) else first_rows(key)[1]  # often already distinct and sorted
         else:
             _, first = np.unique(np.column_stack([ex, cols]), axis=0, return_index=True)
-        ex, cols = ex[first], cols[first]
+        if first is not None:
+            ex, cols = ex[first], cols[first]
     column_of = {v: i for i, v in enumerate(rule.visible)}
     n = len(ex)
 
@@ -211,9 +215,15 @@ def _rule_rows(model: Model, rule: CompiledRule, index: _Index) -> tuple[np.ndar
     kept = rule.kept
     body = np.stack([index.lookup(lit.pred, ex, slot_columns(lit.slots)) for lit in kept], axis=1) if kept \
         else np.zeros((n, 0), dtype=INDEX)
-    order = np.lexsort(tuple(body[:, j] for j in range(body.shape[1] - 1, -1, -1)) + (head,)) if n else \
-        np.zeros(0, dtype=INDEX)
+    if _increasing(head):  # rows are sorted already (one ground rule per head)
+        return head, body
+    order = np.lexsort(tuple(body[:, j] for j in range(body.shape[1] - 1, -1, -1)) + (head,))
     return head[order], body[order]
+
+
+def _increasing(values: np.ndarray) -> bool:
+    """True when ``values`` is strictly increasing (so sorted, without repeats)."""
+    return not (values[1:] <= values[:-1]).any()
 
 
 @dataclass
