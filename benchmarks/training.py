@@ -48,24 +48,24 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported, here and in the children
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-import paper_templates  # noqa: E402
+import paper_templates
 
 SHARED = (ROOT / ".." / "shared").resolve()
 DATASETS = SHARED / "datasets"
@@ -210,6 +210,8 @@ def summary(epoch_s: list[float]) -> dict[str, Any]:
 
 
 def child_ours(job: dict[str, Any]) -> dict[str, Any]:
+    import inspect
+
     import numpy as np
 
     from neuralogic_py.learn.dataset import Dataset
@@ -217,13 +219,21 @@ def child_ours(job: dict[str, Any]) -> dict[str, Any]:
     from neuralogic_py.learn.model import Model
     from neuralogic_py.learn.optimizers import make_optimizer
     from neuralogic_py.learn.trainer import Scorer, TrainingConfig, train
+    from neuralogic_py.neural import predict
 
     case = job["case"]
+    lifting = job["lifting"]
+    can_lift = "lifting" in inspect.signature(predict.build).parameters
+    if not can_lift and lifting != "none":
+        return {"skipped": f"lifting {lifting}: this version has no lifting stage"}
     baseline = rss_mb()
     started = time.perf_counter()
     model = Model(case["template"], seed=0, loss="mse")
     data = Dataset.load(case["examples"], case["queries"])
-    _, compiled = model.build(data)
+    # what Model.build does, with the lifting stage chosen here
+    compiled = predict.build(model.template, data.examples, data.query_lines, settings=model.settings,
+                             store=model.store, examples_file=data.examples_file, queries_file=data.queries_file,
+                             **({"lifting": lifting} if can_lift else {}))
     build_s = time.perf_counter() - started
     scorer = Scorer(compiled, make_loss("mse"), compiled.targets(), True)
     samples = np.arange(len(compiled.samples))
@@ -239,7 +249,7 @@ def child_ours(job: dict[str, Any]) -> dict[str, Any]:
             stamps = [time.perf_counter()]
             history = train(scorer, model.store.learnable(), make_optimizer("adam", LR), samples, config,
                             np.random.default_rng(0 if shuffle == "batches" else 1),
-                            on_epoch=lambda done, h: stamps.append(time.perf_counter()))
+                            on_epoch=lambda done, h, record=stamps.append: record(time.perf_counter()))
             runs.append({"batch_size": batch_size, "shuffle": shuffle,
                          **summary(list(np.diff(stamps))), "train_error": history.train_error[-1]})
     rows = sum(compiled.plan(np.array([i])).rows for i in range(min(len(samples), 50)))
@@ -433,17 +443,20 @@ class CaseResult:
 def run_case(case: Case, batch_sizes: list[int], args: argparse.Namespace) -> CaseResult:
     result = CaseResult(case, {b: [] for b in batch_sizes})
     print(f"\n== {case.name} ({case.note or case.template.name})", flush=True)
-    ours = run_child("ours", case, batch_sizes)
-    if "error" in ours:
-        result.notes.append(ours["error"])
-    else:
-        result.memory.append(("ours", ours["peak_rss_mb"], ours["baseline_rss_mb"]))
-        result.notes.append(f"ours: build (ground, neuralize, schedule) {ours['build_s']:.2f} s, "
-                            f"{ours['samples']} samples, {ours['rows_per_sample']:.0f} computed rows per sample")
+    for lifting in ("none", "structural") if args.lifted else ("none",):
+        ours = run_child("ours", case, batch_sizes, lifting=lifting)
+        name = "ours" if lifting == "none" else f"ours, lifted ({lifting})"
+        if "error" in ours or "skipped" in ours:
+            result.notes.append(ours.get("error") or ours["skipped"])
+            continue
+        result.memory.append((name, ours["peak_rss_mb"], ours["baseline_rss_mb"]))
+        result.notes.append(f"{name}: build (ground, neuralize, {'' if lifting == 'none' else 'lift, '}schedule) "
+                            f"{ours['build_s']:.2f} s, {ours['samples']} samples, "
+                            f"{ours['rows_per_sample']:.0f} computed rows per sample (online plans)")
         for run in ours["runs"]:
-            label = "ours" if run["shuffle"] == "batches" else "ours, new batches every epoch"
+            label = name if run["shuffle"] == "batches" else f"{name}, new batches every epoch"
             result.rows[run["batch_size"]].append(Row(label, run["median_ms"], run["min_ms"], run["first_ms"]))
-        print(f"  ours done: {[(r['batch_size'], r['shuffle'], round(r['median_ms'], 1)) for r in ours['runs']]}",
+        print(f"  {name} done: {[(r['batch_size'], r['shuffle'], round(r['median_ms'], 1)) for r in ours['runs']]}",
               flush=True)
     if args.reference:
         import reference_engine
@@ -533,6 +546,8 @@ def main() -> int:
     parser.add_argument("--no-plain-reference", dest="plain_reference", action="store_false",
                         help="time the reference with its default compression only")
     parser.add_argument("--no-pyg", dest="pyg", action="store_false")
+    parser.add_argument("--no-lifted", dest="lifted", action="store_false",
+                        help="time our engine without lifting only (when the lifting stage exists)")
     args = parser.parse_args()
     if args.child:
         child_main(json.loads(args.child))
