@@ -244,7 +244,7 @@ class Database:
     ``facts[pid]`` holds the deduplicated input facts of predicate ``pid``.
     ``values[k]`` is the :class:`ir.Weight` of value ``k`` (``None`` = 1.0);
     ``value_learnable[k]`` marks template-fact values that are model parameters.
-    ``domain`` is the active domain as ``(example, constant)`` rows, sorted.
+    :meth:`domain` gives the active domain as ``(example, constant)`` rows.
     ``template_rules`` are the template's rules followed by its facts with variables
     (as body-less rules), in text order.
     """
@@ -255,13 +255,26 @@ class Database:
     facts: dict[int, Relation]
     values: list[ir.Weight | None]
     value_learnable: list[bool]
-    domain_ex: np.ndarray
-    domain_const: np.ndarray
     rules: list[ir.Rule] = field(default_factory=list)
+    _domain: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def radices(self, arity: int) -> list[int]:
         """Radices of a packed ``(example, arg_1, ..., arg_k)`` key."""
         return [max(self.n_examples, 1)] + [max(len(self.symbols), 1)] * arity
+
+    def domain(self) -> tuple[np.ndarray, np.ndarray]:
+        """The active domain: sorted ``(example, constant)`` rows, the constants of each example's facts
+        (computed when a rule first needs it)."""
+        if self._domain is None:
+            exs, consts = [np.zeros(0, ID)], [np.zeros(0, ID)]
+            for rel in self.facts.values():
+                for i in range(rel.args.shape[1]):
+                    exs.append(rel.ex)
+                    consts.append(rel.args[:, i])
+            n = max(len(self.symbols), 1)
+            key = unique_sorted(np.concatenate(exs).astype(np.int64) * n + np.concatenate(consts))
+            self._domain = (key // n).astype(ID), (key % n).astype(ID)
+        return self._domain
 
     def value_scalars(self) -> np.ndarray:
         """Each value as a float (1.0 for the default), NaN when it is not a scalar."""
@@ -509,9 +522,8 @@ class DatabaseBuilder:
                     value = np.tile(value, n_examples)
                 relations.setdefault(pid, []).append(Relation(ex, args, value))
         facts = {pid: self._merge_duplicates(pid, parts, n_examples) for pid, parts in relations.items()}
-        domain_ex, domain_const = self._domain(facts, n_examples, promote)
         return Database(self.symbols, self.predicates, n_examples, facts, self.values, self.value_learnable,
-                        domain_ex, domain_const, list(self.rules))
+                        list(self.rules))
 
     def _merge_duplicates(self, pid: int, parts: list[Relation], n_examples: int) -> Relation:
         """Sorted rows, one per distinct fact; duplicates merged (module docstring)."""
@@ -570,17 +582,6 @@ class DatabaseBuilder:
             if np.array_equal(a, best):
                 return i
         return self._value_id(ir.Weight(ir.value_from_array(best), fixed=True), learnable=False)
-
-    def _domain(self, facts: dict[int, Relation], n_examples: int, promote: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        exs, consts = [np.zeros(0, ID)], [np.zeros(0, ID)]
-        for rel in facts.values():
-            for i in range(rel.args.shape[1]):
-                exs.append(rel.ex)
-                consts.append(rel.args[:, i])
-        ex = np.concatenate(exs).astype(np.int64)
-        const = np.concatenate(consts).astype(np.int64)
-        key = unique_sorted(ex * max(len(self.symbols), 1) + const)
-        return (key // max(len(self.symbols), 1)).astype(ID), (key % max(len(self.symbols), 1)).astype(ID)
 
 
 def _table_of(facts: Sequence[ir.Fact]) -> ItemTable | None:

@@ -301,7 +301,7 @@ class Evaluator:
     def domain(self, type_id: int | None) -> Chunk:
         chunk = self._domains.get(type_id)
         if chunk is None:
-            ex, const = self.db.domain_ex, self.db.domain_const
+            ex, const = self.db.domain()
             if type_id is not None:
                 keep = self.symbol_arrays["type"][const] == type_id
                 ex, const = ex[keep], const[keep]
