@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
+from .compression import CompressionReport
 from .network import INDEX, Network
 from .parameters import ParameterStore, block_value
 from .plan import Plan, materialize
@@ -38,6 +39,7 @@ class CompiledNetwork:
         self.cache_rows = cache_rows
         self._plans: OrderedDict[tuple | None, Plan] = OrderedDict()
         self._cached_rows = 0
+        self.compression: CompressionReport | None = None  # set by build(): pruning and lifting figures
 
     @property
     def store(self) -> ParameterStore:

@@ -197,6 +197,18 @@ class Network:
             self.functions.append(name)
         return self.functions.index(name)
 
+    def constant_ids(self) -> np.ndarray:
+        """Per constant, the index of the first constant equal to it (same shape and float64 bits; -1: none).
+
+        Equality is exact: fact neurons with equal ids have equal values and share a row, or a class.
+        """
+        first = np.full(len(self.constants), -1, INDEX)
+        seen: dict[tuple[tuple[int, ...], bytes], int] = {}
+        for i, c in enumerate(self.constants):
+            if c is not None:
+                first[i] = seen.setdefault((c.shape, c.tobytes()), i)
+        return first
+
     def counts(self) -> dict[str, int]:
         """Neurons and edges by kind (negation: distinct soft-negated inputs)."""
         facts = int((self.kind == FACT).sum())

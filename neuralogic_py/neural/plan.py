@@ -312,6 +312,18 @@ class Plan:
         grads = backward(error, [leaves[n] for n in wanted])
         return float(error.value), dict(zip(wanted, grads)), out.value
 
+    def bank_values(self, values: Mapping[str, Any]) -> list[np.ndarray]:
+        """Every row the plan computes, per bank, as ``(rows, r, c)`` in the plan's row order (no tape).
+
+        For the plan of all samples these are the schedule's bank rows, so the value of
+        any neuron is ``bank_values[bank][row]`` with its row from the schedule.
+        """
+        run = _Run(self, {n: value_of(v) for n, v in values.items()}, False)
+        for step in self.steps:
+            run.execute(step)
+        return [np.concatenate([np.asarray(value_of(c)) for c in chunks]) if chunks else np.zeros((0, *shape))
+                for chunks, shape in zip(run.chunks, self.bank_shapes)]
+
     def explain_nonfinite(self, values: Mapping[str, Any]) -> str:
         """Where the values first stop being finite: the neuron, its rule or predicate, and the step."""
         try:
@@ -421,6 +433,8 @@ class _Run:
         layout = step.layout
         if layout.combination == FIRST:
             y = self.read(step.inputs[0])
+            if step.head_weight is not None:  # the head weight of a bypassed single-member aggregation
+                y = ops.times(self.weight(step.head_weight), y)
         elif layout.combination == ONE:
             y = np.ones((step.n, 1, 1))
         elif step.members is not None:  # a segment combination over the atoms' inputs and offsets

@@ -17,6 +17,7 @@ from typing import Any
 from ..language import ir
 from ..logic.samples import ground_samples
 from .compiled import CompiledNetwork, compile_network
+from .compression import LiftingSettings, compress
 from .network import neuralize
 from .parameters import Initializer, ParameterStore, block_to_json, template_weights
 from .settings import REFERENCE, NeuralSettings
@@ -25,20 +26,28 @@ from .settings import REFERENCE, NeuralSettings
 def build(template: ir.Template, examples: Sequence[ir.Example] = (), query_lines: Sequence[ir.QueryLine] = (), *,
           settings: NeuralSettings = REFERENCE, store: ParameterStore | None = None, init: Initializer | None = None,
           seed: int = 0, allow_underivable: bool = False, examples_file: str | None = None,
-          queries_file: str | None = None) -> CompiledNetwork:
-    """Ground ``template`` on the data and compile its network (parameters drawn with ``init``/``seed``)."""
+          queries_file: str | None = None, lifting: str | LiftingSettings = "structural") -> CompiledNetwork:
+    """Ground ``template`` on the data, lift and compile its network (parameters drawn with ``init``/``seed``).
+
+    ``lifting`` is a method name (``structural``, the exact default; ``value``; ``none``)
+    or :class:`~.compression.LiftingSettings`; the compiled network's ``compression``
+    reports what it did.
+    """
     grounding = ground_samples(template, examples, query_lines, allow_underivable=allow_underivable,
                                examples_file=examples_file, queries_file=queries_file)
     if store is None:
         store = ParameterStore(template_weights(template).parameters.values(), init, seed)
-    return compile_network(neuralize(template, grounding, store, settings))
+    network, report = compress(neuralize(template, grounding, store, settings), lifting)
+    compiled = compile_network(network)
+    compiled.compression = report
+    return compiled
 
 
 def predict_outputs(template: ir.Template, examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLine],
                     weights: Mapping[str, Any] | str | Path | None = None, *,
-                    settings: NeuralSettings = REFERENCE) -> list[Any]:
+                    settings: NeuralSettings = REFERENCE, lifting: str | LiftingSettings = "structural") -> list[Any]:
     """Each query's output, in query order, with the weights set by name (a mapping or a weights.json path)."""
-    compiled = build(template, examples, query_lines, settings=settings)
+    compiled = build(template, examples, query_lines, settings=settings, lifting=lifting)
     if isinstance(weights, (str, Path)):
         compiled.store.load_json(weights)
     elif weights is not None:

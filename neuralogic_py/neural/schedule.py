@@ -20,12 +20,12 @@ one short sequence of engine ops computes together (:mod:`.plan` runs them):
   activation.
 
 Value banks. Every step writes one *chunk* of rows to the bank of its output
-shape; every input is a set of *bank rows*. Neurons that change nothing get no row
-of their own but *alias* their input's row: a rule neuron with one unweighted input
-and the identity activation; an aggregation of one member (sum, avg, max, min,
-concat) without head weight; an atom neuron with one input and the identity
-activation. Facts with equal constant values share one row, and every count or
-softmax neuron with one input reads one constant row 1.
+shape; every input is a set of *bank rows*. Neurons that change nothing (the
+bypassed neurons of exact chain pruning, :mod:`.pruning`) get no row of their own
+but *alias* their input's row. Facts with equal constant values share one row, and
+every count or softmax neuron with one input reads one constant row 1. The row of
+every neuron is kept (``node_bank``/``node_row``, ``rule_bank``/``rule_row``, and
+``agg_bank``/``agg_row`` for an aggregation's value after its head weight).
 
 Steps read only rows that earlier steps write, so the rows some samples need are
 found in one backward pass over the steps, from the samples' output rows
@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .flat import Flat, cat_index
 from .network import ATOM, FACT, INDEX, Layer, Network, ranges
 from .parameters import Shape
+from .pruning import chain_bypass
 from .shapes import CONSTANT_ON_ONE, SCALAR
 
 MERGE_LIMIT = 1024
@@ -130,12 +132,6 @@ class RuleClass:
     negation: str
     alone: int  # the layer, when it must keep a step of its own (MERGE_LIMIT); else -1
 
-    @property
-    def passes_through(self) -> bool:
-        """One unweighted, unnegated input, no offset, identity: the neuron is its input."""
-        return (len(self.inputs) == 1 and self.weights == (None,) and self.offset is None and self.soft == (False,)
-                and self.activation == "identity" and self.combination not in CONSTANT_ON_ONE)
-
 
 @dataclass(frozen=True)
 class AggregationClass:
@@ -152,39 +148,26 @@ class AtomClass:
     activation: str
     shape: Shape
     positions: tuple[Shape, ...] = ()  # input shapes of the positional combinations (offset first)
+    head_weight: Shape | None = None  # FIRST: the head weight of the single input, which the atom applies
 
 
 # --------------------------------------------------------------------------- the schedule
 
 
-class Schedule:
-    """Flat neuron arrays, step classes, and the step layouts of a network."""
+class Schedule(Flat):
+    """Flat neuron arrays (:class:`~.flat.Flat`), step classes, and the step layouts of a network."""
 
     def __init__(self, network: Network) -> None:
-        self.network = network
-        layers = network.layers
-        self.rule_offset = _offsets([layer.n_rules for layer in layers])
-        self.agg_offset = _offsets([layer.n_groups for layer in layers])
-        self.rule_layer = _cat([np.full(layer.n_rules, i) for i, layer in enumerate(layers)])
-        self.rule_local = _cat([np.arange(layer.n_rules) for layer in layers])
-        self.rule_level = _cat([layer.rule_level for layer in layers])
-        self.agg_layer = _cat([np.full(layer.n_groups, i) for i, layer in enumerate(layers)])
-        self.agg_local = _cat([np.arange(layer.n_groups) for layer in layers])
-        self.agg_level = _cat([layer.agg_level for layer in layers])
-        self.member_rule = _cat([self.rule_offset[i] + layer.member for i, layer in enumerate(layers)])
-        self.member_agg = _cat([self.agg_offset[i] + layer.member_group for i, layer in enumerate(layers)])
-        self.body_rule = _cat([np.repeat(self.rule_offset[i] + np.arange(layer.n_rules), layer.body.shape[1])
-                               for i, layer in enumerate(layers)])
-        self.body_node = _cat([layer.body.reshape(-1) for layer in layers])
-        self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX)
+        super().__init__(network)
+        self.bypass = chain_bypass(self)
         self.rule_classes: list[RuleClass] = []
         self.agg_classes: list[AggregationClass] = []
         self.atom_classes: list[AtomClass] = []
-        self.rule_class = _cat([self._rule_classes(i, layer) for i, layer in enumerate(layers)])
-        self.agg_class = _cat([self._agg_classes(i, layer) for i, layer in enumerate(layers)])
+        layers = network.layers
+        self.rule_class = cat_index([self._rule_classes(i, layer) for i, layer in enumerate(layers)])
+        self.agg_class = cat_index([self._agg_classes(i, layer) for i, layer in enumerate(layers)])
         self.atom_class = self._atom_classes()
-        self.n_samples = len(network.samples)
-        self.needed_node, self.needed_rule, self.needed_agg = self._needed()
+        self.needed_node, self.needed_rule, self.needed_agg = self.reachable()
         self.steps: list[StepLayout] = []
         self.bank_shapes: list[Shape] = []
         self.bank_sizes: list[int] = []
@@ -251,15 +234,20 @@ class Schedule:
         positional = ~np.isin(effective, (FIRST, ONE) + SEGMENT_COMBINATIONS)
         plain = np.flatnonzero(~positional)
         if len(plain):
+            absorbed = self._absorbed_shapes(atoms[plain])
             key = np.column_stack([np.unique(effective[plain], return_inverse=True)[1].reshape(-1),
                                    np.unique(act[plain], return_inverse=True)[1].reshape(-1),
-                                   net.shape[atoms[plain]]])
+                                   net.shape[atoms[plain]], absorbed])
             _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            ids = [self._class_id(self.atom_classes, AtomClass(effective[plain[f]], act[plain[f]],
-                                                              tuple(net.shape[atoms[plain[f]]].tolist())))
-                   for f in first.tolist()]
+            ids = []
+            for f in first.tolist():
+                weight, source = absorbed[f, :2], absorbed[f, 2:]
+                ids.append(self._class_id(self.atom_classes, AtomClass(
+                    effective[plain[f]], act[plain[f]], tuple(net.shape[atoms[plain[f]]].tolist()),
+                    (tuple(source.tolist()),) if weight[0] >= 0 else (),
+                    tuple(weight.tolist()) if weight[0] >= 0 else None)))
             out[atoms[plain]] = np.asarray(ids, dtype=INDEX)[inverse.reshape(-1)]
-        contrib = _cat([layer.contrib_shape for layer in net.layers], shape=(0, 2))
+        contrib = cat_index([layer.contrib_shape for layer in net.layers], shape=(0, 2))
         for i in np.flatnonzero(positional).tolist():  # positional combinations on atoms: rare, per atom
             a = int(atoms[i])
             shapes = []
@@ -271,52 +259,20 @@ class Schedule:
                                                                  tuple(shapes)))
         return out
 
-    # -- reachability
-
-    def _needed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Which nodes, rule and aggregation neurons some sample's output depends on.
-
-        Reached marks are pushed from the outputs down every edge until nothing
-        changes (one round per level).
-        """
+    def _absorbed_shapes(self, atoms: np.ndarray) -> np.ndarray:
+        """Per atom: the shapes of the head weight it applies and of its input before it, or -1s (:mod:`.pruning`)."""
         net = self.network
-        node = np.zeros(net.n_nodes, np.int8)
-        node[net.outputs] = 1
-        rule = np.zeros(len(self.rule_layer), np.int8)
-        agg = np.zeros(len(self.agg_layer), np.int8)
-        to_agg = _Reducer(self.in_agg)
-        to_rule = _Reducer(self.member_rule)
-        to_node = _Reducer(self.body_node)
-        while True:
-            to_agg.push(agg, node[net.in_atom])
-            to_rule.push(rule, agg[self.member_agg])
-            reached = int(node.sum())
-            to_node.push(node, rule[self.body_rule])
-            if int(node.sum()) == reached:
-                return node.astype(bool), rule.astype(bool), agg.astype(bool)
-
-
-class _Reducer:
-    """The maximum of values pushed along edges into their targets (sorted once, reduceat each time)."""
-
-    def __init__(self, targets: np.ndarray) -> None:
-        self.order = np.argsort(targets, kind="stable")
-        sorted_targets = targets[self.order]
-        self.starts = np.flatnonzero(np.r_[True, sorted_targets[1:] != sorted_targets[:-1]]) if len(targets) \
-            else np.zeros(0, INDEX)
-        self.targets = sorted_targets[self.starts] if len(targets) else np.zeros(0, INDEX)
-
-    def push(self, into: np.ndarray, values: np.ndarray) -> None:
-        if len(self.targets):
-            into[self.targets] = np.maximum(into[self.targets], np.maximum.reduceat(values[self.order], self.starts))
-
-
-def _offsets(sizes: list[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(INDEX)
-
-
-def _cat(parts: list[np.ndarray], shape: tuple[int, ...] = (0,)) -> np.ndarray:
-    return np.concatenate(parts).astype(INDEX) if parts else np.zeros(shape, INDEX)
+        out = np.full((len(atoms), 4), -1, INDEX)
+        lo = np.searchsorted(net.in_atom, atoms)
+        single = (np.searchsorted(net.in_atom, atoms, side="right") - lo) == 1
+        at = np.flatnonzero(single)
+        agg = self.in_agg[lo[at]]
+        at, agg = at[self.bypass.absorbed[agg]], agg[self.bypass.absorbed[agg]]
+        for k, g in zip(at.tolist(), agg.tolist()):
+            layer = net.layers[int(self.agg_layer[g])]
+            out[k, :2] = net.store.parameters[layer.head_weight].shape
+            out[k, 2:] = layer.agg_shape[int(self.agg_local[g])]
+        return out
 
 
 # --------------------------------------------------------------------------- building the layout
@@ -373,15 +329,36 @@ class _Layout:
             for part in np.split(np.arange(len(ids)), cut):
                 groups.append((int(key[part[0], 0]), phase, int(key[part[0], 1]), ids[part]))
         groups.sort(key=lambda g: g[:3])
+        bypass = s.bypass
         for level, phase, cls, ids in groups:
             if phase == 0:
-                self.rules(level, s.rule_classes[cls], ids)
+                ids = self.alias(ids, bypass.rule, (self.rule_bank, self.rule_row), (self.node_bank, self.node_row))
+                if len(ids):
+                    self.rules(level, s.rule_classes[cls], ids)
             elif phase == 1:
-                self.aggregations(level, s.agg_classes[cls], ids)
+                ids = self.alias(ids, bypass.aggregation, (self.agg_bank, self.agg_row),
+                                 (self.rule_bank, self.rule_row))
+                if len(ids):
+                    self.aggregations(level, s.agg_classes[cls], ids)
             else:
-                self.atoms(level, s.atom_classes[cls], ids)
+                ids = self.alias(ids, bypass.atom, (self.node_bank, self.node_row), (self.agg_bank, self.agg_row))
+                if len(ids):
+                    self.atoms(level, s.atom_classes[cls], ids)
         s.output_bank = self.node_bank[net.outputs]
         s.output_rows = self.node_row[net.outputs]
+        s.node_bank, s.node_row = self.node_bank, self.node_row
+        s.rule_bank, s.rule_row = self.rule_bank, self.rule_row
+        s.agg_bank, s.agg_row = self.agg_bank, self.agg_row
+
+    @staticmethod
+    def alias(ids: np.ndarray, through: np.ndarray, rows: tuple[np.ndarray, np.ndarray],
+              input_rows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Bypassed neurons among ``ids`` read the row of their input (``through``); returns the others."""
+        inputs = through[ids]
+        bypassed = inputs >= 0
+        for mine, theirs in zip(rows, input_rows):
+            mine[ids[bypassed]] = theirs[inputs[bypassed]]
+        return ids[~bypassed]
 
     def label(self, layers: list[Layer]) -> str:
         first = layers[0].describe()
@@ -444,9 +421,6 @@ class _Layout:
         for k, layer in enumerate(layers):
             sel = per_row == k
             nodes[sel] = layer.body[local[sel]]
-        if cls.passes_through:
-            self.rule_row[ids], self.rule_bank[ids] = self.node_row[nodes[:, 0]], self.node_bank[nodes[:, 0]]
-            return
         inputs = [Input(int(self.node_bank[nodes[0, j]]), self.node_row[nodes[:, j]]) for j in range(p)]
         offset = self.pick([layer.offset for layer in layers], per_row)
         n_inputs = p + (offset is not None)
@@ -473,13 +447,9 @@ class _Layout:
         single = bool(np.all(counts == 1))
         head = self.pick([layer.head_weight for layer in layers], per_row)
         name = cls.function
-        if single and head is None:
-            if name in ("sum", "avg", "max", "min", "concat"):  # one member passes through
-                self.agg_row[ids], self.agg_bank[ids] = self.rule_row[members], self.rule_bank[members]
-                return
-            if name in ("count", "softmax"):
-                self.agg_bank[ids], self.agg_row[ids] = self.constant_one()
-                return
+        if single and head is None and name in ("count", "softmax"):
+            self.agg_bank[ids], self.agg_row[ids] = self.constant_one()
+            return
         of = None if single else np.repeat(np.arange(len(ids), dtype=INDEX), counts)
         shape = tuple(layers[0].contrib_shape[s.agg_local[ids[0]]].tolist())
         step = self.step("aggregation", level, self.label(layers), shape, ids,
@@ -499,13 +469,16 @@ class _Layout:
         preds = np.unique(net.program.atoms.pred[atoms])
         label = "atoms of " + ", ".join(net.predicates[int(p)].label for p in preds[:4]) + \
             (", ..." if len(preds) > 4 else "")
-        if cls.combination == FIRST and cls.activation == "identity":
-            self.node_row[atoms], self.node_bank[atoms] = self.agg_row[inputs], self.agg_bank[inputs]
-            return
         if cls.combination == FIRST:
+            head = None
+            if cls.head_weight is not None:
+                layer_of = s.agg_layer[inputs]
+                used_layers = np.unique(layer_of)
+                head = self.pick([net.layers[int(i)].head_weight for i in used_layers],
+                                 np.searchsorted(used_layers, layer_of))
             step = self.step("atom", level, label, cls.shape, atoms,
                              inputs=[Input(int(self.agg_bank[inputs[0]]), self.agg_row[inputs])],
-                             activation=cls.activation)
+                             head_weight=head, activation=cls.activation)
         elif cls.combination == ONE:
             step = self.step("atom", level, label, cls.shape, atoms, combination=ONE,
                              activation=cls.activation)
@@ -540,14 +513,10 @@ class _Layout:
 
 def _constant_table(network: Network, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
     """The distinct constants of one shape (``(k, rows, cols)``) and each constant's row (-1: other shape)."""
-    row = np.full(len(network.constants), -1, INDEX)
-    values: list[np.ndarray] = []
-    seen: dict[bytes, int] = {}
-    for i, c in enumerate(network.constants):
-        if c is not None and c.shape == shape:
-            key = c.tobytes()
-            if key not in seen:
-                seen[key] = len(values)
-                values.append(c)
-            row[i] = seen[key]
-    return (np.stack(values) if values else np.zeros((0, *shape))), row
+    first = network.constant_ids()
+    of_shape = np.array([c is not None and c.shape == shape for c in network.constants], dtype=bool)
+    distinct, row = np.unique(first[of_shape], return_inverse=True)
+    rows = np.full(len(first), -1, INDEX)
+    rows[of_shape] = row.reshape(-1)
+    values = [network.constants[int(i)] for i in distinct]
+    return (np.stack(values) if values else np.zeros((0, *shape))), rows

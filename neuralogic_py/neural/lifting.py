@@ -1,0 +1,319 @@
+"""Lifting: neurons that compute the same function of the weights merged into one.
+
+Structural equivalence, decided bottom-up: two neurons are equivalent when they are the
+same kind of neuron with the same functions and offset (and head weight) and, per input
+slot, the same weight and equivalent inputs; facts when their values are equal (exactly:
+same shape, same float64 bits) or they read the same parameter. How inputs compare
+depends on the function (:func:`canonical`): position by position for product, concat,
+crosssum, cossim, softmax and sparsemax; as a multiset of (weight, soft negation, input
+class) for sum, elproduct and an avg with an offset; as proportions for avg, which is
+the same over x, x, y, y as over x, y; as a set for max and min; only their number for
+count. A bypassed neuron (:mod:`.pruning`) is its input, so it takes its input's class,
+and so does an avg, max or min whose inputs are all one class of weight 1 (avg(x, x) is
+x). Neurons are visited in topological order, one group per (level, phase); a group's
+keys ``[signature, extra columns..., canonical inputs...]`` are one integer matrix per
+input layout, matched against every key seen so far by one sort (:func:`row_ids`), so
+the classes of a neuron's inputs are final before its own key is built, and equal keys
+at different levels share a class. No value is hashed: the classes are a certificate,
+by induction over the order.
+
+A class is *realized* by rewiring, never by copying: every reference to a neuron (a
+rule neuron's body, an aggregation's members, an atom neuron's inputs, a sample's
+output) is replaced by a representative of its class in the same *space* (nodes; rule
+neurons of one layer; aggregation neurons of one layer: the places
+:class:`~.network.Network` can refer to). Parents keep every input slot, so
+multiplicities stay: an avg over r1, r2, r3 with r1 = r2 becomes an avg over r1, r1, r3.
+Duplicates are left unreferenced, and the schedule only runs neurons some output reaches
+(:meth:`~.flat.Flat.reachable`), so the lifted network computes every class once, with
+the same outputs and, because a merged neuron receives the sum of the gradients its
+duplicates received, the same gradients, up to the order of floating-point sums (and,
+for the proportions of an avg, its division).
+
+Extra key columns restrict merging: the example of each neuron (lifting within examples,
+as the reference does sample by sample) or the classes of the value-based method
+(:mod:`.isovalue`, whose merges the structural check then vetoes where they are not
+certified).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .flat import Flat
+from .network import FACT, INDEX, Network
+from .pruning import Bypass, passes_through, resolve
+
+_CLASS_BITS = 40  # input classes packed below the slot: (slot << 40) | class
+FACT_KIND, ATOM_KIND, RULE_KIND, AGGREGATION_KIND = range(4)
+
+
+def row_ids(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense ids of the rows of an int64 matrix (equal rows, equal ids) and how many distinct rows there are."""
+    n, k = keys.shape
+    if n == 0:
+        return np.zeros(0, INDEX), 0
+    if k == 0:
+        return np.zeros(n, INDEX), 1
+    order = np.lexsort(keys.T[::-1])
+    ordered = keys[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
+    ids = np.empty(n, INDEX)
+    ids[order] = np.cumsum(new) - 1
+    return ids, int(new.sum())
+
+
+class NeuronGraph:
+    """Every neuron of a network in the global numbering of :class:`~.flat.Flat`, with its inputs as CSR.
+
+    ``signature[x]`` codes what ``x`` computes apart from its inputs (kind, functions,
+    offset, head weight; a fact's value), ``canon[x]`` how its inputs compare (one of
+    :data:`ORDERED`, :data:`MULTISET`, :data:`RATIO`, :data:`SET`, :data:`COUNT`),
+    ``passing[x]`` whether it is the identity of one input of weight 1;
+    ``child[ptr[x]:ptr[x + 1]]`` are its inputs (through bypasses) and ``slot`` the code of
+    their (weight, soft negation). ``needed`` marks what the outputs reach, ``bypassed``
+    the pruned neurons, ``target`` the neuron each stands for, ``order`` a topological
+    order key (level and phase), ``level`` the network's levels, ``space`` where a neuron
+    may be referred to, ``example`` its example.
+    """
+
+    def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None) -> None:
+        self.network, self.flat = network, flat
+        net = network
+        self.target = resolve(flat, bypass)
+        self.bypassed = bypass.global_mask()
+        self.passing = passes_through(flat)
+        self.needed = np.concatenate(flat.reachable()) if needed is None else needed
+        self.level = np.concatenate([net.level, flat.rule_level, flat.agg_level]).astype(INDEX)
+        # a rule neuron of level l runs before the aggregations of level l, which run before its atoms
+        self.order = 3 * self.level + np.concatenate([np.full(net.n_nodes, 2), np.zeros(flat.n_rules, INDEX),
+                                                      np.ones(flat.n_aggs, INDEX)]).astype(INDEX)
+        n_layers = len(net.layers)
+        self.space = np.concatenate([np.zeros(net.n_nodes, INDEX), 1 + flat.rule_layer,
+                                     1 + n_layers + flat.agg_layer]).astype(INDEX)
+        codes: dict[tuple, int] = {(None, False): 0}
+        body_slots = [np.tile([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)],
+                              layer.n_rules).astype(INDEX) for layer in net.layers]
+        # an atom neuron applies the head weight of an aggregation bypassed into it (pruning.Bypass.absorbed)
+        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], INDEX)
+        atom_slots = np.where(bypass.absorbed[flat.in_agg], head[net.in_layer] if n_layers else 0, 0)
+        # inputs: atoms' aggregations, rule neurons' body nodes, aggregations' members (already in global order)
+        parent = np.concatenate([net.in_atom, flat.rule_base + flat.body_rule, flat.agg_base + flat.member_agg])
+        child = np.concatenate([flat.agg_base + flat.in_agg, flat.body_node, flat.rule_base + flat.member_rule])
+        self.slot = np.concatenate([atom_slots, *body_slots, np.zeros(len(flat.member_agg), INDEX)]).astype(INDEX)
+        self.ptr = np.searchsorted(parent, np.arange(flat.size + 1)).astype(INDEX)
+        self.child = self.target[child.astype(INDEX)]
+        self.signature, self.canon = self._signatures()
+        self.example = self._examples()
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Inputs per neuron."""
+        return np.diff(self.ptr)
+
+    @property
+    def kind(self) -> np.ndarray:
+        """:data:`FACT_KIND`, :data:`ATOM_KIND`, :data:`RULE_KIND` or :data:`AGGREGATION_KIND` per neuron."""
+        net, flat = self.network, self.flat
+        return np.concatenate([np.where(net.kind == FACT, FACT_KIND, ATOM_KIND), np.full(flat.n_rules, RULE_KIND),
+                               np.full(flat.n_aggs, AGGREGATION_KIND)]).astype(INDEX)
+
+    def _signatures(self) -> tuple[np.ndarray, np.ndarray]:
+        net, flat = self.network, self.flat
+        codes: dict[tuple, int] = {}
+
+        def code(key: tuple) -> int:
+            return codes.setdefault(key, len(codes))
+
+        signature = np.full(flat.size, -1, INDEX)
+        canon = np.full(flat.size, ORDERED, INDEX)
+        facts = np.flatnonzero(net.kind == FACT)
+        if len(facts):
+            first = net.constant_ids()
+            const, param = net.const[facts], net.param[facts]
+            values = np.where(param >= 0, -1 - param, first[np.maximum(const, 0)])
+            distinct, inverse = np.unique(values, return_inverse=True)
+            signature[facts] = np.array([code(("fact", v)) for v in distinct.tolist()], INDEX)[inverse.reshape(-1)]
+        atoms = np.flatnonzero(net.kind != FACT)
+        if len(atoms):
+            triples = np.column_stack([net.activation[atoms], net.combination[atoms], net.offset[atoms]])
+            inverse, n = row_ids(triples)
+            distinct = np.zeros((n, 3), INDEX)
+            distinct[inverse] = triples
+            names = net.functions
+            ids = [code(("atom", names[a], names[c], net.offset_names[o] if o >= 0 else None))
+                   for a, c, o in distinct.tolist()]
+            signature[atoms] = np.array(ids, INDEX)[inverse]
+            canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], INDEX)[inverse]
+        for i, layer in enumerate(net.layers):
+            rules = flat.rule_base + np.arange(flat.rule_offset[i], flat.rule_offset[i + 1])
+            signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset,
+                                     net.settings.negation if any(layer.soft) else None))
+            canon[rules] = canonical(layer.combination, layer.offset is not None)
+            aggs = flat.agg_base + np.arange(flat.agg_offset[i], flat.agg_offset[i + 1])
+            signature[aggs] = code(("aggregation", layer.aggregation, layer.head_weight))
+            canon[aggs] = canonical(layer.aggregation, False)
+        return signature, canon
+
+    def _examples(self) -> np.ndarray:
+        net, flat = self.network, self.flat
+        ex = net.program.atoms.ex.astype(INDEX)
+        agg_ex = np.concatenate([ex[layer.head] for layer in net.layers]).astype(INDEX) if net.layers \
+            else np.zeros(0, INDEX)
+        rule_ex = np.full(flat.n_rules, -1, INDEX)
+        rule_ex[flat.member_rule] = agg_ex[flat.member_agg]
+        return np.concatenate([ex, rule_ex, agg_ex])
+
+
+ORDERED, MULTISET, RATIO, SET, COUNT = range(5)
+
+
+def canonical(function: str, offset: bool) -> int:
+    """How the inputs of a combination or aggregation compare (an offset is one more, fixed input).
+
+    ``ORDERED``: position by position. ``MULTISET``: the order does not matter (sum,
+    elproduct, avg with an offset). ``RATIO``: only the proportions of equal inputs matter
+    (avg: avg(x, x, y, y) = avg(x, y)). ``SET``: only which inputs occur (max, min).
+    ``COUNT``: only how many (count).
+    """
+    if function == "count":
+        return COUNT
+    if function in ("max", "min"):
+        return SET
+    if function == "avg":
+        return MULTISET if offset else RATIO
+    if function in ("sum", "elproduct"):
+        return MULTISET
+    return ORDERED
+
+
+class _KeyTable:
+    """Key rows seen so far, per row layout, and their classes: new rows get new classes."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.n_classes = 0
+
+    def classes(self, layout: tuple, keys: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
+        """The class of each key row; a row not seen before takes its ``given`` class (>= 0) or a new one."""
+        known, known_classes = self.rows.get(layout, (keys[:0], np.zeros(0, INDEX)))
+        ids, n_ids = row_ids(np.concatenate([known, keys]))
+        of_id = np.full(n_ids, -1, INDEX)
+        of_id[ids[:len(known)]] = known_classes
+        mine = ids[len(known):]
+        if given is not None:
+            pick = (given >= 0) & (of_id[mine] < 0)
+            of_id[mine[pick]] = given[pick]
+        unnumbered = np.flatnonzero(of_id < 0)
+        of_id[unnumbered] = self.n_classes + np.arange(len(unnumbered))
+        self.n_classes += len(unnumbered)
+        is_new = np.ones(n_ids, dtype=bool)
+        is_new[ids[:len(known)]] = False
+        new_rows = np.flatnonzero(is_new[mine])
+        if len(new_rows):
+            new_rows = new_rows[np.unique(mine[new_rows], return_index=True)[1]]
+            self.rows[layout] = (np.concatenate([known, keys[new_rows]]),
+                                 np.concatenate([known_classes, of_id[mine[new_rows]]]))
+        return of_id[mine]
+
+
+def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> np.ndarray:
+    """Class of every needed neuron (-1 elsewhere) by structural equivalence, refined by ``extra`` columns.
+
+    Neurons are visited in topological order, one group per (level, phase); within a
+    group, one key matrix per input layout; keys are looked up in a table of all keys
+    seen so far, so equal keys at different levels get one class.
+    """
+    keyed = graph.needed & ~graph.bypassed
+    cls = np.full(len(keyed), -1, INDEX)
+    table = _KeyTable()
+    counts = graph.counts
+    ids = np.flatnonzero(keyed)
+    ids = ids[np.lexsort((counts[ids], graph.canon[ids], graph.order[ids]))]
+    group = np.column_stack([graph.order[ids], graph.canon[ids], counts[ids]])
+    cuts = np.flatnonzero(np.any(group[1:] != group[:-1], axis=1)) + 1
+    heads = group[np.r_[0, cuts]].tolist() if len(ids) else []
+    for part, (_, canon, width) in zip(np.split(ids, cuts), heads):
+        fixed = [graph.signature[part], *(column[part] for column in extra)]
+        if canon == COUNT or width == 0:
+            cls[part] = table.classes(("count", len(fixed)), np.column_stack([*fixed, np.full(len(part), width)]))
+            continue
+        at = graph.ptr[part][:, None] + np.arange(width)
+        packed = (graph.slot[at] << _CLASS_BITS) | cls[graph.child[at]]
+        if canon == ORDERED:
+            cls[part] = table.classes(("ordered", len(fixed), width), np.column_stack([*fixed, packed]))
+            continue
+        packed.sort(axis=1)
+        for rows, values, multiplicities in _runs(packed, canon):
+            inputs = values.shape[1]
+            key = np.column_stack([*(f[rows] for f in fixed), values, multiplicities])
+            given = None
+            if inputs == 1:  # the identity of one input of weight 1 is that input
+                same = graph.passing[part[rows]] & (multiplicities[:, 0] == 1) & (values[:, 0] >> _CLASS_BITS == 0)
+                given = np.where(same, values[:, 0], -1)
+            cls[part[rows]] = table.classes(("runs", len(fixed), inputs), key, given)
+    return _through_bypasses(graph, cls)
+
+
+def _runs(packed: np.ndarray, canon: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Rows of sorted input codes as runs of equal codes: (rows, codes, multiplicities) per number of runs.
+
+    ``SET`` keeps multiplicity 1, ``RATIO`` divides the multiplicities by their gcd.
+    """
+    n, width = packed.shape
+    starts = np.ones((n, width), dtype=bool)
+    starts[:, 1:] = packed[:, 1:] != packed[:, :-1]
+    n_runs = starts.sum(axis=1)
+    flat_starts = np.flatnonzero(starts.reshape(-1))
+    row, col = np.divmod(flat_starts, width)
+    following = np.r_[col[1:], width]
+    following[np.r_[row[1:] != row[:-1], True]] = width
+    lengths = (following - col).astype(INDEX)
+    values = packed.reshape(-1)[flat_starts]
+    first_run = np.r_[0, np.cumsum(n_runs)[:-1]]
+    if canon == SET:
+        lengths[:] = 1
+    elif canon == RATIO:
+        lengths //= np.gcd.reduceat(lengths, first_run)[row]
+    out = []
+    for k in np.unique(n_runs).tolist():
+        rows = np.flatnonzero(n_runs == k)
+        at = (first_run[rows][:, None] + np.arange(k)).reshape(-1)
+        out.append((rows, values[at].reshape(len(rows), k), lengths[at].reshape(len(rows), k)))
+    return out
+
+
+def keyed_classes(graph: NeuronGraph, columns: list[np.ndarray]) -> np.ndarray:
+    """Class of every needed neuron (-1 elsewhere) by the given key columns alone (one :func:`row_ids` pass)."""
+    keyed = np.flatnonzero(graph.needed & ~graph.bypassed)
+    cls = np.full(len(graph.needed), -1, INDEX)
+    cls[keyed], _ = row_ids(np.column_stack([column[keyed] for column in columns]))
+    return _through_bypasses(graph, cls)
+
+
+def _through_bypasses(graph: NeuronGraph, cls: np.ndarray) -> np.ndarray:
+    return np.where(graph.needed, cls[graph.target], -1).astype(INDEX)
+
+
+def realize(graph: NeuronGraph, cls: np.ndarray) -> Network:
+    """The network with every reference to a neuron replaced by its class representative (module docstring).
+
+    The representative is the member of lowest level (so every reader still runs after
+    it), preferring a bypassed neuron (which costs no row), then the lowest index.
+    """
+    net, flat = graph.network, graph.flat
+    rep = np.arange(flat.size, dtype=INDEX)
+    ids = np.flatnonzero(cls >= 0)
+    order = ids[np.lexsort((ids, ~graph.bypassed[ids], graph.level[ids], cls[ids], graph.space[ids]))]
+    space, klass = graph.space[order], cls[order]
+    first = np.r_[True, (space[1:] != space[:-1]) | (klass[1:] != klass[:-1])] if len(order) else np.zeros(0, bool)
+    rep[order] = order[np.flatnonzero(first)][np.cumsum(first) - 1]
+    layers = []
+    for i, layer in enumerate(net.layers):
+        rule_shift = flat.rule_base + flat.rule_offset[i]
+        layers.append(replace(layer, body=rep[layer.body], member=rep[rule_shift + layer.member] - rule_shift))
+    in_group = rep[flat.agg_base + flat.in_agg] - flat.agg_base - flat.agg_offset[net.in_layer]
+    return replace(net, layers=layers, in_group=in_group.astype(INDEX), outputs=rep[net.outputs])
