@@ -70,6 +70,20 @@ class ItemTable:
         heads, arities, starts, terms = self._columns()
         return [(h, *terms[s:s + a]) for h, a, s in zip(heads[start:stop], arities[start:stop], starts[start:stop])]
 
+    def convert(self, start: int, stop: int, convert: Callable[[ir.Literal], Item], memo: dict,
+                keys: list[tuple[int, ...]] | None = None) -> tuple[Item, ...]:
+        """Items ``start .. stop - 1`` converted, each distinct item (by key) once per ``memo``.
+
+        ``keys``: their keys, when the caller has them already.
+        """
+        out = []
+        for i, key in enumerate(self.keys(start, stop) if keys is None else keys, start):
+            item = memo.get(key)
+            if item is None:
+                item = memo[key] = convert(self.literal(i))
+            out.append(item)
+        return tuple(out)
+
     def literal(self, i: int) -> ir.Literal:
         """Item ``i`` as a literal (no negation: plain items have none)."""
         heads, arities, starts, terms = self._columns()
@@ -111,14 +125,7 @@ class Items(Sequence[Item]):
 
     def _tuple(self) -> tuple[Item, ...]:
         if self._items is None:
-            table, memo = self.table, self._memo
-            out = []
-            for i, key in enumerate(table.keys(self.start, self.stop), self.start):
-                item = memo.get(key)
-                if item is None:
-                    item = memo[key] = self._convert(table.literal(i))
-                out.append(item)
-            self._items = tuple(out)
+            self._items = self.table.convert(self.start, self.stop, self._convert, self._memo)
         return self._items
 
     def __len__(self) -> int:

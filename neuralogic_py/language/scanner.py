@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from itertools import compress, count
+from itertools import accumulate, compress, count
 from operator import not_
 from typing import Callable, Sequence, TypeVar
 
@@ -124,32 +124,23 @@ def _line(text: str, number: int) -> str:
     return text[start:end if end >= 0 else len(text)]
 
 
-class _Lines:
-    """Spans for increasing offsets in O(text) total, equal to :func:`..errors.span_in`'s."""
-
-    def __init__(self, text: str, file: str | None):
-        self.text = text
-        self.file = file
-        self.offset = 0           # offset the counters below refer to
-        self.line = 1             # line number at `offset`
-        self.line_start = 0       # offset where that line starts
-        self.line_text: str | None = None
-
-    def span(self, start: int, end: int) -> Span:
-        text = self.text
-        newlines = text.count("\n", self.offset, start)
-        if newlines:
-            self.line += newlines
-            self.line_start = text.rfind("\n", self.offset, start) + 1
-            self.line_text = None
-        self.offset = start
-        if self.line_text is None:
-            line_end = text.find("\n", start)
-            self.line_text = text[self.line_start:line_end if line_end >= 0 else len(text)]
-        last_newline = text.rfind("\n", start, end)
-        end_line = self.line + (text.count("\n", start, end) if last_newline >= 0 else 0)
-        end_column = end - (last_newline + 1 if last_newline >= 0 else self.line_start) + 1
-        return Span(self.file, self.line, start - self.line_start + 1, end_line, end_column, self.line_text)
+def _spans(text: str, file: str | None, starts: list[int], ends: list[int]) -> list[Span]:
+    """The spans of ``text[starts[k]:ends[k]]``, equal to :func:`..errors.span_in`'s, found together."""
+    ascii_ = text.isascii()
+    chars = np.frombuffer(text.encode() if ascii_ else text.encode("utf-32-le"), dtype=np.uint8 if ascii_ else np.uint32)
+    newlines = np.flatnonzero(chars == 10)
+    start, end = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    before = np.searchsorted(newlines, start)  # newlines before each start, and before each end
+    upto = np.searchsorted(newlines, end)
+    after_newline = np.concatenate(([0], newlines + 1))  # where line 1, 2, ... starts
+    line_start = after_newline[before]
+    line_end = np.append(newlines, len(text))[before]
+    column = start - line_start + 1
+    end_column = end - np.where(upto > before, after_newline[upto], line_start) + 1
+    line_text: dict[int, str] = {}
+    return [Span(file, line + 1, col, last + 1, end_col, line_text.get(a) or line_text.setdefault(a, text[a:b]))
+            for line, col, last, end_col, a, b in zip(before.tolist(), column.tolist(), upto.tolist(),
+                                                       end_column.tolist(), line_start.tolist(), line_end.tolist())]
 
 
 @dataclasses.dataclass
@@ -179,7 +170,7 @@ class _Scanner:
         self.item = item
         self.statement = statement
         self.lazy = lazy
-        self.lines = _Lines(text, file)
+        self.keys: list[tuple[int, ...]] | None = None
 
     def run(self) -> list[Statement]:
         out: list[Statement] = []
@@ -187,11 +178,20 @@ class _Scanner:
         pieces = _STATEMENT_END.split(source)  # the statements without their '.', then what follows the last
         scan = _scan(pieces[:-1])
         memo: dict = {}
+        # items converted at once (not lazily): the keys of all of them in one go
+        self.keys = None if self.lazy else scan.table.keys(0, len(scan.table))
+        ends = list(accumulate(len(piece) + 1 for piece in pieces[:-1]))
+        plain = list(compress(range(len(ends)), scan.plain))
+        # a statement's span runs from its first non-blank character to its '.'
+        first = [_NON_BLANK.search(source, ends[k] - len(pieces[k]) - 1).start() for k in plain]  # type: ignore
+        spans: list[Span | None] = [None] * len(ends)
+        for k, span in zip(plain, _spans(self.text, self.file, first, [ends[k] for k in plain])):
+            spans[k] = span
         pending = -1  # start of a run of statements left to lark
         start = 0
-        for k, piece in enumerate(pieces[:-1]):
-            end = start + len(piece) + 1
-            result = self._statement(scan, k, start, end, memo) if scan.plain[k] else None
+        for k, end in enumerate(ends):
+            span = spans[k]
+            result = None if span is None else self._statement(scan, k, span, memo)
             if result is None:
                 pending = start if pending < 0 else pending
             else:
@@ -209,16 +209,20 @@ class _Scanner:
     def _lark(self, start: int, end: int) -> list[Statement]:
         return lark_statements(self.text, self.file, self.item, self.statement, start, end)
 
-    def _statement(self, scan: _Scan, k: int, start: int, end: int, memo: dict) -> Statement | None:
-        """Plain statement ``k`` (``source[start:end]``, ending in '.') converted, or None to leave it to lark."""
+    def _statement(self, scan: _Scan, k: int, span: Span, memo: dict) -> Statement | None:
+        """Plain statement ``k`` converted, or None to leave it to lark."""
         table = scan.table
-        first = _NON_BLANK.search(self.source, start, end).start()  # type: ignore[union-attr]
+        body, stop = scan.body[k], scan.stop[k]
         try:
-            label = tuple(map(table.literal, range(scan.first[k], scan.body[k])))
-            items: Sequence[Item] = Items(table, scan.body[k], scan.stop[k], self.item, memo)
-            if not self.lazy or scan.variables[k]:
-                items = tuple(items)
-            return self.statement(label, items, self.lines.span(first, end))
+            label = tuple(map(table.literal, range(scan.first[k], body)))
+            items: Sequence[Item]
+            if not self.lazy:
+                items = table.convert(body, stop, self.item, memo, self.keys[body:stop])  # type: ignore[index]
+            elif scan.variables[k]:
+                items = table.convert(body, stop, self.item, memo)
+            else:
+                items = Items(table, body, stop, self.item, memo)
+            return self.statement(label, items, span)
         except NeuralogicError:
             return None  # lark repeats the conversion and raises the error with its position
 
@@ -230,10 +234,7 @@ def _scan(statements: list[str]) -> _Scan:
     if text.count(_END) != n_statements - 1 or _IMPLIES in text or _VECTOR_COMMA in text or _CLOSE_COMMA in text:
         # a statement holding a separator character cannot be plain: replace it by one that is not
         text = _END.join("?" if _RESERVED.search(s) else s for s in statements)
-    text = text.replace(", ", ",")  # fewer distinct term texts; blanks around ',' carry no meaning
-    if "[" in text:
-        text = _protect_vector_commas(text)
-    text = text.replace(":-", _IMPLIES).replace("<=", _IMPLIES).replace("),", _CLOSE_COMMA) + _END
+    text = text.replace("), ", _CLOSE_COMMA).replace("),", _CLOSE_COMMA) + _END
     # Chunks, the texts between two '),', recur in molecule data (atom names repeat across molecules):
     # then each distinct chunk is read once and its items are copied to each place it occurs. Where
     # the first chunks do not recur (names unique to each example), the whole text is read at once.
@@ -244,7 +245,7 @@ def _scan(statements: list[str]) -> _Scan:
         seen: dict[str, int] = {}
         first = np.fromiter(map(seen.setdefault, chunks, count()), dtype=np.int64, count=len(chunks))
         repeats = len(seen) < len(chunks)
-    read = _read_chunks(_CLOSE_COMMA.join(seen) + _CLOSE_COMMA if repeats else text + _CLOSE_COMMA)
+    read = _read_chunks(_normalized(_CLOSE_COMMA.join(seen) if repeats else text) + _CLOSE_COMMA)
     rows = np.arange(len(read.head))
     if repeats:
         distinct_at = np.zeros(len(chunks), dtype=np.int64)
@@ -348,12 +349,21 @@ def _read_chunks(text: str) -> _Read:
                  arity.astype(np.int32), np.cumsum(arity) - arity, chunk, bad, after == 0, after == 1, has_variable)
 
 
+def _normalized(text: str) -> str:
+    """Chunks with the blank after each ',' dropped (fewer distinct term texts; it carries no meaning),
+    commas inside ``[...]`` protected, and ``:-`` / ``<=`` as one separator character."""
+    text = text.replace(", ", ",")
+    if "[" in text:
+        text = _protect_vector_commas(text)
+    return text.replace(":-", _IMPLIES).replace("<=", _IMPLIES)
+
+
 def _protect_vector_commas(text: str) -> str:
-    """``text`` with the commas inside ``[...]`` replaced by a separator character (within a statement)."""
+    """``text`` with the commas inside ``[...]`` replaced by a separator character (within a chunk)."""
     chars = np.frombuffer(text.encode(), dtype=np.uint8).copy()
-    ends = chars == 0
+    restarts = (chars == 0) | (chars == ord(_CLOSE_COMMA))
     depth = np.cumsum(chars == ord("["), dtype=np.int64) - np.cumsum(chars == ord("]"), dtype=np.int64)
-    depth -= np.concatenate(([0], depth[ends]))[np.cumsum(ends) - ends]
+    depth -= np.concatenate(([0], depth[restarts]))[np.cumsum(restarts) - restarts]
     chars[(chars == ord(",")) & (depth > 0)] = ord(_VECTOR_COMMA)
     return chars.tobytes().decode()
 
