@@ -6,17 +6,22 @@ string methods and numpy over the whole text, never a Python step per fact:
 
 1. Comments are blanked (offsets kept) and the text is cut into statements at every
    ``.`` not followed by a digit (a ``.`` followed by a digit belongs to a number).
-2. The statements are joined with one separator character, ``:-`` / ``<=`` become
-   another, and the text is split at every separator, ``(``, ``)``, ``,`` and ``),``
-   (commas inside ``[...]`` excepted). The sequence of delimiters alone gives every token its
-   role -- a *head* ``[<]value[>] name`` starting an item, a *term* inside
-   parentheses, or the blank between ``)`` and the next delimiter -- and shows
-   whether each statement is a comma-separated run of *plain items*
-   ``[<]value[>] name(term, ...)`` with a scalar or dense-vector value, optionally
-   split into label and body at one ``:-``.
-3. Each distinct token text is checked and converted once (the lexical forms below
+2. The statements are joined with one separator character and cut into *chunks* at
+   every ``),``. When chunks recur (molecule data: atom names repeat across
+   molecules), each distinct chunk is read once below and its items are copied to
+   every place it occurs; otherwise the whole text is read at once.
+3. ``:-`` / ``<=`` become another separator, and the text is split at every
+   separator, ``(``, ``)``, ``,`` and ``),`` (commas inside ``[...]`` excepted). The
+   sequence of delimiters alone gives every token its role -- a *head*
+   ``[<]value[>] name`` starting an item, a *term* inside parentheses, or the blank
+   between ``)`` and the next delimiter -- and shows whether each statement is a
+   comma-separated run of *plain items* ``[<]value[>] name(term, ...)`` with a scalar
+   or dense-vector value, optionally split into label and body at one ``:-``.
+4. Each distinct token text is checked and converted once (the lexical forms below
    are lark's, so an accepted token lexes the same way there), and the items become
-   integer columns of one :class:`~.items.ItemTable`.
+   integer columns of one :class:`~.items.ItemTable`. The caller's ``item``
+   conversion runs once per distinct item, and with ``lazy`` only when the items
+   are first read.
 
 Anything else -- sparse or matrix values, named weights, ``!``/``~``/``*``/``@``,
 a malformed statement, or a statement the caller's conversion rejects -- goes to
