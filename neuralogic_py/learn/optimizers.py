@@ -183,8 +183,9 @@ class Adam(Optimizer):
         self._v.clear()
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
-        m = self._m.setdefault(name, np.zeros_like(w))
-        v = self._v.setdefault(name, np.zeros_like(w))
+        if name not in self._m:  # (setdefault would allocate two arrays on every step)
+            self._m[name], self._v[name] = np.zeros_like(w), np.zeros_like(w)
+        m, v = self._m[name], self._v[name]
         m *= self.beta1
         m += (1.0 - self.beta1) * g
         v *= self.beta2
