@@ -360,7 +360,9 @@ def _normalized(text: str) -> str:
     text = text.replace(", ", ",")
     if "[" in text:
         text = _protect_vector_commas(text)
-    return text.replace(":-", _IMPLIES).replace("<=", _IMPLIES)
+    if ":" in text:  # one-character searches are much faster than two-character ones
+        text = text.replace(":-", _IMPLIES)
+    return text.replace("<=", _IMPLIES) if "<" in text else text
 
 
 def _protect_vector_commas(text: str) -> str:
