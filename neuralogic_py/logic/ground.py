@@ -251,15 +251,16 @@ class Groundings:
         missing = np.full(len(atoms), -1, dtype=INDEX)
         if pid is None or pid not in self.index.keys:
             return missing
-        find = db.symbols.find
+        found_ids: dict[ir.Term, int] = {}  # queries repeat their constants: look each up once
+        for term in {t for a in atoms for t in a.terms}:
+            c = db.symbols.find(term)
+            found_ids[term] = -1 if c is None else c
         columns = []
         known = np.ones(len(atoms), dtype=bool)
         for i in range(first.arity):
-            ids = np.array([find(a.terms[i]) for a in atoms], dtype=object)
-            absent = np.equal(ids, None)
-            known &= ~absent
-            ids[absent] = 0
-            columns.append(ids.astype(np.int32))
+            ids = np.fromiter((found_ids[a.terms[i]] for a in atoms), dtype=np.int64, count=len(atoms))
+            known &= ids >= 0
+            columns.append(np.maximum(ids, 0).astype(np.int32))
         found = self.index.find(pid, np.asarray(examples, dtype=np.int32), columns)
         return np.where(known, found, missing)
 
