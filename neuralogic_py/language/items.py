@@ -49,7 +49,7 @@ class ItemTable:
         return len(self.item_head)
 
     def term(self, t: int) -> ir.Term:
-        """Term ``t`` as IR (name constants are created on first use)."""
+        """Term ``t`` as IR (constants given by their values are created on first use)."""
         n = len(self.plain_terms)
         if t >= n:
             return self.other_terms[t - n]

@@ -239,35 +239,18 @@ def _scan(statements: list[str]) -> _Scan:
     if text.count(_END) != n_statements - 1 or _IMPLIES in text or _VECTOR_COMMA in text or _CLOSE_COMMA in text:
         # a statement holding a separator character cannot be plain: replace it by one that is not
         text = _END.join("?" if _RESERVED.search(s) else s for s in statements)
-    text = text.replace("), ", _CLOSE_COMMA).replace("),", _CLOSE_COMMA) + _END
-    # Chunks, the texts between two '),', recur in molecule data (atom names repeat across molecules):
-    # then each distinct chunk is read once and its items are copied to each place it occurs. Where
-    # the first chunks do not recur (names unique to each example), the whole text is read at once.
-    sample = text.split(_CLOSE_COMMA, _SAMPLE_CHUNKS)[:_SAMPLE_CHUNKS]
-    repeats = len(set(sample)) <= _RECURRING * len(sample)
-    if repeats:
-        chunks = text.split(_CLOSE_COMMA)
-        seen: dict[str, int] = {}
-        first = np.fromiter(map(seen.setdefault, chunks, count()), dtype=np.int64, count=len(chunks))
-        repeats = len(seen) < len(chunks)
-    read = _read_chunks(_normalized(_CLOSE_COMMA.join(seen) if repeats else text) + _CLOSE_COMMA)
-    rows = np.arange(len(read.head))
-    if repeats:
-        distinct_at = np.zeros(len(chunks), dtype=np.int64)
-        distinct_at[np.flatnonzero(first == np.arange(len(chunks)))] = np.arange(len(seen))
-        occurrence = distinct_at[first]
-        chunk_first = np.searchsorted(read.chunk, np.arange(len(seen)))
-        size = np.bincount(read.chunk, minlength=len(seen))[occurrence]
-        rows = np.arange(int(size.sum())) + np.repeat(chunk_first[occurrence] - (np.cumsum(size) - size), size)
+    read, rows = _items_of(text.replace("), ", _CLOSE_COMMA).replace("),", _CLOSE_COMMA) + _END)
     opens_statement = read.opens_statement[rows]
     opens_statement[0] = True  # the text's first item; its chunk may recur after a '),' elsewhere
     statement = np.cumsum(opens_statement) - 1
     rows = rows[statement < n_statements]  # items after the last '.' (only blanks there) are dropped
     statement = statement[:len(rows)]
 
-    opens_body = np.flatnonzero(read.opens_body[rows])
     bad = np.bincount(statement[read.bad[rows]], minlength=n_statements) > 0
-    bad |= np.bincount(statement[opens_body], minlength=n_statements) > 1  # a second ':-'
+    bad |= np.bincount(statement[read.opens_body[rows]], minlength=n_statements) > 1  # a second ':-'
+    plain = ~bad[statement]  # the table keeps the items of plain statements only
+    rows, statement = rows[plain], statement[plain]
+    opens_body = np.flatnonzero(read.opens_body[rows])
     first_item = np.searchsorted(statement, np.arange(n_statements))
     stop = np.searchsorted(statement, np.arange(n_statements), side="right")
     body = first_item.copy()
@@ -276,6 +259,28 @@ def _scan(statements: list[str]) -> _Scan:
     table = ItemTable(read.names, read.weights, read.plain_terms, read.other_terms, read.head[rows],
                       read.arity[rows], read.start[rows], read.terms)
     return _Scan(table, (~bad).tolist(), first_item.tolist(), body.tolist(), stop.tolist(), variables.tolist())
+
+
+def _items_of(text: str) -> tuple[_Read, np.ndarray]:
+    """The items of ``text`` (statements ending in the end separator, '),' already one character):
+    the items of its chunks, and which of them make up the text, in order."""
+    # Chunks, the texts between two '),', recur in molecule data (atom names repeat across molecules):
+    # then each distinct chunk is read once and its items are copied to each place it occurs. Where
+    # the first chunks do not recur (names unique to each example), the whole text is read at once.
+    sample = text.split(_CLOSE_COMMA, _SAMPLE_CHUNKS)[:_SAMPLE_CHUNKS]
+    if len(set(sample)) > _RECURRING * len(sample):
+        read = _read_chunks(_normalized(text) + _CLOSE_COMMA)
+        return read, np.arange(len(read.head))
+    chunks = text.split(_CLOSE_COMMA)
+    seen: dict[str, int] = {}
+    first = np.fromiter(map(seen.setdefault, chunks, count()), dtype=np.int64, count=len(chunks))
+    read = _read_chunks(_normalized(_CLOSE_COMMA.join(seen)) + _CLOSE_COMMA)
+    distinct_at = np.zeros(len(chunks), dtype=np.int64)
+    distinct_at[np.flatnonzero(first == np.arange(len(chunks)))] = np.arange(len(seen))
+    occurrence = distinct_at[first]
+    chunk_first = np.searchsorted(read.chunk, np.arange(len(seen)))
+    size = np.bincount(read.chunk, minlength=len(seen))[occurrence]
+    return read, np.arange(int(size.sum())) + np.repeat(chunk_first[occurrence] - (np.cumsum(size) - size), size)
 
 
 @dataclasses.dataclass
