@@ -12,7 +12,9 @@ engines by name.
 - ``kb_embedding``: a 3-dim embedding per entity and per relation; a subject context ``ctx_sub(X)`` and an
   object context ``ctx_obj(Y)`` averaged over the triples the entity takes part in (tanh of ``{3,3}`` maps of
   the relation's and the other entity's embeddings); a ``{1,3}`` score ``predict(X,R,Y)`` of ``{3,3}`` maps of
-  the two contexts and the relation embedding (tanh, then a sigmoid on the predicate).
+  the two contexts and the relation embedding (tanh, then a sigmoid on the predicate). With ``attributes``
+  (nations), also a 3-dim embedding per attribute and a ``{1,3}`` score ``predict(X,A)`` of ``{3,3}`` maps of
+  the entity's and the attribute's embeddings, as the paper's nations template has.
 """
 
 from __future__ import annotations
@@ -75,11 +77,13 @@ def kb_vocabulary(examples_path: str | Path, entity: str, relation: str) -> tupl
     return sorted(declared[entity]), sorted(declared[relation])
 
 
-def kb_embedding(entities: Iterable[str], relations: Iterable[str], triple: str, dim: int = 3) -> str:
+def kb_embedding(entities: Iterable[str], relations: Iterable[str], triple: str, dim: int = 3,
+                 attributes: Iterable[str] = ()) -> str:
     """The paper's knowledge-base embedding template (see the module docstring).
 
     ``triple`` is the data's triple literal over the variables ``R`` (relation), ``X`` (subject) and ``Y``
-    (object), e.g. ``r(R,X,Y)`` for kinships or ``r(X,R,Y)`` for nations.
+    (object), e.g. ``r(R,X,Y)`` for kinships or ``r(X,R,Y)`` for nations. ``attributes`` adds the scores
+    ``predict(X,A)`` of entity-attribute pairs.
     """
     if sorted(re.findall(r"\b[RXY]\b", triple)) != ["R", "X", "Y"]:
         raise ValueError(f"triple must mention each of R, X and Y once, got {triple!r}")
@@ -97,4 +101,12 @@ def kb_embedding(entities: Iterable[str], relations: Iterable[str], triple: str,
         f"$w_s_obj={square} ctx_obj(Y). [activation=tanh, aggregation=avg]",
         "predict/3 [activation=sigmoid]",
     ]
+    attributes = list(attributes)
+    if attributes:
+        lines += [f"$w_att_{a}={{{dim}}} embed_att({a})." for a in attributes]
+        lines += [
+            f"$w_attr={{1,{dim}}} predict(X,A) :- $w_pa_ent={square} embed_ent(X), "
+            f"$w_pa_att={square} embed_att(A). [activation=tanh, aggregation=avg]",
+            "predict/2 [activation=sigmoid]",
+        ]
     return "\n".join(lines) + "\n"

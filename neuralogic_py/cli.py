@@ -441,6 +441,86 @@ def _predict_with_model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- nlp compress
+
+
+def _add_lifting_arguments(p: argparse.ArgumentParser) -> None:
+    from .neural.compression import METHODS
+
+    g = p.add_argument_group("lifting (merging neurons that compute the same function; docs/lifting.md)")
+    g.add_argument("--lifting", choices=METHODS, default="structural",
+                   help="structural: exact, certified (default); value: the paper's method, neurons with equal "
+                        "values under random weights; none: chain pruning only")
+    g.add_argument("--iso-inits", type=int, default=1, metavar="K",
+                   help="value lifting: random weight draws compared (default 1)")
+    g.add_argument("--iso-digits", type=int, default=12, metavar="D",
+                   help="value lifting: decimal digits values are rounded to (default 12)")
+    g.add_argument("--iso-check", action="store_true",
+                   help="value lifting: merge only what the structural test also certifies (vetoes are counted)")
+
+
+def _lifting(args: argparse.Namespace, scope: str = "batch") -> Any:
+    from .neural.compression import LiftingSettings
+
+    return LiftingSettings(args.lifting, scope, args.iso_inits, args.iso_digits, args.iso_check, args.seed)
+
+
+def add_compress(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "compress", parents=[common], help="print the neurons and edges before and after pruning and lifting",
+        description="Ground TEMPLATE on DATA (its training split, or its test split when it has none), build the "
+                    "neural network and print, without training, the neurons (facts, atoms, rules, aggregations) "
+                    "and edges the queries reach: in the ground network, after exact chain pruning, and after "
+                    "lifting within each example and across all examples, with the time each stage took.")
+    _add_sources_arguments(p)
+    _add_lifting_arguments(p)
+    p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
+                   help="functions where the template states none: reference (tanh, sum, avg) or pyneuralogic "
+                        "(identity, sum, avg)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the value method's weight draws (default 0)")
+    p.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    p.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    p.set_defaults(run=compress)
+
+
+def compress(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp compress``: the compression statistics of a template on its data, without training."""
+    from .logic.samples import ground_samples
+    from .neural.compression import SCOPES, report_lines
+    from .neural.compression import compress as compress_network
+    from .neural.network import neuralize
+    from .neural.parameters import ParameterStore
+
+    sources = load_sources(args.template, args.data, args.queries)
+    split = sources.train or sources.test
+    if not split:
+        raise NeuralogicError("no examples or queries to compress",
+                              hint="give an examples file, or a directory with examples.txt / testExamples.txt")
+    started = time.perf_counter()
+    template = load_template(*sources.template)
+    data = load_split(split)
+    seconds = {"parse": time.perf_counter() - started}
+    started = time.perf_counter()
+    grounding = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,
+                               examples_file=_name(split.examples), queries_file=_name(split.queries))
+    seconds["ground"] = time.perf_counter() - started
+    started = time.perf_counter()
+    network = neuralize(template, grounding, ParameterStore.from_template(template), PROFILES[args.profile])
+    seconds["neuralize"] = time.perf_counter() - started
+    reports = [compress_network(network, _lifting(args, scope))[1] for scope in SCOPES[::-1]]
+    stages = reports[0].stages[:2] + [r.stages[-1] for r in reports[:len(reports) if args.lifting != "none" else 0]]
+    if args.json:
+        print(json.dumps({"samples": len(network.samples), "seconds": seconds,
+                          "lifting": reports[-1].as_dict()["lifting"],
+                          "stages": [stage.as_dict() for stage in stages], "warnings": counter.count}, indent=2))
+        return EXIT_OK
+    print(f"{counted(len(network.samples), 'sample')} in {counted(len(data.examples), 'example')}; "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))
+    print("\n".join(report_lines(len(network.samples), stages, kinds=True)))
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- nlp train
 
 
@@ -484,6 +564,7 @@ def add_train(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
     t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
                    help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
                         "epoch; none: data order")
+    _add_lifting_arguments(p)
     s = p.add_argument_group("model selection and cross-validation")
     s.add_argument("--val-fraction", type=float, metavar="F",
                    help="hold out this stratified fraction of the training samples for validation")
@@ -521,7 +602,7 @@ def train(args: argparse.Namespace, counter: WarningCounter) -> int:
 
     def make_model(files: tuple[Path, ...]) -> Model:
         return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                     squish=not args.no_squish, initializer=args.init, seed=args.seed)
+                     squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=_lifting(args))
 
     if sources.folds or args.xval:
         def on_fold(fold) -> None:
@@ -571,11 +652,13 @@ def train(args: argparse.Namespace, counter: WarningCounter) -> int:
     print(f"data: {counted(len(predictions['train']) + len(result.held_out if held else ()), 'training sample')}"
           f"{held} ({train_data.describe()})")
     print("\n".join(report.fit_lines(model, result, result.seconds_build)))
+    compression = model.build(train_data)[1].compression
+    print("\n".join(compression.lines()))
     print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
     paths = [model.save(out / "model.json"), *report.write_predictions(out, predictions)]
     paths.append(report.write_json(out / "results.json", {
         "command": "train", "model": model.to_json()["training"], **result.as_dict(),
-        "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
+        "compression": compression.as_dict(), "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
     print(report.written_line(paths))
     return EXIT_OK
 
@@ -621,7 +704,7 @@ def test(args: argparse.Namespace, counter: WarningCounter) -> int:
 
 # --------------------------------------------------------------------------- entry point
 
-COMMANDS = (add_check, add_ground, add_query, add_predict, add_train, add_test)
+COMMANDS = (add_check, add_ground, add_query, add_predict, add_compress, add_train, add_test)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,7 +51,7 @@ import numpy as np
 from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
 from ..language.parser import load_template, parse_template
-from ..neural import REFERENCE, CompiledNetwork, NeuralSettings, Parameter, ParameterStore, build
+from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
 from ..neural.parameters import block_to_json, json_to_block
 from .dataset import Dataset, Fold
 from .initializers import DEFAULT_INITIALIZER, make_initializer
@@ -205,7 +205,8 @@ class Model:
 
     def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
-                 initializer: str = DEFAULT_INITIALIZER, seed: int = 0) -> None:
+                 initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
+                 lifting: str | LiftingSettings = "structural") -> None:
         self.template = template if isinstance(template, ir.Template) else load_template(template)
         self.source = None if isinstance(template, ir.Template) else display_path(template)
         self.settings = settings
@@ -214,6 +215,7 @@ class Model:
         self.squish = squish
         self.initializer = initializer
         self.seed = seed
+        self.lifting = lifting  # how networks are lifted before compiling (neuralogic_py.neural.compression)
         init_seed, order_seed = np.random.SeedSequence(seed).spawn(2)
         self.store = ParameterStore.from_template(self.template, make_initializer(initializer),
                                                   rng=np.random.default_rng(init_seed))
@@ -272,7 +274,8 @@ class Model:
                 return dataset, compiled
         compiled = build(self.template, dataset.examples, dataset.query_lines, settings=self.settings,
                          store=self.store, allow_underivable=allow_underivable,
-                         examples_file=dataset.examples_file, queries_file=dataset.queries_file)
+                         examples_file=dataset.examples_file, queries_file=dataset.queries_file,
+                         lifting=self.lifting)
         self._built.append((dataset, compiled))
         del self._built[:-CACHED_DATASETS]
         return dataset, compiled

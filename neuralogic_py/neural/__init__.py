@@ -15,6 +15,6 @@ from .plan import NumericalError, Plan
 from .predict import build, predict_outputs
 from .settings import PROFILES, PYNEURALOGIC, REFERENCE, NeuralSettings
 
-__all__ = ["ATOM", "FACT", "CompiledNetwork", "CompressionReport", "LiftingSettings", "Network", "NeuralSettings",
-           "NumericalError", "PROFILES", "PYNEURALOGIC", "Parameter", "ParameterStore", "Plan", "REFERENCE", "build",
-           "compile_network", "compress", "neuralize", "predict_outputs", "template_weights"]
+__all__ = ["ATOM", "FACT", "PROFILES", "PYNEURALOGIC", "REFERENCE", "CompiledNetwork", "CompressionReport",
+           "LiftingSettings", "Network", "NeuralSettings", "NumericalError", "Parameter", "ParameterStore", "Plan",
+           "build", "compile_network", "compress", "neuralize", "predict_outputs", "template_weights"]

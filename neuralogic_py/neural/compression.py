@@ -34,7 +34,14 @@ import numpy as np
 from ..errors import NeuralogicError
 from .flat import Flat
 from .isovalue import value_classes
-from .lifting import FACT_KIND, NeuronGraph, keyed_classes, realize, row_ids, structural_classes
+from .lifting import (
+    FACT_KIND,
+    NeuronGraph,
+    keyed_classes,
+    realize,
+    row_ids,
+    structural_classes,
+)
 from .network import FACT, Network
 from .pruning import chain_bypass
 from .schedule import Schedule
@@ -75,8 +82,9 @@ class LiftingSettings:
         where = "across examples" if self.scope == "batch" else "within examples"
         if self.method == "structural":
             return f"structural lifting {where}"
-        check = ", structural check" if self.iso_check else ""
-        return f"value lifting {where} ({self.iso_inits} init(s), {self.iso_digits} digits{check})"
+        inits = f"{self.iso_inits} init{'s' if self.iso_inits > 1 else ''}"
+        check = ", checked" if self.iso_check else ""
+        return f"value lifting {where} ({inits}, {self.iso_digits} digits{check})"
 
 
 @dataclass(frozen=True)
@@ -99,19 +107,24 @@ class Counts:
 
 @dataclass
 class Stage:
+    """Neurons and edges after one stage, its time, and (value method with check) the merges it vetoed."""
+
     name: str
     counts: Counts
     seconds: float
+    vetoed: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.name, **self.counts.as_dict(), "seconds": self.seconds, "vetoed": self.vetoed}
 
 
 @dataclass
 class CompressionReport:
-    """The neurons and edges after each stage, the time it took, and the merges the structural check vetoed."""
+    """The stages a network went through before it was compiled: ground network, chain pruning, lifting."""
 
     samples: int
     settings: LiftingSettings
     stages: list[Stage] = field(default_factory=list)
-    vetoed: int | None = None
 
     @property
     def ground(self) -> Counts:
@@ -121,24 +134,38 @@ class CompressionReport:
     def final(self) -> Counts:
         return self.stages[-1].counts
 
-    def lines(self) -> list[str]:
-        """One line per stage, for a summary."""
-        base = self.ground.neurons
-        lines = [f"neurons and edges the {self.samples} outputs reach:"]
-        for stage in self.stages:
-            c = stage.counts
-            share = f" = {100 * c.neurons / base:.1f}% ({base / max(c.neurons, 1):.1f}x fewer)" \
-                if stage is not self.stages[0] and base else ""
-            seconds = f", {stage.seconds:.3f} s" if stage is not self.stages[0] else ""
-            lines.append(f"  {stage.name + ':':<42} {c.neurons:>10,} neurons{share}, {c.edges:,} edges{seconds}")
-        if self.vetoed is not None:
-            lines.append(f"  the structural check vetoed {self.vetoed:,} of the value-based merges")
-        return lines
+    @property
+    def vetoed(self) -> int | None:
+        return self.stages[-1].vetoed
+
+    def lines(self, kinds: bool = False) -> list[str]:
+        """A heading and one line per stage: neurons (by kind with ``kinds``), share of the ground network, edges, time."""
+        return report_lines(self.samples, self.stages, kinds)
 
     def as_dict(self) -> dict[str, Any]:
         return {"samples": self.samples, "lifting": asdict(self.settings),
-                "stages": [{"stage": s.name, **s.counts.as_dict(), "seconds": s.seconds} for s in self.stages],
-                "vetoed": self.vetoed}
+                "stages": [stage.as_dict() for stage in self.stages]}
+
+
+def report_lines(samples: int, stages: list[Stage], kinds: bool = False) -> list[str]:
+    """What :meth:`CompressionReport.lines` prints, for any list of stages (the first is the ground network)."""
+    base = stages[0].counts.neurons
+    width = max(len(stage.name) for stage in stages) + 1
+    lines = [f"neurons and edges the {samples} outputs reach:"]
+    for stage in stages:
+        c = stage.counts
+        text = f"  {stage.name + ':':<{width}} {c.neurons:>10,} neurons"
+        if kinds:
+            text += f" ({c.facts:,} facts, {c.atoms:,} atoms, {c.rules:,} rules, {c.aggregations:,} aggregations)"
+        if stage is not stages[0]:
+            text += f" = {100 * c.neurons / max(base, 1):.1f}% ({base / max(c.neurons, 1):.1f}x fewer)"
+        text += f", {c.edges:,} edges"
+        if stage is not stages[0]:
+            text += f", {stage.seconds:.3f} s"
+        if stage.vetoed is not None:
+            text += f"; the structural check vetoed {stage.vetoed:,} value-based merges"
+        lines.append(text)
+    return lines
 
 
 def count(network: Network, flat: Flat, needed: np.ndarray, kept: np.ndarray) -> Counts:
@@ -172,6 +199,7 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural",
     if settings.method == "none":
         return network, report
     started = time.perf_counter()
+    vetoed = None
     graph = NeuronGraph(network, flat, bypass, needed)
     scope = [graph.example] if settings.scope == "example" else []
     if settings.method == "structural":
@@ -186,13 +214,14 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural",
         classes = by_value
         if settings.iso_check:
             classes = structural_classes(graph, [by_value, *scope])
-            report.vetoed = _vetoed(graph, by_value, classes)
+            vetoed = _vetoed(graph, by_value, classes)
     lifted = realize(graph, classes)
     seconds = time.perf_counter() - started
     lifted_flat = Flat(lifted)
     lifted_needed = np.concatenate(lifted_flat.reachable())
     kept = ~chain_bypass(lifted_flat).global_mask()
-    report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, kept), seconds))
+    report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, kept), seconds,
+                               vetoed))
     return lifted, report
 
 

@@ -13,12 +13,14 @@ input's value whatever the weights:
 It is *bypassed* when it has exactly one input, unweighted and not soft-negated, or when
 its function is avg, max or min and every input is the same neuron, unweighted and not
 soft-negated (avg(x, x) = x: after lifting has merged inputs). One more case: an
-aggregation bypassed so but for its head weight is bypassed when its atom neuron has it
-as its only input (no predicate offset): that atom neuron applies the head weight itself,
-``act(W x)``, as the reference's weighted atom neurons do. Nothing with another activation is bypassed, so pruning never changes a value
-or a gradient. (The reference's default pruning bypasses every *unweighted* single-input
-neuron whatever its activation, dropping e.g. the sigmoid of a single-rule head;
-language.md §5.6.)
+aggregation bypassed so but for its head weight is bypassed when every atom neuron reading
+it has it as its only input (no predicate offset): those atom neurons apply the head
+weight themselves, ``act(W x)``, as the reference's weighted atom neurons do.
+
+Nothing with another activation is bypassed, so pruning never changes a value or a
+gradient. (The reference's default pruning bypasses every *unweighted* single-input neuron
+whatever its activation, dropping e.g. the sigmoid of a single-rule head; language.md
+§5.6.)
 
 The schedule gives a bypassed neuron no row of its own: it reads its input's row
 (:mod:`.schedule`). Lifting gives it its input's class (:mod:`.lifting`). Chains of
@@ -78,8 +80,11 @@ def chain_bypass(flat: Flat) -> Bypass:
     aggregation = np.full(flat.n_aggs, -1, INDEX)
     absorbed = np.zeros(flat.n_aggs, dtype=bool)
     n_inputs = np.bincount(net.in_atom, minlength=net.n_nodes)
-    # an atom neuron with one input and no offset can apply that input's head weight itself
+    # an atom neuron with one input and no offset can apply that input's head weight itself; an aggregation
+    # leaves its head weight to its atoms only when every atom reading it can (after lifting, several may)
     can_absorb = (n_inputs == 1) & (net.offset < 0) & ~_codes_in(net, net.combination, CONSTANT_ON_ONE)
+    keeps_weight = np.zeros(flat.n_aggs, dtype=bool)
+    keeps_weight[flat.in_agg[~can_absorb[net.in_atom]]] = True
     member_start = np.searchsorted(flat.member_agg, np.arange(flat.n_aggs))
     for i, layer in enumerate(net.layers):
         p = len(layer.positions)
@@ -94,7 +99,7 @@ def chain_bypass(flat: Flat) -> Bypass:
             starts = layer.group_starts
             single = np.maximum.reduceat(layer.member, starts) == np.minimum.reduceat(layer.member, starts)
         if layer.head_weight is not None:
-            single &= can_absorb[layer.head]
+            single &= ~keeps_weight[flat.agg_offset[i]:flat.agg_offset[i + 1]]
             absorbed[flat.agg_offset[i] + np.flatnonzero(single)] = True
         flat_ids = flat.agg_offset[i] + np.flatnonzero(single)
         aggregation[flat_ids] = flat.member_rule[member_start[flat_ids]]

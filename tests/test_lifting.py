@@ -1,0 +1,371 @@
+"""Lifting and exact chain pruning: fewer neurons, the same outputs and gradients.
+
+Structural lifting must leave every output and every weight gradient as it is (max abs
+difference below 1e-12) on every conformance case and on random templates and data; the
+value-based method with the structural check must too, and without the check it shows
+the paper's failure modes. Unit tests pin multiplicities, input order, canonical forms
+(avg proportions, max sets), facts, pruning's exactness and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from conftest import SHARED, require_shared
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neuralogic_py.engine import ops
+from neuralogic_py.errors import NeuralogicError
+from neuralogic_py.language.data import (
+    load_examples,
+    load_queries,
+    parse_examples,
+    parse_queries,
+)
+from neuralogic_py.language.parser import load_template, parse_template
+from neuralogic_py.neural import PYNEURALOGIC, REFERENCE, LiftingSettings, build
+
+CASES = sorted(p.name for p in (SHARED / "conformance").glob("c*") if p.is_dir()) or ["c01_scalar_avg"]
+EXACT = [LiftingSettings("structural"), LiftingSettings("structural", scope="example"),
+         LiftingSettings("value", iso_check=True), LiftingSettings("value", iso_digits=2, iso_check=True)]
+TOLERANCE = 1e-12
+
+
+def summed_squares(out, targets):
+    return ops.sum_all(ops.mse(out, targets))
+
+
+def outputs_and_gradients(compiled, samples=None, weights=None):
+    """Outputs of ``samples`` and the gradient of a summed loss for every learnable weight."""
+    if weights is not None:
+        compiled.store.load(weights)
+    out = compiled.forward(samples=samples)
+    targets = np.full_like(out, 0.3)
+    _, grads = compiled.value_and_grad(compiled.store.learnable(), summed_squares, targets, samples)
+    return out, grads
+
+
+def assert_same(lifted, plain, samples=None, weights=None, tolerance=TOLERANCE):
+    out, grads = outputs_and_gradients(lifted, samples, weights)
+    want_out, want_grads = outputs_and_gradients(plain, samples, weights)
+    np.testing.assert_allclose(out, want_out, rtol=0, atol=tolerance)
+    for name in grads.keys() | want_grads.keys():  # a weight the outputs do not reach has gradient 0 or none
+        got, want = grads.get(name), want_grads.get(name)
+        got = np.zeros_like(want) if got is None else got
+        want = np.zeros_like(got) if want is None else want
+        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance, err_msg=name)
+
+
+def small(template: str, examples: str, queries: str, lifting="structural", profile=PYNEURALOGIC, seed=0):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build(parse_template(template, "t.rules"), parse_examples(examples, "e.txt"),
+                     parse_queries(queries, "q.txt"), settings=profile, seed=seed, lifting=lifting,
+                     allow_underivable=True)
+
+
+# --------------------------------------------------------------------------- conformance cases
+
+
+def _case(name: str):
+    root = require_shared("conformance", name)
+    return load_template(root / "template.txt"), load_examples(root / "examples.txt"), \
+        load_queries(root / "queries.txt"), root
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_lifting_keeps_outputs_and_gradients_of_every_conformance_case(name):
+    template, examples, queries, root = _case(name)
+    weights = json.loads((root / "weights.json").read_text())
+    plain = build(template, examples, queries, lifting="none")
+    expected = np.asarray(json.loads((root / "expected.json").read_text())["outputs"], dtype=float)
+    for lifting in EXACT:
+        lifted = build(template, examples, queries, lifting=lifting)
+        assert_same(lifted, plain, weights=weights)
+        got = lifted.forward().reshape(expected.shape)
+        assert np.all(np.abs(got - expected) <= 1e-6 * np.maximum(1.0, np.abs(expected))), lifting
+        report = lifted.compression
+        assert report.final.neurons <= report.stages[1].counts.neurons <= report.ground.neurons
+
+
+@pytest.mark.parametrize("name", ["c08_recursion", "c11_mutagenesis_gnn", "c12_nations_triples"])
+def test_lifted_batches_give_the_outputs_and_gradients_of_unlifted_batches(name):
+    template, examples, queries, root = _case(name)
+    weights = json.loads((root / "weights.json").read_text())
+    plain = build(template, examples, queries, lifting="none")
+    lifted = build(template, examples, queries)
+    rng = np.random.default_rng(0)
+    for size in (1, 3, 32):
+        batch = rng.permutation(len(plain.samples))[:size]
+        assert_same(lifted, plain, batch, weights)
+
+
+def test_mutagenesis_lifts_within_molecules_and_much_further_across_them():
+    template, examples, queries, _ = _case("c11_mutagenesis_gnn")
+    within = build(template, examples, queries, lifting=LiftingSettings(scope="example")).compression
+    across = build(template, examples, queries).compression
+    assert within.ground.neurons == 86357  # what the reference builds without compression
+    assert within.final.neurons < within.ground.neurons / 5
+    assert across.final.neurons < within.final.neurons / 5
+    assert [s.name for s in across.stages] == ["ground network", "chain pruning",
+                                               "structural lifting across examples"]
+
+
+# --------------------------------------------------------------------------- random templates and data
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
+COMBINATIONS = ("sum", "avg", "max", "min", "elproduct", "product", "crosssum")
+AGGREGATIONS = ("avg", "sum", "max", "min", "count")
+WEIGHTS = ("", "", "$w1={1} ", "$w2={1} ", "{1} ", "<0.5> ")
+FACT_VALUES = ("1.0", "1.0", "0.5", "-1.0", "2.0")
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> tuple[str, str, str]:
+    """A random acyclic scalar template over facts f0, f1 (unary) and e (binary), with its data and queries."""
+    lines = []
+    derived: list[tuple[str, int]] = []
+    available = [("f0", 1), ("f1", 1), ("e", 2)]
+    for level in range(draw(st.integers(1, 3))):
+        name = f"h{level}"
+        arity = draw(st.integers(0, 1))
+        for _ in range(draw(st.integers(1, 2))):
+            body = []
+            for _ in range(draw(st.integers(1, 3))):
+                pred, n = draw(st.sampled_from(available))
+                args = ["X" if (arity and k == 0) else draw(st.sampled_from(["X", "Y", "Z"])) for k in range(n)]
+                negated = "~" if draw(st.integers(0, 5)) == 0 else ""
+                body.append(f"{draw(st.sampled_from(WEIGHTS))}{negated}{pred}({', '.join(args)})" if n else
+                            f"{draw(st.sampled_from(WEIGHTS))}{negated}{pred}")
+            if arity and not any("(X" in b for b in body):
+                body.append("f0(X)")
+            offset = draw(st.sampled_from(["", "", ", {1}", ", $b={1}"]))
+            head_weight = draw(st.sampled_from(["", "", "{1} ", "$hw={1} "]))
+            head = f"{name}(X)" if arity else name
+            lines.append(f"{head_weight}{head} :- {', '.join(body)}{offset}. [activation="
+                         f"{draw(st.sampled_from(ACTIVATIONS))}, combination={draw(st.sampled_from(COMBINATIONS))}, "
+                         f"aggregation={draw(st.sampled_from(AGGREGATIONS))}]")
+        lines.append(f"{name}/{arity} [activation={draw(st.sampled_from(ACTIVATIONS))}, "
+                     f"combination={draw(st.sampled_from(('sum', 'avg', 'max')))}]")
+        derived.append((name, arity))
+        available.append((name, arity))
+    constants = ["a", "b", "c"]
+    examples = []
+    for _ in range(draw(st.integers(1, 3))):
+        facts = []
+        for c in constants:
+            for pred in ("f0", "f1"):
+                if draw(st.booleans()):
+                    facts.append(f"<{draw(st.sampled_from(FACT_VALUES))}> {pred}({c})")
+        for x in constants:
+            for y in constants:
+                if draw(st.integers(0, 2)) == 0:
+                    facts.append(f"<{draw(st.sampled_from(FACT_VALUES))}> e({x}, {y})")
+        examples.append(", ".join(facts or ["f0(a)"]) + ".")
+    top, arity = derived[-1]
+    queries = ", ".join(f"{top}({c})" if arity else top for c in constants[:1 + arity * 2]) + "."
+    return "\n".join(lines), "\n".join(examples), "\n".join([queries] * len(examples))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.integers(0, 3))
+def test_random_programs_keep_outputs_and_gradients(program, seed):
+    template, examples, queries = program
+    try:
+        plain = small(template, examples, queries, "none", seed=seed)
+    except NeuralogicError:  # nothing derivable, or a shape the random program cannot have: not this test's
+        return
+    if not plain.samples:
+        return
+    for lifting in EXACT[:3]:
+        assert_same(small(template, examples, queries, lifting, seed=seed), plain, tolerance=1e-10)
+
+
+# --------------------------------------------------------------------------- multiplicities, order, canonical forms
+
+
+def test_parents_keep_multiplicities():
+    """h = avg(g(a), g(b), g(c)) with g(a) = g(b): avg over g(a), g(a), g(c), not over g(a), g(c)."""
+    template = "g(X) :- $w={1} f(X). [activation=sigmoid]\nh :- g(X).\ng/1 [activation=identity]"
+    c = small(template, "<1.0> f(a), <1.0> f(b), <2.0> f(c).", "h.")
+    w = float(c.store.values["w"][0, 0])
+    sigmoid = lambda x: 1 / (1 + math.exp(-x))
+    assert c.forward()[0, 0, 0] == pytest.approx((2 * sigmoid(w) + sigmoid(2 * w)) / 3, abs=1e-15)
+    layer = next(layer for layer in c.network.layers if layer.rule.head.predicate == "h")
+    members = layer.member[layer.member_group == 0]
+    assert len(members) == 3 and len(set(members.tolist())) == 2
+    assert c.compression.final.rules == 2  # g's rule neurons for f(a) = f(b) and f(c)
+    assert_same(c, small(template, "<1.0> f(a), <1.0> f(b), <2.0> f(c).", "h.", "none"))
+
+
+@pytest.mark.parametrize("combination, merged", [("sum", True), ("avg", True), ("elproduct", True),
+                                                 ("max", True), ("concat", False), ("crosssum", False),
+                                                 ("product", False)])
+def test_input_order_matters_only_for_positional_combinations(combination, merged):
+    """p(a, b) reads (f(a), f(b)), p(b, a) reads (f(b), f(a)), both slots with the same weight $w."""
+    template = f"p(X, Y) :- $w={{1}} f(X), $w={{1}} f(Y), e(X, Y). [activation=tanh, combination={combination}]\n" \
+               "p/2 [activation=identity]\nq :- $v={1} p(X, Y). [activation=tanh]\nq/0 [activation=identity]"
+    data = "<0.3> f(a), <0.8> f(b), <1.0> e(a, b), <1.0> e(b, a)."
+    lifted = small(template, data, "q.")
+    plain = small(template, data, "q.", "none")
+    rules_of_p = lambda c: c.compression.final.rules - 1
+    assert (rules_of_p(lifted) < rules_of_p(plain)) == merged
+    assert_same(lifted, plain)
+
+
+def test_avg_compares_proportions_max_compares_sets_sum_compares_multisets():
+    """g(k) averages r over two neighbours of one kind and two of another, g(m) over one of each."""
+    data = ("<1.0> n(k, a), <1.0> n(k, b), <1.0> n(k, c), <1.0> n(k, d), <1.0> n(m, a), <1.0> n(m, c), "
+            "<1.0> t(a), <1.0> t(b), <2.0> t(c), <2.0> t(d), <1.0> s(k), <1.0> s(m).")
+    for aggregation, merged in (("avg", True), ("max", True), ("min", True), ("sum", False)):
+        template = f"g(X) :- s(X), n(X, Y), $w={{1}} t(Y). [activation=tanh, aggregation={aggregation}]\n" \
+                   "g/1 [activation=sigmoid]"
+        lifted = small(template, data, "g(k). g(m).")
+        plain = small(template, data, "g(k). g(m).", "none")
+        assert (lifted.compression.final.atoms == 1) == merged, aggregation
+        assert_same(lifted, plain)
+
+
+def test_avg_of_copies_of_one_input_is_that_input():
+    """g(k) = avg(r, r) after merging is r itself: the aggregation is bypassed, like g(m)'s single member."""
+    template = "g(X) :- s(X), n(X, Y), $w={1} t(Y). [activation=tanh]\ng/1 [activation=identity]\n" \
+               "q(X) :- $v={1} g(X). [activation=sigmoid]"
+    data = "<1.0> s(k), <1.0> s(m), n(k, a), n(k, b), n(m, c), <2.0> t(a), <2.0> t(b), <2.0> t(c)."
+    lifted = small(template, data, "q(k). q(m).")
+    plain = small(template, data, "q(k). q(m).", "none")
+    assert plain.compression.final.aggregations == 1  # g(k)'s avg over two rule neurons
+    final = lifted.compression.final
+    assert (final.rules, final.aggregations, final.atoms) == (2, 0, 0)  # g's tanh and q's sigmoid, once each
+    assert_same(lifted, plain)
+
+
+def test_facts_merge_by_exact_value_across_examples_and_not_within_scope_example():
+    template = "h :- $w={1} f(X). [activation=tanh, aggregation=sum]\nh/0 [activation=identity]"
+    examples = "<1.0> f(a), <1.0> f(b), <0.5> f(c).\n<1.0> f(a), <0.5000000001> f(b)."
+    across = small(template, examples, "h.\nh.").compression.final
+    within = small(template, examples, "h.\nh.", LiftingSettings(scope="example")).compression.final
+    assert across.facts == 3  # 1.0, 0.5 and 0.5000000001: exact values, no rounding
+    assert within.facts == 4  # 1.0 and 0.5 in the first example, 1.0 and 0.5000000001 in the second
+    assert across.rules == 3 and within.rules == 4
+
+
+def test_template_facts_and_embeddings_are_one_neuron_per_parameter():
+    template = "$e={1} emb(a).\n{1} @embed_x(X) :- x(X).\nh(X) :- $w={1} emb(a), embed_x(X). [activation=tanh]"
+    examples = "x(c), x(d).\nx(c)."
+    lifted = small(template, examples, "h(c), h(d).\nh(c).")
+    plain = small(template, examples, "h(c), h(d).\nh(c).", "none")
+    assert lifted.compression.final.facts == 3  # $e, @embed_x(c), @embed_x(d)
+    assert plain.compression.final.rules == 3
+    assert lifted.compression.final.rules == 2  # h(c)'s rule neuron of both examples is one neuron
+    assert_same(lifted, plain)
+
+
+# --------------------------------------------------------------------------- exact chain pruning
+
+
+def test_pruning_bypasses_identities_and_never_an_activation():
+    identity = small("h :- f. [activation=identity]\nh/0 [activation=identity]", "<0.5> f.", "h.", "none")
+    assert identity.compression.stages[1].counts.neurons == 1  # only the fact: rule, aggregation, atom bypassed
+    assert identity.forward()[0, 0, 0] == 0.5
+    sigmoid = small("h :- f. [activation=sigmoid]\nh/0 [activation=tanh]", "<0.5> f.", "h.", "none")
+    stage = sigmoid.compression.stages[1].counts
+    assert (stage.rules, stage.aggregations, stage.atoms) == (1, 0, 1)  # the avg of one member goes
+    assert sigmoid.forward()[0, 0, 0] == pytest.approx(math.tanh(1 / (1 + math.exp(-0.5))), abs=1e-15)
+
+
+def test_head_weight_of_a_single_member_aggregation_is_applied_by_its_atom():
+    """{1,2} h :- ...: the aggregation of one member is bypassed and the atom computes sigmoid(W x)."""
+    template = "$u={1,2} h(X) :- $w={2,1} f(X). [activation=tanh]\nh/1 [activation=sigmoid]"
+    c = small(template, "<0.5> f(a), <-1.5> f(b).", "h(a). h(b).", "none")
+    counts = c.compression.stages[1].counts
+    assert (counts.rules, counts.aggregations, counts.atoms) == (2, 0, 2)
+    u, w = c.store.values["u"], c.store.values["w"]
+    for row, x in zip(c.forward()[:, 0, 0], (0.5, -1.5)):
+        assert row == pytest.approx(1 / (1 + math.exp(-(u @ np.tanh(w * x)).item())), abs=1e-14)
+    from neuralogic_py.engine.gradcheck import gradient_errors
+    plan = c.plan()
+    values = c.values()
+    errors = gradient_errors(lambda uu, ww: plan.outputs({**values, "u": uu, "w": ww}), u, w, argnums=(0, 1))
+    assert max(errors) < 1e-6
+
+
+def test_an_aggregation_keeps_its_head_weight_while_an_atom_with_several_inputs_reads_it():
+    """W avg(r, r, r) of h(b) and W r of h(c) are one neuron; h(c) also sums another rule, so W stays there."""
+    template = "{1} h(X) :- ~e(X, Y), ~f1(X). [activation=sigmoid]\nh(X) :- ~f0(X). [activation=identity]\n" \
+               "h/1 [activation=identity, combination=sum]"
+    examples = "<1.0> f1(b), <1.0> e(b, a), <1.0> e(b, b), <1.0> e(b, c).\n<1.0> f0(c), <1.0> f1(c), <1.0> e(c, a)."
+    lifted = small(template, examples, "h(b).\nh(c).")
+    assert lifted.compression.final.aggregations == 1
+    assert_same(lifted, small(template, examples, "h(b).\nh(c).", "none"))
+
+
+# --------------------------------------------------------------------------- the value-based method
+
+RELU = """a(X) :- $w1={1} x(X). [activation=relu]
+b(X) :- $w2={1} x(X), $w3={1}. [activation=relu]
+a/1 [activation=identity]
+b/1 [activation=identity]
+q :- $v={1} a(X), $u={1} b(X). [activation=tanh, aggregation=sum]
+q/0 [activation=identity]"""
+RELU_DATA = "<1.5> x(a), <-2.0> x(b), <0.1> x(c), <3.0> x(d).\n<-3.0> x(a), <0.7> x(b).\n<4.0> x(a), <2.0> x(b)."
+
+
+def test_value_lifting_merges_relu_zeros_and_the_structural_check_vetoes_it():
+    """Distinct relu neurons are all 0 on part of weight space: one random draw merges them; the check refuses."""
+    plain = small(RELU, RELU_DATA, "q.\nq.\nq.", "none", seed=1)
+    weights = {"w1": -0.7, "w2": -0.4, "w3": -0.2, "v": 0.9, "u": -0.3}  # a and b are 0 on most x
+    unchecked = [small(RELU, RELU_DATA, "q.\nq.\nq.", LiftingSettings("value", seed=s), seed=1) for s in range(8)]
+    wrong = [c for c in unchecked if c.compression.final.neurons < plain.compression.final.neurons]
+    assert wrong, "some draw makes relu neurons collide"
+    out, _ = outputs_and_gradients(wrong[0], weights=weights)
+    want, _ = outputs_and_gradients(plain, weights=weights)
+    assert np.abs(out - want).max() > 1e-3  # the merge changed the network
+    for s in range(8):
+        checked = small(RELU, RELU_DATA, "q.\nq.\nq.", LiftingSettings("value", iso_check=True, seed=s), seed=1)
+        assert_same(checked, plain, weights=weights)
+    vetoed = [small(RELU, RELU_DATA, "q.\nq.\nq.", LiftingSettings("value", iso_check=True, seed=s), seed=1)
+              .compression.vetoed for s in range(8)]
+    assert max(vetoed) > 0
+
+
+def test_value_lifting_never_merges_a_fact_with_a_computed_neuron():
+    """sigmoid(4.6) = 0.99004 rounds to the fact 0.99 at 2 digits; the reference would merge them."""
+    template = "h :- k. [activation=sigmoid]\nh/0 [activation=identity]\n" \
+               "q :- $w={1} h, $v={1} g. [activation=identity]\nq/0 [activation=identity]"
+    lifted = small(template, "<4.6> k, <0.99> g.", "q.", LiftingSettings("value", iso_digits=2))
+    plain = small(template, "<4.6> k, <0.99> g.", "q.", "none")
+    assert_same(lifted, plain)
+    assert (lifted.compression.final.facts, lifted.compression.final.rules) == (2, 2)
+
+
+def test_value_lifting_leaves_the_weights_and_their_generator_alone():
+    template, examples, queries, _ = _case("c11_mutagenesis_gnn")
+    plain = build(template, examples, queries, lifting="none", seed=5)
+    lifted = build(template, examples, queries, lifting=LiftingSettings("value", iso_inits=2), seed=5)
+    for name, value in plain.store.values.items():
+        np.testing.assert_array_equal(lifted.store.values[name], value)
+
+
+def test_lifting_settings_are_checked():
+    for bad in ({"method": "iso"}, {"scope": "fold"}, {"iso_inits": 0}, {"iso_digits": 16}):
+        with pytest.raises(NeuralogicError):
+            LiftingSettings(**bad)
+
+
+def test_report_lists_every_stage_with_counts_and_times():
+    c = small("h(X) :- $w={1} f(X), g(X). [activation=tanh]", "f(a), f(b), g(a), g(b).", "h(a). h(b).",
+              profile=REFERENCE)
+    report = c.compression
+    lines = report.lines()
+    assert lines[0] == "neurons and edges the 2 outputs reach:"
+    assert [s.name for s in report.stages] == ["ground network", "chain pruning",
+                                               "structural lifting across examples"]
+    assert report.final.neurons < report.ground.neurons
+    data = report.as_dict()
+    assert data["stages"][2]["neurons"] == report.final.neurons and data["lifting"]["method"] == "structural"
+    assert all(stage["seconds"] >= 0 for stage in data["stages"])
