@@ -369,3 +369,48 @@ def test_report_lists_every_stage_with_counts_and_times():
     data = report.as_dict()
     assert data["stages"][2]["neurons"] == report.final.neurons and data["lifting"]["method"] == "structural"
     assert all(stage["seconds"] >= 0 for stage in data["stages"])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_nlp_compress_prints_every_stage_and_json(capsys):
+    from conftest import REPO
+
+    from neuralogic_py import cli
+
+    args = [str(REPO / "templates" / "gnn.rules"), str(REPO / "datasets" / "molecules")]
+    assert cli.main(["compress", *args]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("neurons and edges the ")
+    names = [line.split(":")[0].strip() for line in out[2:]]
+    assert names == ["ground network", "chain pruning", "structural lifting within examples",
+                     "structural lifting across examples"]
+    assert cli.main(["compress", *args, "--json", "--lifting", "value", "--iso-check"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    stages = data["stages"]
+    assert [s["stage"].split(" (")[0] for s in stages][2:] == ["value lifting within examples",
+                                                               "value lifting across examples"]
+    assert stages[3]["neurons"] <= stages[2]["neurons"] <= stages[1]["neurons"] <= stages[0]["neurons"]
+    assert all(s["vetoed"] is not None for s in stages[2:])
+    assert cli.main(["compress", *args, "--lifting", "none"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_nlp_train_reports_lifting_and_trains_the_same_either_way(capsys, tmp_path):
+    from conftest import REPO
+
+    from neuralogic_py import cli
+
+    errors = {}
+    for lifting in ("none", "structural"):
+        out_dir = tmp_path / lifting
+        argv = ["train", str(REPO / "templates" / "gnn.rules"), str(REPO / "datasets" / "molecules"), "--epochs", "3",
+                "--batch-size", "4", "--out", str(out_dir), "--lifting", lifting]
+        assert cli.main(argv) == 0
+        out = capsys.readouterr().out
+        assert "chain pruning:" in out and (lifting == "none") != ("structural lifting across examples:" in out)
+        results = json.loads((out_dir / "results.json").read_text())
+        assert results["compression"]["lifting"]["method"] == lifting
+        errors[lifting] = results["history"]["train_error"]
+    np.testing.assert_allclose(errors["structural"], errors["none"], rtol=1e-10)

@@ -139,7 +139,7 @@ class CompressionReport:
         return self.stages[-1].vetoed
 
     def lines(self, kinds: bool = False) -> list[str]:
-        """A heading and one line per stage: neurons (by kind with ``kinds``), share of the ground network, edges, time."""
+        """A heading and a line per stage: neurons (by kind with ``kinds``), share of the ground, edges, time."""
         return report_lines(self.samples, self.stages, kinds)
 
     def as_dict(self) -> dict[str, Any]:
@@ -180,11 +180,12 @@ def count(network: Network, flat: Flat, needed: np.ndarray, kept: np.ndarray) ->
                   int(n_inputs[mask].sum()))
 
 
-def compress(network: Network, lifting: str | LiftingSettings = "structural",
-             schedule: Schedule | None = None) -> tuple[Network, CompressionReport]:
+def compress(network: Network, lifting: str | LiftingSettings = "structural") -> tuple[Network, CompressionReport]:
     """The network to compile under ``lifting`` (chain pruning is the schedule's), and the report.
 
-    ``schedule`` (of ``network``) is reused by the value method, which runs the network.
+    The value method compiles and runs ``network`` (:mod:`.isovalue`); the others only
+    read its arrays. ``network`` itself is not changed: the lifted network shares its
+    store and every array lifting does not rewire.
     """
     settings = LiftingSettings.of(lifting)
     report = CompressionReport(len(network.samples), settings)
@@ -205,7 +206,7 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural",
     if settings.method == "structural":
         classes = structural_classes(graph, scope)
     else:
-        values = value_classes(schedule or Schedule(network), graph, inits=settings.iso_inits,
+        values = value_classes(Schedule(network), graph, inits=settings.iso_inits,
                                digits=settings.iso_digits, seed=settings.seed)
         # facts by their exact values, never by value with computed neurons; computed neurons of one kind
         # (a bypassed neuron has its input's kind: rows of one meaning, e.g. before or after a head weight)

@@ -88,8 +88,9 @@ def chain_bypass(flat: Flat) -> Bypass:
     member_start = np.searchsorted(flat.member_agg, np.arange(flat.n_aggs))
     for i, layer in enumerate(net.layers):
         p = len(layer.positions)
-        if p and layer.n_rules and passing[flat.rule_base + flat.rule_offset[i]] and all(w is None for w in layer.weights) \
-                and not any(layer.soft) and (p == 1 or layer.combination in IDEMPOTENT):
+        unweighted = all(w is None for w in layer.weights) and not any(layer.soft)
+        if p and layer.n_rules and unweighted and passing[flat.rule_base + flat.rule_offset[i]] \
+                and (p == 1 or layer.combination in IDEMPOTENT):
             same = (layer.body == layer.body[:, :1]).all(axis=1)
             rule[flat.rule_offset[i] + np.flatnonzero(same)] = layer.body[same, 0]
         if layer.aggregation not in PASSING_AGGREGATIONS or not layer.n_groups:

@@ -268,10 +268,10 @@ class Schedule(Flat):
         at = np.flatnonzero(single)
         agg = self.in_agg[lo[at]]
         at, agg = at[self.bypass.absorbed[agg]], agg[self.bypass.absorbed[agg]]
-        for k, g in zip(at.tolist(), agg.tolist()):
-            layer = net.layers[int(self.agg_layer[g])]
-            out[k, :2] = net.store.parameters[layer.head_weight].shape
-            out[k, 2:] = layer.agg_shape[int(self.agg_local[g])]
+        head_shape = np.array([net.store.parameters[layer.head_weight].shape if layer.head_weight else (-1, -1)
+                               for layer in net.layers], dtype=INDEX).reshape(-1, 2)
+        out[at, :2] = head_shape[self.agg_layer[agg]]
+        out[at, 2:] = cat_index([layer.agg_shape for layer in net.layers], shape=(0, 2))[agg]
         return out
 
 
