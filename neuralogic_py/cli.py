@@ -256,8 +256,7 @@ def add_ground(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--print", dest="print_rules", action="store_true",
                    help="also list the ground rules ([example] head :- body.), for small inputs")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    p.add_argument("--allow-underivable", action="store_true",
-                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    _add_underivable_argument(p)
     p.set_defaults(run=ground)
 
 
@@ -386,12 +385,9 @@ def add_predict(subparsers: argparse._SubParsersAction, common: argparse.Argumen
     p.add_argument("--weights", metavar="JSON", help="weights by name; weights not given keep their written value "
                                                      "or are drawn (see --seed)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the outputs here (default: standard output)")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
-                   help="functions where the template states none: reference (tanh, sum, avg; the Java CLI's) or "
-                        "pyneuralogic (identity, sum, avg)")
+    _add_profile_argument(p)
     p.add_argument("--seed", type=int, default=0, help="seed for weights written by shape only (default 0)")
-    p.add_argument("--allow-underivable", action="store_true",
-                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    _add_underivable_argument(p)
     p.set_defaults(run=predict)
 
 
@@ -444,6 +440,17 @@ def _predict_with_model(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- nlp compress
 
 
+def _add_underivable_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    p.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+
+
+def _add_profile_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
+                   help="functions where the template states none: reference (tanh, sum, avg; the Java CLI's) or "
+                        "pyneuralogic (identity, sum, avg)")
+
+
 def _add_lifting_arguments(p: argparse.ArgumentParser) -> None:
     from .neural.compression import METHODS
 
@@ -474,13 +481,10 @@ def add_compress(subparsers: argparse._SubParsersAction, common: argparse.Argume
                     "lifting within each example and across all examples, with the time each stage took.")
     _add_sources_arguments(p)
     _add_lifting_arguments(p)
-    p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
-                   help="functions where the template states none: reference (tanh, sum, avg) or pyneuralogic "
-                        "(identity, sum, avg)")
+    _add_profile_argument(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the value method's weight draws (default 0)")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    p.add_argument("--allow-underivable", action="store_true",
-                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    _add_underivable_argument(p)
     p.set_defaults(run=compress)
 
 
@@ -557,9 +561,7 @@ def add_train(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
                    help="with --loss auto: cross-entropy on a sigmoid/softmax output instead of on logits")
     t.add_argument("--init", choices=sorted(INITIALIZERS), default="uniform",
                    help="initializer of weights written by shape (default uniform on (-1, 1))")
-    t.add_argument("--profile", choices=sorted(PROFILES), default="reference",
-                   help="functions where the template states none: reference (tanh, sum, avg) or pyneuralogic "
-                        "(identity, sum, avg)")
+    _add_profile_argument(t)
     t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the sample order (default 0)")
     t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
                    help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
@@ -578,8 +580,7 @@ def add_train(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
     o.add_argument("--out", metavar="DIR", default="target/out",
                    help="where to write model.json, predictions/ and results.json (default target/out)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
-    o.add_argument("--allow-underivable", action="store_true",
-                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    _add_underivable_argument(o)
     p.set_defaults(run=train)
 
 
@@ -675,8 +676,7 @@ def add_test(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("data", metavar="DATA", help="examples file or sources directory")
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
     p.add_argument("--out", metavar="DIR", help="also write predictions/<split>.tsv and results.json here")
-    p.add_argument("--allow-underivable", action="store_true",
-                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    _add_underivable_argument(p)
     p.set_defaults(run=test)
 
 
