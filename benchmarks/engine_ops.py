@@ -22,15 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neuralogic_py.engine import Segments, backward, ops, variable  # noqa: E402
-
-
-def best_time(fun: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fun()
-        best = min(best, time.perf_counter() - start)
-    return best
+from timing import best_time  # noqa: E402
 
 
 def tape_forward_backward(op, x: np.ndarray, seg: Segments, seed: np.ndarray) -> Callable[[], object]:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import time
 from pathlib import Path
-from typing import Callable
 
 from neuralogic_py.language.data import load_examples, parse_examples, parse_queries
 from neuralogic_py.language.parser import parse_template
+from timing import best_time
 
 SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
 TEMPLATES = ["conformance/c11_mutagenesis_gnn/template.txt", "conformance/c12_nations_triples/template.txt"]
@@ -30,15 +29,6 @@ DATA = [
     ("datasets/kbs/kinships/queries.txt", parse_queries),
 ]
 _STATEMENT_END = re.compile(r"\.(?!\d)")
-
-
-def best_time(fun: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fun()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def prefix(text: str, size: int) -> str:
