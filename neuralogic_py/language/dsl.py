@@ -162,16 +162,18 @@ class Term:
         return str(self.term)
 
 
-class _TermNamespace:
-    """Attribute access ``NS.name`` is ``NS.get("name")`` of the subclass."""
+class _Namespace:
+    """Attribute access ``NS.name`` is ``NS.get("name")`` of the subclass (V, C, W, R)."""
 
-    def __getattr__(self, name: str) -> Term:
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
         if _is_probe(name):
             raise AttributeError(name)
         return self.get(name)  # type: ignore[attr-defined]  # each namespace defines get()
 
 
-class _Variables(_TermNamespace):
+class _Variables(_Namespace):
     """``V.X`` (``V.x`` is capitalised to ``X``), ``V._`` (anonymous), ``V.get("X")``."""
 
     @_located
@@ -182,7 +184,7 @@ class _Variables(_TermNamespace):
         return Term(ir.Variable(text))
 
 
-class _Constants(_TermNamespace):
+class _Constants(_Namespace):
     """``C.a``, ``C.get("a")``; the first letter is lower-cased (``C.Ann`` is ``ann``)."""
 
     @_located
@@ -344,18 +346,13 @@ class WeightName:
         return f"${self.name}"
 
 
-class _Weights:
+class _Weights(_Namespace):
     """``W[...]`` builds a weight like ``R.h[...]`` does; ``W.w`` / ``W.get("w")`` names one."""
 
     __iter__ = None
 
     def __getitem__(self, key: Any) -> WeightSpec:
         return WeightSpec(to_weight(key))
-
-    def __getattr__(self, name: str) -> WeightName:
-        if _is_probe(name):
-            raise AttributeError(name)
-        return self.get(name)
 
     @_located
     def get(self, name: str) -> WeightName:
@@ -566,7 +563,7 @@ class Relation:
         return f"<Relation {self}>"
 
 
-class _Relations:
+class _Relations(_Namespace):
     """``R.h``, ``R.get("h")``; ``R._h`` and ``R.hidden.h`` are hidden, ``R.special.h`` built-in."""
 
     __slots__ = ("_hidden", "_builtin")
@@ -582,11 +579,6 @@ class _Relations:
     @property
     def special(self) -> _Relations:
         return _Relations(builtin=True)
-
-    def __getattr__(self, name: str) -> Relation:
-        if _is_probe(name):
-            raise AttributeError(name)
-        return self.get(name)
 
     @_located
     def get(self, name: str) -> Relation:
