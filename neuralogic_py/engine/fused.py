@@ -45,7 +45,11 @@ from .jit import numba
 _nb = numba()
 if _nb is None:  # pragma: no cover - guarded by jit.available() at every import site
     raise ImportError("numba is not installed")
-_njit = _nb.njit(cache=True, nogil=True, error_model="numpy")  # x/0 is inf or nan, as in numpy
+# x/0 is inf or nan, as in numpy. Kernels that allocate nothing run without the runtime's reference
+# counting (_nrt=False): a call passing arrays then costs nothing, where counting costs ~20 ns per call.
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+_njit = _nb.njit(_nrt=False, **_OPTIONS)
+_njit_alloc = _nb.njit(**_OPTIONS)
 
 # -- codes ------------------------------------------------------------------------------------
 
@@ -349,15 +353,143 @@ def _rule_items(h, i, ints, rows, X, items, xin, term):
 
 
 @_njit
+def _additive(comb):
+    """Sum, avg and a single input: the gradient of every item is the output's (over k for avg)."""
+    return comb == SUM or comb == AVG or comb == FIRST
+
+
+@_njit
+def _fits(r, c, size):
+    """An item of shape (r, c) is added as is (its size is the output's) or as a scalar broadcast."""
+    return r * c == size or r * c == 1
+
+
+@_njit
+def _add_into(out, oo, size, src, so, ssize):
+    if ssize == size:
+        for e in range(size):
+            out[oo + e] += src[so + e]
+    else:
+        v = src[so]
+        for e in range(size):
+            out[oo + e] += v
+
+
+@_njit
+def _negated(h, X, ao, n, soft, xin):
+    """The input at X[ao] through the negation function (into xin) when soft; returns (array, offset)."""
+    if not soft:
+        return X, ao
+    for e in range(n):
+        xin[e] = activate(h[NEG], X[ao + e])
+    return xin, 0
+
+
+@_njit
+def _rule_fits(h, i, ints, rows):
+    """Whether rule row i's items all fit the additive fast path's broadcasting (:func:`_fits`)."""
+    n, size = h[N], h[HR] * h[HC]
+    if h[B_OFF] >= 0:
+        p = ints[h[B_OFF] + i]
+        if not _fits(rows[p, RR], rows[p, RC], size):
+            return False
+    for j in range(h[NPOS]):
+        a = ints[h[B_IN] + j * n + i]
+        ar, ac = rows[a, RR], rows[a, RC]
+        w = ints[h[B_W] + j * n + i]
+        if w >= 0:
+            ar, ac = times_shape(rows[w, RR], rows[w, RC], ar, ac)
+        if not _fits(ar, ac, size):
+            return False
+    return True
+
+
+@_njit
 def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
-    size = h[HR] * h[HC]
+    n, size, comb = h[N], h[HR] * h[HC], h[COMB]
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
-        k = _rule_items(h, i, ints, rows, X, items, xin, term)
-        _combine(h[COMB], items, k, size, PRE, off)
+        if _additive(comb) and _rule_fits(h, i, ints, rows):
+            for e in range(size):
+                PRE[off + e] = 0.0
+            k = 0
+            if h[B_OFF] >= 0:
+                p = ints[h[B_OFF] + i]
+                _add_into(PRE, off, size, X, rows[p, OFF], rows[p, RR] * rows[p, RC])
+                k += 1
+            for j in range(h[NPOS]):
+                a = ints[h[B_IN] + j * n + i]
+                ar, ac = rows[a, RR], rows[a, RC]
+                src, so = _negated(h, X, rows[a, OFF], ar * ac, ints[h[B_SOFT] + j], xin)
+                w = ints[h[B_W] + j * n + i]
+                if w >= 0:
+                    times(X, rows[w, OFF], rows[w, RR], rows[w, RC], src, so, ar, ac, term, 0)
+                    tr, tc = times_shape(rows[w, RR], rows[w, RC], ar, ac)
+                    _add_into(PRE, off, size, term, 0, tr * tc)
+                else:
+                    _add_into(PRE, off, size, src, so, ar * ac)
+                k += 1
+            if comb == AVG:
+                for e in range(size):
+                    PRE[off + e] /= k
+        else:
+            k = _rule_items(h, i, ints, rows, X, items, xin, term)
+            _combine(comb, items, k, size, PRE, off)
         for e in range(size):
             X[off + e] = activate(h[ACT], PRE[off + e])
+
+
+@_njit
+def _spread(gz, size, scale_by, tsize, out):
+    """The gradient of an item of size ``tsize`` from the output's ``gz``: as is, or summed for a scalar;
+    divided by ``scale_by`` (avg's k; 1 otherwise)."""
+    if tsize == size:
+        for e in range(size):
+            out[e] = gz[e] / scale_by if scale_by != 1 else gz[e]
+    else:
+        t = 0.0
+        for e in range(size):
+            t += gz[e] / scale_by if scale_by != 1 else gz[e]
+        out[0] = t
+
+
+@_njit
+def _rule_backward_additive(h, i, ints, rows, X, GX, gz, gterm, xin, gxin):
+    """Backward of an additive rule row: no item is recomputed, only the weighted inputs' VJPs."""
+    n, size = h[N], h[HR] * h[HC]
+    k = h[NPOS] + (1 if h[B_OFF] >= 0 else 0)
+    scale_by = k if h[COMB] == AVG else 1
+    if h[B_OFF] >= 0:
+        p = ints[h[B_OFF] + i]
+        psize = rows[p, RR] * rows[p, RC]
+        _spread(gz, size, scale_by, psize, gterm)
+        for e in range(psize):
+            GX[rows[p, OFF] + e] += gterm[e]
+    for j in range(h[NPOS]):
+        a = ints[h[B_IN] + j * n + i]
+        ao, ar, ac = rows[a, OFF], rows[a, RR], rows[a, RC]
+        soft = ints[h[B_SOFT] + j]
+        keep = rows[a, STEP] != CONSTANT
+        w = ints[h[B_W] + j * n + i]
+        if w >= 0:
+            wr, wc = rows[w, RR], rows[w, RC]
+            tr, tc = times_shape(wr, wc, ar, ac)
+            _spread(gz, size, scale_by, tr * tc, gterm)
+            src, so = _negated(h, X, ao, ar * ac, soft, xin)
+            if keep and not soft:
+                times_vjp(gterm, 0, X, rows[w, OFF], wr, wc, X, ao, ar, ac, GX, rows[w, OFF], GX, ao)
+                continue
+            for e in range(ar * ac):
+                gxin[e] = 0.0
+            times_vjp(gterm, 0, X, rows[w, OFF], wr, wc, src, so, ar, ac, GX, rows[w, OFF], gxin, 0)
+        else:
+            _spread(gz, size, scale_by, ar * ac, gxin)
+            if soft:
+                _negated(h, X, ao, ar * ac, soft, xin)
+        if keep:
+            for e in range(ar * ac):
+                GX[ao + e] += gxin[e] * derivative(h[NEG], X[ao + e], xin[e]) if soft else gxin[e]
 
 
 @_njit
@@ -372,6 +504,9 @@ def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, 
             gz[e] = GX[off + e] * derivative(h[ACT], PRE[off + e], X[off + e])
             nonzero = nonzero or gz[e] != 0.0
         if not nonzero or h[COMB] == ONE or h[COMB] == COUNT:
+            continue
+        if _additive(h[COMB]) and _rule_fits(h, i, ints, rows):
+            _rule_backward_additive(h, i, ints, rows, X, GX, gz, gterm, xin, gxin)
             continue
         k = _rule_items(h, i, ints, rows, X, items, xin, term)
         _item_grads(h[COMB], items, k, size, PRE, off, gz, gitems)
@@ -419,6 +554,45 @@ def _members(h, i, ints, rows, X, items, R, C):
 
 
 @_njit
+def _members_fit(h, i, ints, rows, size):
+    """Whether every member of row i fits the additive fast path's broadcasting (:func:`_fits`)."""
+    for k in range(ints[h[B_PTR] + i], ints[h[B_PTR] + i + 1]):
+        m = ints[k]
+        if not _fits(rows[m, RR], rows[m, RC], size):
+            return False
+    return True
+
+
+@_njit
+def _sum_members(h, i, ints, rows, X, out, oo, size):
+    """out[oo:oo+size] = the sum (avg: mean) of row i's members, added in member order."""
+    lo, hi = ints[h[B_PTR] + i], ints[h[B_PTR] + i + 1]
+    for e in range(size):
+        out[oo + e] = 0.0
+    for k in range(lo, hi):
+        m = ints[k]
+        _add_into(out, oo, size, X, rows[m, OFF], rows[m, RR] * rows[m, RC])
+    if h[COMB] == AVG:
+        for e in range(size):
+            out[oo + e] /= hi - lo
+
+
+@_njit
+def _spread_members(h, i, ints, rows, GX, gz, size, gterm):
+    """Each member of row i gets the output's gradient (over the count for avg; summed for a scalar)."""
+    lo, hi = ints[h[B_PTR] + i], ints[h[B_PTR] + i + 1]
+    scale_by = hi - lo if h[COMB] == AVG else 1
+    for k in range(lo, hi):
+        m = ints[k]
+        if rows[m, STEP] == CONSTANT:
+            continue
+        msize = rows[m, RR] * rows[m, RC]
+        _spread(gz, size, scale_by, msize, gterm)
+        for e in range(msize):
+            GX[rows[m, OFF] + e] += gterm[e]
+
+
+@_njit
 def _reduced(h, i, ints, rows, X, items, reduced):
     """The aggregated value of row i into ``reduced``, before the head weight; returns its shape.
 
@@ -430,8 +604,11 @@ def _reduced(h, i, ints, rows, X, items, reduced):
         return 1, 1
     m = ints[ints[h[B_PTR] + i]]
     mr, mc = rows[m, RR], rows[m, RC]
-    k = _members(h, i, ints, rows, X, items, mr, mc)
-    _combine(comb, items, k, mr * mc, reduced, 0)
+    if _additive(comb):
+        _sum_members(h, i, ints, rows, X, reduced, 0, mr * mc)
+    else:
+        k = _members(h, i, ints, rows, X, items, mr, mc)
+        _combine(comb, items, k, mr * mc, reduced, 0)
     return mr, mc
 
 
@@ -459,7 +636,11 @@ def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, 
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
-        mr, mc = _reduced(h, i, ints, rows, X, items, reduced)
+        if h[B_HEAD] >= 0 or not _additive(comb):
+            mr, mc = _reduced(h, i, ints, rows, X, items, reduced)
+        else:  # the sum's gradient needs no values
+            m = ints[ints[h[B_PTR] + i]]
+            mr, mc = rows[m, RR], rows[m, RC]
         k = ints[h[B_PTR] + i + 1] - ints[h[B_PTR] + i]
         size = mr * mc
         if h[B_HEAD] >= 0:
@@ -472,6 +653,9 @@ def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, 
             for e in range(size):
                 gz[e] = GX[off + e]
         if comb == ONE or comb == COUNT:
+            continue
+        if _additive(comb):
+            _spread_members(h, i, ints, rows, GX, gz, size, reduced)
             continue
         _item_grads(comb, items, k, size, reduced, 0, gz, gitems)
         lo = ints[h[B_PTR] + i]
@@ -499,6 +683,8 @@ def _atom_forward(h, active, ints, rows, X, PRE, items):
             else:
                 for e in range(size):
                     PRE[off + e] = X[rows[a, OFF] + e]
+        elif _additive(h[COMB]) and _members_fit(h, i, ints, rows, size):
+            _sum_members(h, i, ints, rows, X, PRE, off, size)
         else:
             k = _members(h, i, ints, rows, X, items, R, C)
             _combine(h[COMB], items, k, size, PRE, off)
@@ -528,6 +714,8 @@ def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz):
             else:
                 for e in range(size):
                     GX[rows[a, OFF] + e] += gz[e]
+        elif _additive(h[COMB]) and _members_fit(h, i, ints, rows, size):
+            _spread_members(h, i, ints, rows, GX, gz, size, items[0])
         elif h[COMB] != COUNT:
             k = _members(h, i, ints, rows, X, items, R, C)
             _item_grads(h[COMB], items, k, size, PRE, off, gz, gitems)
@@ -540,7 +728,7 @@ def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz):
 
 # -- the passes ------------------------------------------------------------------------------------
 
-@_njit
+@_njit_alloc
 def forward(steps, ints, rows, X, PRE, bucket, bstart, cnt, width, max_items):
     """Compute the bucketed rows of every step, in step order."""
     items = np.empty((max_items, width))
@@ -561,7 +749,7 @@ def forward(steps, ints, rows, X, PRE, bucket, bstart, cnt, width, max_items):
             _atom_forward(h, active, ints, rows, X, PRE, items)
 
 
-@_njit
+@_njit_alloc
 def backward(steps, ints, rows, X, PRE, GX, bucket, bstart, cnt, width, max_items):
     """Accumulate into GX the gradient of every bucketed row's inputs, in reverse step order."""
     items = np.empty((max_items, width))
@@ -735,7 +923,7 @@ def update(rows, X, GX, M, V, touched, learnable, kind, hyper, t):
 FORWARD, GRADIENTS, TRAIN = range(3)
 
 
-@_njit
+@_njit_alloc
 def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, width, max_items,
         outputs, targets, weights, loss_code, learnable, opt_kind, hyper, t):
     """The one entry point (one compilation): ``FORWARD`` computes the rows ``outputs`` need;
