@@ -1,0 +1,141 @@
+"""What every subcommand shares: exit codes, :func:`run_command`, the common options and text helpers.
+
+Only light modules are imported here; a subcommand imports the heavy ones (numpy, the
+neural and learning packages) inside the functions that need them, so that ``nlp --help``
+starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import NeuralogicError, NeuralogicWarning, display_path, render
+
+EXIT_OK = 0
+EXIT_STRICT = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+Run = Callable[[argparse.Namespace, "WarningCounter"], int]
+Parsers = argparse.ArgumentParser | argparse._ArgumentGroup
+
+
+# --------------------------------------------------------------------------- running a command
+
+
+@dataclass
+class WarningCounter:
+    """Prints each warning positioned to stderr and counts them (for the closing status line)."""
+
+    count: int = 0
+
+    def show(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        self.count += 1
+        if isinstance(message, NeuralogicWarning):
+            text = str(message)
+        else:
+            text = warnings.formatwarning(message, category, filename, lineno, line).rstrip()
+        print(text, file=sys.stderr)
+
+
+def run_command(run: Run, args: argparse.Namespace) -> int:
+    """Run a subcommand; errors become messages on stderr and exit codes.
+
+    Under ``--strict`` the first :class:`NeuralogicWarning` stops the command as an
+    error would (exit 1), so a long run does not go on with questionable input.
+    """
+    counter = WarningCounter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if getattr(args, "strict", False) else "always", NeuralogicWarning)
+        warnings.showwarning = counter.show
+        try:
+            return run(args, counter)
+        except NeuralogicWarning as w:
+            print(render("error", w.message, w.span, w.hint or "a warning, made an error by --strict"),
+                  file=sys.stderr)
+            return EXIT_STRICT
+        except NeuralogicError as e:
+            print(e, file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader of our output went away (`nlp ... | head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        except OSError as e:  # unreadable file, full disk, ...: the OS's reason, without a traceback
+            name = f": {display_path(e.filename)}" if e.filename else ""
+            print(f"error: {e.strerror or e}{name}", file=sys.stderr)
+            return EXIT_ERROR
+
+
+# --------------------------------------------------------------------------- options shared by commands
+
+
+def add_sources_arguments(p: argparse.ArgumentParser) -> None:
+    """``TEMPLATE [DATA] [--queries Q]``, as every command that reads a template and its data takes them."""
+    p.add_argument("template", metavar="TEMPLATE",
+                   help="template file, or a sources directory holding template.txt (then DATA may be omitted)")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="examples file, or a directory laid out like NeuraLogic's -sd (examples.txt, "
+                        "queries.txt, trainExamples.txt, ..., fold_*/)")
+    p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
+
+
+def add_underivable_argument(p: Parsers) -> None:
+    """``--allow-underivable``."""
+    p.add_argument("--allow-underivable", action="store_true",
+                   help="drop queries no rule derives (with one warning) instead of stopping with an error")
+
+
+def add_profile_argument(p: Parsers) -> None:
+    """``--profile``: the functions a template gets where it states none."""
+    from ..neural.settings import PROFILES
+
+    p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
+                   help="functions where the template states none: reference (tanh, sum, avg; the Java CLI's) or "
+                        "pyneuralogic (identity, sum, avg)")
+
+
+def add_lifting_arguments(p: argparse.ArgumentParser) -> None:
+    """``--lifting`` and the value method's ``--iso-*`` options."""
+    from ..neural.compression import METHODS
+
+    g = p.add_argument_group("lifting (merging neurons that compute the same function; docs/lifting.md)")
+    g.add_argument("--lifting", choices=METHODS, default="structural",
+                   help="structural: exact, certified (default); value: the paper's method, neurons with equal "
+                        "values under random weights; none: chain pruning only")
+    g.add_argument("--iso-inits", type=int, default=1, metavar="K",
+                   help="value lifting: random weight draws compared (default 1)")
+    g.add_argument("--iso-digits", type=int, default=12, metavar="D",
+                   help="value lifting: decimal digits values are rounded to (default 12)")
+    g.add_argument("--iso-check", action="store_true",
+                   help="value lifting: merge only what the structural test also certifies (vetoes are counted)")
+
+
+def lifting(args: argparse.Namespace, scope: str = "batch") -> Any:
+    """The :class:`~neuralogic_py.neural.compression.LiftingSettings` the lifting options ask for."""
+    from ..neural.compression import LiftingSettings
+
+    return LiftingSettings(args.lifting, scope, args.iso_inits, args.iso_digits, args.iso_check, args.seed)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def file_name(path: Path | None) -> str | None:
+    """``path`` as messages show it, or None."""
+    return display_path(path) if path is not None else None
+
+
+def no_data_error(what: str) -> NeuralogicError:
+    """The error of a command that found no examples or queries to work on."""
+    return NeuralogicError(f"no examples or queries to {what}",
+                           hint="give an examples file, or a directory with examples.txt / testExamples.txt")

@@ -1,0 +1,80 @@
+"""``nlp predict``: each query's output, under weights given by name or a saved model's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import NeuralogicError
+from ..language.parser import load_template
+from ..language.sources import load_sources, load_split
+from .common import (EXIT_OK, WarningCounter, add_profile_argument, add_sources_arguments, add_underivable_argument,
+                     file_name, no_data_error)
+
+NAME = "predict"
+HELP = "compute each query's output with weights given by name"
+
+
+def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Declare ``nlp predict``'s arguments."""
+    p = subparsers.add_parser(
+        NAME, parents=[common], help=HELP,
+        description="Ground TEMPLATE on DATA, set the template's weights by name from a JSON file (the conformance "
+                    "weights.json format) and write each query's output, in query order, as {\"outputs\": [...]} "
+                    "(a number per scalar output, a flat list per column vector). DATA is an examples file or a "
+                    "sources directory (its training split, or its test split when it has no training split).")
+    add_sources_arguments(p)
+    p.add_argument("--weights", metavar="JSON", help="weights by name; weights not given keep their written value "
+                                                     "or are drawn (see --seed)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the outputs here (default: standard output)")
+    add_profile_argument(p)
+    p.add_argument("--seed", type=int, default=0, help="seed for weights written by shape only (default 0)")
+    add_underivable_argument(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp predict``: outputs of every query under the given weights."""
+    from ..learn.model import is_model_file
+    from ..neural.parameters import block_to_json
+    from ..neural.predict import build
+    from ..neural.settings import PROFILES
+
+    if is_model_file(args.template):
+        return _predict_with_model(args)
+    sources = load_sources(args.template, args.data, args.queries)
+    split = sources.train or sources.test
+    if not split:
+        raise no_data_error("predict for")
+    data = load_split(split)
+    compiled = build(load_template(*sources.template), data.examples, data.query_lines,
+                     settings=PROFILES[args.profile], seed=args.seed, allow_underivable=args.allow_underivable,
+                     examples_file=file_name(split.examples), queries_file=file_name(split.queries))
+    if args.weights:
+        compiled.store.load_json(args.weights)
+    text = json.dumps({"outputs": [block_to_json(o) for o in compiled.forward()]}, indent=1)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def _predict_with_model(args: argparse.Namespace) -> int:
+    """``nlp predict MODEL DATA``: a saved model's outputs, in the same format."""
+    from ..learn.dataset import Dataset
+    from ..learn.model import Model
+
+    if args.data is None:
+        raise NeuralogicError("nlp predict MODEL needs DATA", hint="nlp predict model.json examples.txt")
+    model = Model.load(args.template)
+    if args.weights:
+        model.load_parameters(args.weights)
+    predictions = model.predict(Dataset.load(args.data, args.queries), allow_underivable=args.allow_underivable)
+    text = json.dumps(predictions.outputs_json(), indent=1)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return EXIT_OK

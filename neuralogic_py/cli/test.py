@@ -1,0 +1,50 @@
+"""``nlp test``: evaluate a saved model on data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import display_path
+from ..language.sources import existing_path
+from .common import EXIT_OK, WarningCounter, add_underivable_argument
+
+NAME = "test"
+HELP = "evaluate a saved model on data"
+
+
+def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Declare ``nlp test``'s arguments."""
+    p = subparsers.add_parser(
+        NAME, parents=[common], help=HELP,
+        description="Load MODEL (a model.json written by nlp train) and print the metrics of DATA: an examples "
+                    "file, or a sources directory (each of its train, val and test splits).")
+    p.add_argument("model", metavar="MODEL", help="a saved model (model.json)")
+    p.add_argument("data", metavar="DATA", help="examples file or sources directory")
+    p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
+    p.add_argument("--out", metavar="DIR", help="also write predictions/<split>.tsv and results.json here")
+    add_underivable_argument(p)
+    p.set_defaults(run=run)
+
+
+
+def run(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp test``: metrics of every split of DATA under a saved model."""
+    from ..learn import report
+    from ..learn.dataset import data_splits
+    from ..learn.model import Model
+
+    model = Model.load(existing_path(args.model, "model"))
+    evaluations, predictions = {}, {}
+    for role, data in data_splits(args.data, args.queries):
+        evaluations[role] = model.evaluate(data, allow_underivable=args.allow_underivable)
+        predictions[role] = model.predict(data, allow_underivable=args.allow_underivable)
+        print(report.split_line(role, evaluations[role]))
+    if args.out:
+        out = Path(args.out)
+        paths = report.write_predictions(out, predictions)
+        paths.append(report.write_json(out / "results.json", {
+            "command": "test", "model": display_path(args.model),
+            "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
+        print(report.written_line(paths))
+    return EXIT_OK

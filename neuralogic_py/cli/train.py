@@ -1,0 +1,156 @@
+"""``nlp train``: learn a template's weights; print metrics; save the model, predictions and results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import NeuralogicError, display_path
+from ..language.pairing import counted
+from ..language.parser import load_template
+from ..language.sources import load_sources
+from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
+                     add_underivable_argument, lifting)
+
+NAME = "train"
+HELP = "learn a template's weights from data; print metrics, save the model"
+
+
+def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Declare ``nlp train``'s arguments."""
+    from ..learn.initializers import INITIALIZERS
+    from ..learn.losses import LOSS_CHOICES, TASKS
+    from ..learn.optimizers import OPTIMIZERS
+    from ..learn.trainer import SHUFFLES
+
+    p = subparsers.add_parser(
+        NAME, parents=[common], help=HELP,
+        description="Ground TEMPLATE on DATA, train its weights and print the metrics of every split (accuracy, "
+                    "error, best-threshold accuracy, majority, AUC-ROC, AUC-PR). Writes the model, per-sample "
+                    "predictions and results.json under --out. With a validation split (valExamples.txt) or "
+                    "--val-fraction, the weights with the lowest validation error are kept. With fold_* folders "
+                    "or --xval K, runs cross-validation instead.")
+    add_sources_arguments(p)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=100, help="passes over the training samples (default 100)")
+    t.add_argument("--batch-size", type=int, default=1, metavar="N",
+                   help="samples per update; 1 = online, as the reference (default); 0 = full batch")
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam")
+    t.add_argument("--lr", type=float, metavar="RATE", help="learning rate (default: adam 0.001, sgd 0.1)")
+    t.add_argument("--weight-decay", type=float, default=0.0, metavar="L2", help="L2 penalty (default 0)")
+    t.add_argument("--lr-decay", type=float, metavar="FACTOR",
+                   help="multiply the learning rate by FACTOR every --decay-every epochs")
+    t.add_argument("--decay-every", type=int, default=100, metavar="EPOCHS", help="default 100")
+    t.add_argument("--clip-norm", type=float, metavar="NORM", help="rescale longer gradients to this norm")
+    t.add_argument("--loss", choices=LOSS_CHOICES, default="mse",
+                   help="default mse; auto infers the loss and output activation as the reference does "
+                        "(classification: cross-entropy on the output's logits)")
+    t.add_argument("--task", choices=TASKS, help="for --loss auto and the metrics (default: from the targets)")
+    t.add_argument("--no-squish", action="store_true",
+                   help="with --loss auto: cross-entropy on a sigmoid/softmax output instead of on logits")
+    t.add_argument("--init", choices=sorted(INITIALIZERS), default="uniform",
+                   help="initializer of weights written by shape (default uniform on (-1, 1))")
+    add_profile_argument(t)
+    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the sample order (default 0)")
+    t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
+                   help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
+                        "epoch; none: data order")
+    add_lifting_arguments(p)
+    s = p.add_argument_group("model selection and cross-validation")
+    s.add_argument("--val-fraction", type=float, metavar="F",
+                   help="hold out this stratified fraction of the training samples for validation")
+    s.add_argument("--patience", type=int, metavar="N", help="stop after N evaluations without improvement")
+    s.add_argument("--select", choices=("error", "accuracy"), default="error",
+                   help="keep the weights with the lowest error (default) or the highest accuracy")
+    s.add_argument("--eval-every", type=int, default=1, metavar="EPOCHS", help="evaluate for selection (default 1)")
+    s.add_argument("--last", action="store_true", help="keep the last weights instead of the selected ones")
+    s.add_argument("--xval", type=int, metavar="K", help="K-fold stratified cross-validation of the training data")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", metavar="DIR", default="target/out",
+                   help="where to write model.json, predictions/ and results.json (default target/out)")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_underivable_argument(o)
+    p.set_defaults(run=run)
+
+
+
+def run(args: argparse.Namespace, counter: WarningCounter) -> int:
+    """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
+    import numpy as np
+
+    from ..learn import report
+    from ..learn.dataset import Dataset, external_folds
+    from ..learn.model import Model, cross_validate_folds
+    from ..neural.settings import PROFILES
+
+    sources = load_sources(args.template, args.data, args.queries)
+    out = Path(args.out)
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
+               "weight_decay": args.weight_decay, "lr_decay": args.lr_decay, "decay_every": args.decay_every,
+               "clip_norm": args.clip_norm, "patience": args.patience, "select": args.select,
+               "restore_best": not args.last, "shuffle": args.shuffle, "eval_every": args.eval_every,
+               "progress": sys.stderr.isatty() and not args.no_progress}
+    common = {"val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
+
+    def make_model(files: tuple[Path, ...]) -> Model:
+        return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+                     squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args))
+
+    if sources.folds or args.xval:
+        def on_fold(fold) -> None:
+            print(report.fold_line(fold), flush=True)
+
+        if sources.folds:
+            if args.xval and args.xval != len(sources.folds):
+                raise NeuralogicError(f"--xval {args.xval} but {display_path(sources.directory)} has "
+                                      f"{counted(len(sources.folds), 'fold_* folder')}")
+            cv = cross_validate_folds(external_folds(sources), make_model, keep_predictions=True, on_fold=on_fold,
+                                      **common, **options)
+        else:
+            if not sources.train:
+                raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
+            model = make_model(sources.template)
+            cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
+                                      on_fold=on_fold, **common, **options)
+        print("\n".join(report.xval_lines(cv)))
+        paths = [report.write_json(out / "results.json", {"command": "train", **cv.as_dict()})]
+        for fold in cv.folds:
+            paths += report.write_predictions(out / fold.name.replace(" ", "_"), {"test": fold.test_predictions})
+        print(report.written_line(paths[:1] + [out / "fold_*" / "predictions" / "test.tsv"]))
+        return EXIT_OK
+
+    if not sources.train:
+        raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
+                                                       "trainExamples.txt / examples.txt")
+    model = make_model(sources.template)
+    train_data = Dataset.from_split(sources.train)
+    val_data = Dataset.from_split(sources.val) if sources.val else None
+    result = model.fit(train_data, val_data, **common, **options)
+    evaluations = {"train": result.train}
+    if result.val is not None:
+        evaluations["val"] = result.val
+    predictions = {"train": model.predict(train_data)}
+    if result.held_out is not None:
+        everything = predictions["train"]
+        predictions["train"] = everything.take(np.setdiff1d(np.arange(len(everything)), result.held_out))
+        predictions["val"] = everything.take(result.held_out)
+    elif val_data is not None:
+        predictions["val"] = model.predict(val_data)
+    if sources.test:
+        test_data = Dataset.from_split(sources.test)
+        evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
+        predictions["test"] = model.predict(test_data)
+    held = f", {len(predictions['val'])} of them held out for validation" if result.held_out is not None else ""
+    print(f"data: {counted(len(predictions['train']) + len(result.held_out if held else ()), 'training sample')}"
+          f"{held} ({train_data.describe()})")
+    print("\n".join(report.fit_lines(model, result, result.seconds_build)))
+    compression = model.build(train_data)[1].compression
+    print("\n".join(compression.lines()))
+    print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
+    paths = [model.save(out / "model.json"), *report.write_predictions(out, predictions)]
+    paths.append(report.write_json(out / "results.json", {
+        "command": "train", "model": model.to_json()["training"], **result.as_dict(),
+        "compression": compression.as_dict(), "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
+    print(report.written_line(paths))
+    return EXIT_OK
