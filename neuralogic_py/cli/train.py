@@ -23,6 +23,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..learn.losses import LOSS_CHOICES, TASKS
     from ..learn.optimizers import OPTIMIZERS
     from ..learn.trainer import SHUFFLES
+    from ..neural.compiled import ENGINES
 
     p = subparsers.add_parser(
         NAME, parents=[common], help=HELP,
@@ -52,6 +53,10 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     t.add_argument("--init", choices=sorted(INITIALIZERS), default="uniform",
                    help="initializer of weights written by shape (default uniform on (-1, 1))")
     add_profile_argument(t)
+    t.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="fused: each step one compiled call (numba); numpy: op by op; auto (default): fused when "
+                        "its kernels are compiled already (once per machine, ~30 s) or the training repays "
+                        "compiling them, and the network uses only what it covers")
     t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the sample order (default 0)")
     t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
                    help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
@@ -95,7 +100,8 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
 
     def make_model(files: tuple[Path, ...]) -> Model:
         return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                     squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args))
+                     squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
+                     engine=args.engine)
 
     if sources.folds or args.xval:
         def on_fold(fold) -> None:

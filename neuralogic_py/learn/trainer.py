@@ -112,6 +112,7 @@ class History:
     stopped_early: bool = False
     selection_set: str = "train"
     seconds: float = 0.0
+    engine: str = "numpy"  # which engine took the optimizer steps (fused or numpy)
 
     @property
     def epochs(self) -> int:
@@ -121,7 +122,7 @@ class History:
         return {"epochs": self.epochs, "train_error": self.train_error,
                 "selection_error": [list(e) for e in self.selection_error], "learning_rate": self.learning_rate,
                 "best_epoch": self.best_epoch, "best_error": self.best_error, "stopped_early": self.stopped_early,
-                "selection_set": self.selection_set, "seconds": self.seconds}
+                "selection_set": self.selection_set, "seconds": self.seconds, "engine": self.engine}
 
 
 @dataclass
@@ -184,6 +185,7 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     history.selection_error.append((0, best.error))
     batches = _Batches(train_samples, config, rng)
     fused = _fused(scorer, params, optimizer, config, len(batches.epoch_sizes()))
+    history.engine = "numpy" if fused is None else "fused"
     bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not config.progress, leave=False)
     for epoch in bar:
         optimizer.start_epoch(epoch)
