@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..language import ir
+from ..logic.keys import unique_rows
 from ..logic.ground import GroundProgram
 from ..logic.samples import Grounding, Sample
 from .parameters import (
@@ -596,7 +597,7 @@ def _rule_shapes(network: Network, layer: Layer, rows: np.ndarray, shape: np.nda
     """Output shapes of rule neurons ``rows`` of ``layer`` (one computation per distinct input signature)."""
     p = len(layer.positions)
     signature = shape[layer.body[rows]].reshape(len(rows), 2 * p)
-    distinct, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    distinct, first, inverse = unique_rows(signature)
     out = np.zeros((len(distinct), 2), INDEX)
     for k, sig in enumerate(distinct.tolist()):
         inputs = [(sig[2 * j], sig[2 * j + 1]) for j in range(p)]
@@ -676,7 +677,7 @@ def _aggregation_shapes(network: Network, layer: Layer, groups: np.ndarray) -> N
     if w is None:
         layer.contrib_shape[groups] = agg
         return
-    distinct, inverse = np.unique(agg, axis=0, return_inverse=True)
+    distinct, _, inverse = unique_rows(agg)
     out = np.zeros((len(distinct), 2), INDEX)
     for k, s in enumerate(distinct.tolist()):
         try:

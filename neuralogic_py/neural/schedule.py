@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..logic.keys import unique_rows
 from .flat import Flat, cat_index
 from .network import ATOM, FACT, INDEX, Layer, Network, ranges
 from .parameters import Shape
@@ -194,7 +195,7 @@ class Schedule(Flat):
         weights = tuple(store[w].shape if w else None for w in layer.weights)
         offset = store[layer.offset].shape if layer.offset else None
         signature = net.shape[layer.body].reshape(layer.n_rules, 2 * p)
-        distinct, inverse = np.unique(signature, axis=0, return_inverse=True)
+        distinct, _, inverse = unique_rows(signature)
         ids = []
         for sig in distinct.tolist():
             inputs = tuple((sig[2 * j], sig[2 * j + 1]) for j in range(p))
@@ -212,7 +213,7 @@ class Schedule(Flat):
         head = store[layer.head_weight].shape if layer.head_weight else None
         member = layer.rule_shape[layer.member[layer.group_starts]]
         count = layer.agg_count if layer.aggregation in ("concat", "softmax") else np.zeros(layer.n_groups, INDEX)
-        distinct, inverse = np.unique(np.column_stack([member, count]), axis=0, return_inverse=True)
+        distinct, _, inverse = unique_rows(np.column_stack([member, count]))
         ids = []
         for rows, cols, c in distinct.tolist():
             matmul = head is not None and head != SCALAR and (rows, cols) != SCALAR
@@ -238,7 +239,7 @@ class Schedule(Flat):
             key = np.column_stack([np.unique(effective[plain], return_inverse=True)[1].reshape(-1),
                                    np.unique(act[plain], return_inverse=True)[1].reshape(-1),
                                    net.shape[atoms[plain]], absorbed])
-            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            _, first, inverse = unique_rows(key)
             ids = []
             for f in first.tolist():
                 weight, source = absorbed[f, :2], absorbed[f, 2:]
