@@ -50,6 +50,14 @@ if _nb is None:  # pragma: no cover - guarded by jit.available() at every import
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 _njit = _nb.njit(_nrt=False, **_OPTIONS)
 _njit_alloc = _nb.njit(**_OPTIONS)
+_TYPES = {"f": _nb.types.float64[::1], "F": _nb.types.float64[:, ::1], "I": _nb.types.int64[::1],
+          "II": _nb.types.int64[:, ::1], "i": _nb.types.int64}
+
+
+def _typed(args: str):
+    """A kernel compiled for these argument types only (``f`` float vector, ``F`` float matrix, ``I`` and
+    ``II`` the int ones, ``i`` an int): call sites passing a literal 0 then share one compilation."""
+    return _nb.njit(_nb.types.void(*(_TYPES[a] for a in args.split())), _nrt=False, **_OPTIONS)
 
 # -- codes ------------------------------------------------------------------------------------
 
@@ -137,7 +145,7 @@ def derivative(code, z, y):
 
 # -- times: the reference's w.times(x) (ops.times) --------------------------------------------
 
-@_njit
+@_typed("f i i i f i i i f i")
 def times(A, ao, ar, ac, B, bo, br, bc, out, oo):
     """out = a.b: scalar a or scalar b multiply element-wise, else the matrix product."""
     if ar == 1 and ac == 1:
@@ -157,7 +165,7 @@ def times(A, ao, ar, ac, B, bo, br, bc, out, oo):
                 out[oo + i * bc + j] = s
 
 
-@_njit
+@_typed("f i f i i i f i i i f i f i")
 def times_vjp(G, go, A, ao, ar, ac, B, bo, br, bc, GA, gao, GB, gbo):
     """Accumulate the gradients of a.b: GA += g b^T, GB += a^T g (or the scalar cases)."""
     if ar == 1 and ac == 1:
@@ -244,7 +252,7 @@ def release(rows, need, bucket, bstart, cnt):
 
 # -- combinations of a row's items (offset and weighted inputs, or members) ---------------------
 
-@_njit
+@_typed("i F i i f i")
 def _combine(comb, items, k, size, out, oo):
     """out[oo:oo+size] = comb over the k items (rows of ``items``, broadcast already)."""
     for e in range(size):
@@ -273,7 +281,7 @@ def _combine(comb, items, k, size, out, oo):
         out[oo + e] = v
 
 
-@_njit
+@_typed("i F i i f i f F")
 def _item_grads(comb, items, k, size, z, zo, g, gitems):
     """gitems[t] = d out / d item t times g, for the combination of :func:`_combine` (element-wise)."""
     for e in range(size):
@@ -304,7 +312,7 @@ def _item_grads(comb, items, k, size, z, zo, g, gitems):
                 gitems[t, e] = 0.0
 
 
-@_njit
+@_typed("f i i i i i F i")
 def _load(X, off, r, c, R, C, items, t):
     """Item t = the (r, c) value at X[off], broadcast to (R, C) as numpy does."""
     for i in range(R):
@@ -314,7 +322,7 @@ def _load(X, off, r, c, R, C, items, t):
             items[t, i * C + j] = X[off + si * c + sj]
 
 
-@_njit
+@_typed("F i i i f i i i")
 def _store_grad(gitems, t, R, C, GX, off, r, c):
     """GX[off] += item t's gradient summed back over the broadcast axes."""
     for i in range(R):
@@ -364,7 +372,7 @@ def _fits(r, c, size):
     return r * c == size or r * c == 1
 
 
-@_njit
+@_typed("f i i f i i")
 def _add_into(out, oo, size, src, so, ssize):
     if ssize == size:
         for e in range(size):
@@ -563,7 +571,7 @@ def _members_fit(h, i, ints, rows, size):
     return True
 
 
-@_njit
+@_typed("I i I II f f i i")
 def _sum_members(h, i, ints, rows, X, out, oo, size):
     """out[oo:oo+size] = the sum (avg: mean) of row i's members, added in member order."""
     lo, hi = ints[h[B_PTR] + i], ints[h[B_PTR] + i + 1]
@@ -728,51 +736,6 @@ def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz):
 
 # -- the passes ------------------------------------------------------------------------------------
 
-@_njit_alloc
-def forward(steps, ints, rows, X, PRE, bucket, bstart, cnt, width, max_items):
-    """Compute the bucketed rows of every step, in step order."""
-    items = np.empty((max_items, width))
-    xin = np.empty(width)
-    term = np.empty(width)
-    reduced = np.empty(width)
-    for s in range(len(steps)):
-        if cnt[s] == 0:
-            continue
-        h = steps[s]
-        active = bucket[bstart[s]:bstart[s] + cnt[s]]
-        kind = h[KIND]
-        if kind == RULE:
-            _rule_forward(h, active, ints, rows, X, PRE, items, xin, term)
-        elif kind == AGGREGATION:
-            _aggregation_forward(h, active, ints, rows, X, items, reduced)
-        else:
-            _atom_forward(h, active, ints, rows, X, PRE, items)
-
-
-@_njit_alloc
-def backward(steps, ints, rows, X, PRE, GX, bucket, bstart, cnt, width, max_items):
-    """Accumulate into GX the gradient of every bucketed row's inputs, in reverse step order."""
-    items = np.empty((max_items, width))
-    gitems = np.empty((max_items, width))
-    xin = np.empty(width)
-    term = np.empty(width)
-    gz = np.empty(width)
-    gterm = np.empty(width)
-    gxin = np.empty(width)
-    for s in range(len(steps) - 1, -1, -1):
-        if cnt[s] == 0:
-            continue
-        h = steps[s]
-        active = bucket[bstart[s]:bstart[s] + cnt[s]]
-        kind = h[KIND]
-        if kind == RULE:
-            _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, gz, gterm, gxin)
-        elif kind == AGGREGATION:
-            _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, xin, gz)
-        else:
-            _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz)
-
-
 @_njit
 def zero_gradients(rows, GX, bucket, bstart, cnt):
     for s in range(len(cnt)):
@@ -931,19 +894,45 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, wi
 
     Returns (error, whether it and the gradients are finite, how many parameters the batch
     touched: their ids stay at the start of the parameter bucket until the next call).
+    The step loops live here, not in functions of their own: every level of calls makes numba
+    optimize everything below it once more, which is most of the compilation time.
     """
+    items = np.empty((max_items, width))
+    gitems = np.empty((max_items, width))
+    scratch = np.empty((6, width))
+    xin, term, reduced, gz, gterm, gxin = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     reach(steps, ints, rows, outputs, need, bucket, bstart, cnt)
-    forward(steps, ints, rows, X, PRE, bucket, bstart, cnt, width, max_items)
+    S = len(steps)
+    for s in range(S):  # forward, in step order
+        if cnt[s] == 0:
+            continue
+        h = steps[s]
+        active = bucket[bstart[s]:bstart[s] + cnt[s]]
+        if h[KIND] == RULE:
+            _rule_forward(h, active, ints, rows, X, PRE, items, xin, term)
+        elif h[KIND] == AGGREGATION:
+            _aggregation_forward(h, active, ints, rows, X, items, reduced)
+        else:
+            _atom_forward(h, active, ints, rows, X, PRE, items)
     error, ok = 0.0, True
     if mode != FORWARD:
         zero_gradients(rows, GX, bucket, bstart, cnt)
         error = loss(loss_code, rows, X, GX, outputs, targets, weights, True)
         ok = math.isfinite(error)
-        if ok:
-            backward(steps, ints, rows, X, PRE, GX, bucket, bstart, cnt, width, max_items)
-            if mode == TRAIN:
-                S = len(steps)
-                ok = update(rows, X, GX, M, V, bucket[bstart[S]:bstart[S] + cnt[S]], learnable, opt_kind, hyper, t)
-    touched = cnt[len(steps)]
+    if mode != FORWARD and ok:
+        for s in range(S - 1, -1, -1):  # backward, in reverse step order
+            if cnt[s] == 0:
+                continue
+            h = steps[s]
+            active = bucket[bstart[s]:bstart[s] + cnt[s]]
+            if h[KIND] == RULE:
+                _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, gz, gterm, gxin)
+            elif h[KIND] == AGGREGATION:
+                _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, xin, gz)
+            else:
+                _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz)
+        if mode == TRAIN:
+            ok = update(rows, X, GX, M, V, bucket[bstart[S]:bstart[S] + cnt[S]], learnable, opt_kind, hyper, t)
+    touched = cnt[S]
     release(rows, need, bucket, bstart, cnt)
     return error, ok, touched
