@@ -62,7 +62,6 @@ def unsupported(schedule: Schedule) -> str | None:
 class Program:
     """Flat arrays of a schedule for :mod:`neuralogic_py.engine.fused` (module docstring)."""
 
-    _ran = False  # whether any program ran in this process (the kernels are compiled and cached then)
 
     def __init__(self, schedule: Schedule, store: ParameterStore) -> None:
         from ..engine import fused as f
@@ -230,18 +229,13 @@ class Program:
         from ..engine import fused as f
 
         n = len(outputs)
-        first = not Program._ran
-        Program._ran = True
         result = f.run(mode, self.steps, self.ints_array, self.rows, self.X, self.PRE, self.GX,
                      _EMPTY if M is None else M, _EMPTY if V is None else V, self.need, self.bucket, self.bstart,
                      self.cnt, self.width, self.max_items, outputs,
                      np.zeros((n, 1)) if targets is None else targets, np.ones(n) if weights is None else weights,
                      loss, _NO_FLAGS if learnable is None else learnable, kind,
                      _NO_HYPER if hyper is None else hyper, t)
-        if first:
-            from ..engine import jit
-
-            jit.mark_compiled()
+        _compiled()
         return result
 
     def forward(self, values: Mapping[str, np.ndarray], samples: np.ndarray) -> np.ndarray:
@@ -278,6 +272,18 @@ class Program:
         return float(error), grads
 
 
+_RAN: list[bool] = []  # whether a fused kernel ran in this process: they are compiled and cached then
+
+
+def _compiled() -> None:
+    """After the first fused call of the process: record that the kernels are in the cache."""
+    if not _RAN:
+        from ..engine import jit
+
+        _RAN.append(True)
+        jit.mark_compiled()
+
+
 _EMPTY = np.zeros(0)
 _NO_FLAGS = np.zeros(0, np.bool_)
 _NO_HYPER = np.zeros(7)
@@ -306,7 +312,10 @@ class FusedTrainer:
         for name in params:
             if name in program.param_id:
                 self.learnable[program.param_id[name]] = True
-        self.kind, _ = optimizer.fused_rule()
+        rule, self._hyper = optimizer.fused_rule()
+        self.kind = f.ADAM if rule == "adam" else f.SGD
+        self._lr = optimizer.lr
+        self._ran = False
         self.M = np.zeros(program.size)
         self.V = np.zeros(program.size)
         program.load(params)
@@ -327,14 +336,19 @@ class FusedTrainer:
 
     def step(self, batch: np.ndarray) -> float | None:
         """One update on ``batch``; returns the batch error, or None (no update made) when it is not finite."""
-        f, p = self.f, self.program
-        self.optimizer.steps += 1
-        kind, hyper = self.optimizer.fused_rule()
-        out = p.output_rows(batch)
-        error, ok, _ = p.run(f.TRAIN, out, self.targets[batch], self.weights[batch], self.loss_code, self.M, self.V,
-                             self.learnable, f.ADAM if kind == "adam" else f.SGD, hyper, self.optimizer.steps)
+        p, opt = self.program, self.optimizer
+        if opt.lr != self._lr:  # the hyper-parameters change with the learning rate's schedule only
+            self._lr, (_, self._hyper) = opt.lr, opt.fused_rule()
+        opt.steps += 1
+        error, ok, _ = self.f.run(self.f.TRAIN, p.steps, p.ints_array, p.rows, p.X, p.PRE, p.GX, self.M, self.V,
+                                  p.need, p.bucket, p.bstart, p.cnt, p.width, p.max_items, p.outputs[batch],
+                                  self.targets[batch], self.weights[batch], self.loss_code, self.learnable,
+                                  self.kind, self._hyper, opt.steps)
+        if not self._ran:
+            self._ran = True
+            _compiled()
         if not ok:
-            self.optimizer.steps -= 1
+            opt.steps -= 1
             return None
         return error
 
