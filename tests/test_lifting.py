@@ -306,13 +306,19 @@ def test_head_weight_of_a_single_member_aggregation_is_applied_by_its_atom():
     assert max(errors) < 1e-6
 
 
-def test_an_aggregation_keeps_its_head_weight_while_an_atom_with_several_inputs_reads_it():
-    """W avg(r, r, r) of h(b) and W r of h(c) are one neuron; h(c) also sums another rule, so W stays there."""
+def test_a_weighted_aggregation_read_by_an_atom_with_several_inputs_is_one_product_row():
+    """W avg(r, r, r) of h(b) and W r of h(c) are one W r; h(c) also sums another rule, so W r gets a row.
+
+    Neither is counted as a neuron (the product is on the edge into the atom, as in the reference's weighted
+    atom neurons), but the schedule computes W r once, from r's row, for both atoms.
+    """
     template = "{1} h(X) :- ~e(X, Y), ~f1(X). [activation=sigmoid]\nh(X) :- ~f0(X). [activation=identity]\n" \
                "h/1 [activation=identity, combination=sum]"
     examples = "<1.0> f1(b), <1.0> e(b, a), <1.0> e(b, b), <1.0> e(b, c).\n<1.0> f0(c), <1.0> f1(c), <1.0> e(c, a)."
     lifted = small(template, examples, "h(b).\nh(c).")
-    assert lifted.compression.final.aggregations == 1
+    assert lifted.compression.final.aggregations == 0
+    products = [step for step in lifted.schedule.steps if step.kind == "aggregation"]
+    assert [(len(step.rows), step.reduce, step.head_weight is not None) for step in products] == [(1, False, True)]
     assert_same(lifted, small(template, examples, "h(b).\nh(c).", "none"))
 
 
@@ -396,8 +402,11 @@ def test_nlp_compress_prints_every_stage_and_json(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("neurons and edges the ")
     names = [line.split(":")[0].strip() for line in out[2:]]
-    assert names == ["ground network", "chain pruning", "structural lifting within examples",
-                     "structural lifting across examples"]
+    assert names == ["ground network", "chain pruning", "structural lifting within examples", "merged",
+                     "structural lifting across examples", "merged"]
+    merged = [line.split("merged:")[1] for line in out if "merged:" in line]
+    assert all(all(kind in line for kind in ("within one layer", "across layers", "by normal form"))
+               for line in merged)
     assert cli.main(["compress", *args, "--json", "--lifting", "value", "--iso-check"]) == 0
     data = json.loads(capsys.readouterr().out)
     stages = data["stages"]
@@ -405,6 +414,7 @@ def test_nlp_compress_prints_every_stage_and_json(capsys):
                                                                "value lifting across examples"]
     assert stages[3]["neurons"] <= stages[2]["neurons"] <= stages[1]["neurons"] <= stages[0]["neurons"]
     assert all(s["vetoed"] is not None for s in stages[2:])
+    assert all(sum(s["merged"].values()) > 0 for s in stages[2:]) and stages[1]["merged"] is None
     assert cli.main(["compress", *args, "--lifting", "none"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 4
 
