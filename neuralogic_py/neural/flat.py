@@ -43,7 +43,7 @@ class Flat:
         self.body_rule = cat_index([np.repeat(self.rule_offset[i] + np.arange(layer.n_rules), layer.body.shape[1])
                                for i, layer in enumerate(layers)])
         self.body_node = cat_index([layer.body.reshape(-1) for layer in layers])
-        self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX)
+        self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX, copy=False)
         self.n_samples = len(network.samples)
 
     def members_of(self, i: int) -> np.ndarray:
@@ -118,4 +118,4 @@ def offsets_of(sizes: list[int]) -> np.ndarray:
 
 
 def cat_index(parts: list[np.ndarray], shape: tuple[int, ...] = (0,)) -> np.ndarray:
-    return np.concatenate(parts).astype(INDEX) if parts else np.zeros(shape, INDEX)
+    return np.concatenate(parts).astype(INDEX, copy=False) if parts else np.zeros(shape, INDEX)
