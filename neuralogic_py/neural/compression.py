@@ -171,7 +171,8 @@ def report_lines(samples: int, stages: list[Stage], kinds: bool = False) -> list
             text += f"; the structural check vetoed {stage.vetoed:,} value-based merges"
         lines.append(text)
         if kinds and stage.merged is not None:
-            lines.append(" " * (width + 3) + "merged: " + ", ".join(f"{n:,} {kind}" for kind, n in stage.merged.items()))
+            merged = ", ".join(f"{n:,} {kind}" for kind, n in stage.merged.items())
+            lines.append(" " * (width + 3) + "merged: " + merged)
     return lines
 
 

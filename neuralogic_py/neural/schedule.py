@@ -23,7 +23,8 @@ Value banks. Every step writes one *chunk* of rows to the bank of its output
 shape; every input is a set of *bank rows*. Neurons that change nothing (the
 bypassed neurons of exact chain pruning, :mod:`.pruning`) get no row of their own
 but *alias* their input's row; a weighted aggregation (``W x``) aliases ``x`` when its
-atom neurons apply ``W``, and otherwise its step computes ``W x`` from its one member. Facts with equal constant values share one row, and
+atom neurons apply ``W``, and otherwise its step computes ``W x`` from its one member.
+Facts with equal constant values share one row, and
 every count or softmax neuron with one input reads one constant row 1. The row of
 every neuron is kept (``node_bank``/``node_row``, ``rule_bank``/``rule_row``, and
 ``agg_bank``/``agg_row`` for an aggregation's value after its head weight).
