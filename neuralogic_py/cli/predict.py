@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..errors import NeuralogicError
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
+from ..output import write_atomic
 from .common import (EXIT_OK, WarningCounter, add_profile_argument, add_sources_arguments, add_underivable_argument,
                      file_name, no_data_error)
 
@@ -54,11 +54,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     if args.weights:
         compiled.store.load_json(args.weights)
     text = json.dumps({"outputs": [block_to_json(o) for o in compiled.forward()]}, indent=1)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    else:
-        print(text)
-    return EXIT_OK
+    return _emit(args, text)
 
 
 def _predict_with_model(args: argparse.Namespace) -> int:
@@ -73,8 +69,13 @@ def _predict_with_model(args: argparse.Namespace) -> int:
         model.load_parameters(args.weights)
     predictions = model.predict(Dataset.load(args.data, args.queries), allow_underivable=args.allow_underivable)
     text = json.dumps(predictions.outputs_json(), indent=1)
+    return _emit(args, text)
+
+
+def _emit(args: argparse.Namespace, text: str) -> int:
+    """The outputs to --output (written atomically) or to standard output."""
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        write_atomic(args.output, text + "\n")
     else:
         print(text)
     return EXIT_OK

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -132,6 +132,29 @@ class Optimizer:
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
 
+    _state: tuple[str, ...] = ()  # the attributes holding per-parameter state (name -> array)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to go on as if it had not stopped: step count, learning rate, moments.
+
+        ``{"optimizer": name, "steps": int, "lr": float, "moments": {kind: {parameter: array}}}``
+        (copies); :meth:`load_state_dict` puts it back.
+        """
+        return {"optimizer": self.name, "steps": self.steps, "lr": self.lr,
+                "moments": {kind.lstrip("_"): {name: a.copy() for name, a in getattr(self, kind).items()}
+                            for kind in self._state}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of an optimizer of the same kind."""
+        if state.get("optimizer") != self.name:
+            raise NeuralogicError(f"the saved optimizer state is {state.get('optimizer')}'s, not {self.name}'s")
+        self.steps, self.lr = int(state["steps"]), float(state["lr"])
+        for kind in self._state:
+            moments = getattr(self, kind)
+            moments.clear()
+            saved = state["moments"][kind.lstrip("_")]
+            moments.update({name: np.array(a, dtype=np.float64) for name, a in saved.items()})
+
     def describe(self) -> str:
         extras = [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
         if not isinstance(self.schedule, ConstantRate):
@@ -143,6 +166,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (heavy-ball) momentum."""
 
     name = "sgd"
+    _state = ("_velocity",)
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0,
                  schedule: Schedule | None = None, clip_norm: float | None = None) -> None:
@@ -167,6 +191,7 @@ class Adam(Optimizer):
     """Adam with bias correction and one global step counter (the reference's)."""
 
     name = "adam"
+    _state = ("_m", "_v")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled: bool = False, schedule: Schedule | None = None,
