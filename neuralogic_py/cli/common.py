@@ -12,6 +12,7 @@ import contextlib
 import math
 import os
 import sys
+import traceback
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,6 +77,16 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
         except OSError as e:  # unreadable file, full disk, ...: the OS's reason, without a traceback
             name = f": {display_path(e.filename)}" if e.filename else ""
             print(f"error: {e.strerror or e}{name}", file=sys.stderr)
+            return EXIT_ERROR
+        except MemoryError:
+            print("error: out of memory", file=sys.stderr)
+            return EXIT_ERROR
+        except Exception as e:  # a bug of ours: said as such, the traceback only on request
+            if os.environ.get("NLP_TRACEBACK"):
+                traceback.print_exc()
+            text = str(e) if len(str(e)) <= 300 else str(e)[:300] + "..."
+            print(f"internal error: {type(e).__name__}: {text}\n    hint: this is a bug in neuralogic_py; please "
+                  "report it with the command and its input (NLP_TRACEBACK=1 shows where it arose)", file=sys.stderr)
             return EXIT_ERROR
 
 

@@ -10,7 +10,7 @@ from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from ..output import write_atomic
 from .common import (EXIT_OK, WarningCounter, add_profile_argument, add_sources_arguments, add_underivable_argument,
-                     file_name, no_data_error)
+                     file_name, integer, no_data_error)
 
 NAME = "predict"
 HELP = "compute each query's output with weights given by name"
@@ -29,14 +29,14 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                                                      "or are drawn (see --seed)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the outputs here (default: standard output)")
     add_profile_argument(p)
-    p.add_argument("--seed", type=int, default=0, help="seed for weights written by shape only (default 0)")
+    p.add_argument("--seed", type=integer(0), default=0, help="seed for weights written by shape only (default 0)")
     add_underivable_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp predict``: outputs of every query under the given weights."""
-    from ..learn.model import is_model_file
+    from ..learn.model_file import is_model_file
     from ..neural.parameters import block_to_json
     from ..neural.predict import build
     from ..neural.settings import PROFILES
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
                      settings=PROFILES[args.profile], seed=args.seed, allow_underivable=args.allow_underivable,
                      examples_file=file_name(split.examples), queries_file=file_name(split.queries))
     if args.weights:
-        compiled.store.load_json(args.weights)
+        compiled.store.load_json(args.weights, warn_missing=True)
     text = json.dumps({"outputs": [block_to_json(o) for o in compiled.forward()]}, indent=1)
     return _emit(args, text)
 

@@ -58,12 +58,11 @@ from .dataset import Dataset, Fold
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
+from .model_file import MODEL_FORMAT, MODEL_VERSION, read_model_file
 from .optimizers import GeometricDecay, Optimizer, make_optimizer
 from .splits import sample_classes, stratified_folds, stratified_holdout
 from .trainer import History, RunState, Scorer, TrainingConfig, train
 
-MODEL_FORMAT = "neuralogic_py model"
-MODEL_VERSION = 1
 CACHED_DATASETS = 4
 HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
 
@@ -520,31 +519,6 @@ def _model_text(data: dict[str, Any]) -> str:
     entries = [f" {json.dumps(name)}: {json.dumps(entry)}" for name, entry in data["parameters"].items()]
     body = ",\n".join(entries)
     return head[:-2] + ',\n "parameters": {\n' + body + "\n }\n}\n"
-
-
-def read_model_file(path: str | Path) -> dict[str, Any]:
-    """The JSON of a saved model; a clear error when ``path`` is something else."""
-    where = display_path(path)
-    try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as e:
-        raise ValidationError(f"{where} is not a saved model (not JSON: {e.msg})") from None
-    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
-        raise ValidationError(f"{where} is not a saved model (no \"format\": \"{MODEL_FORMAT}\")")
-    if data.get("version", 0) > MODEL_VERSION:
-        raise ValidationError(f"{where} was saved by a newer version (model format {data['version']})")
-    return data
-
-
-def is_model_file(path: str | Path) -> bool:
-    """Whether ``path`` is a saved model (a JSON file starting with the model format marker)."""
-    p = Path(path)
-    if not p.is_file() or p.suffix != ".json":
-        return False
-    try:
-        return json.loads(p.read_text()).get("format") == MODEL_FORMAT
-    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-        return False
 
 
 def _output_activation(template: ir.Template, data: Dataset, settings: NeuralSettings) -> str:
