@@ -59,6 +59,8 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("error" if getattr(args, "strict", False) else "always", NeuralogicWarning)
         warnings.showwarning = counter.show
+        # numpy's overflow and invalid-value warnings: every non-finite result is checked and reported with its place
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"neuralogic_py\.")
         try:
             return run(args, counter)
         except NeuralogicWarning as w:

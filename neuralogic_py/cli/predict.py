@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp predict``: outputs of every query under the given weights."""
     from ..learn.model_file import is_model_file
     from ..neural.parameters import block_to_json
-    from ..neural.predict import build
+    from ..neural.predict import build, finite_outputs
     from ..neural.settings import PROFILES
 
     if is_model_file(args.template):
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
                      examples_file=file_name(split.examples), queries_file=file_name(split.queries))
     if args.weights:
         compiled.store.load_json(args.weights, warn_missing=True)
-    text = json.dumps({"outputs": [block_to_json(o) for o in compiled.forward()]}, indent=1)
+    text = json.dumps({"outputs": [block_to_json(o) for o in finite_outputs(compiled, compiled.forward())]}, indent=1)
     return _emit(args, text)
 
 

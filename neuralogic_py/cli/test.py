@@ -22,7 +22,8 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("model", metavar="MODEL", help="a saved model (model.json)")
     p.add_argument("data", metavar="DATA", help="examples file or sources directory")
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
-    p.add_argument("--out", metavar="DIR", help="also write evaluation.json and evaluation/<split>.tsv into this folder")
+    p.add_argument("--out", metavar="DIR",
+                   help="also write evaluation.json and evaluation/<split>.tsv into this folder")
     add_underivable_argument(p)
     p.set_defaults(run=run)
 

@@ -42,12 +42,14 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     t.add_argument("--batch-size", type=integer(0), default=1, metavar="N",
                    help="samples per update; 1 = online, as the reference (default); 0 = full batch")
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam")
-    t.add_argument("--lr", type=number(0, low_open=True), metavar="RATE", help="learning rate (default: adam 0.001, sgd 0.1)")
+    t.add_argument("--lr", type=number(0, low_open=True), metavar="RATE",
+                   help="learning rate (default: adam 0.001, sgd 0.1)")
     t.add_argument("--weight-decay", type=number(0), default=0.0, metavar="L2", help="L2 penalty (default 0)")
     t.add_argument("--lr-decay", type=number(0, 1, low_open=True), metavar="FACTOR",
                    help="multiply the learning rate by FACTOR every --decay-every epochs")
     t.add_argument("--decay-every", type=integer(1), default=100, metavar="EPOCHS", help="default 100")
-    t.add_argument("--clip-norm", type=number(0, low_open=True), metavar="NORM", help="rescale longer gradients to this norm")
+    t.add_argument("--clip-norm", type=number(0, low_open=True), metavar="NORM",
+                   help="rescale longer gradients to this norm")
     t.add_argument("--loss", choices=LOSS_CHOICES, default="mse",
                    help="default mse; auto infers the loss and output activation as the reference does "
                         "(classification: cross-entropy on the output's logits)")
@@ -57,7 +59,8 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     t.add_argument("--init", choices=sorted(INITIALIZERS), default="uniform",
                    help="initializer of weights written by shape (default uniform on (-1, 1))")
     add_profile_argument(t)
-    t.add_argument("--seed", type=integer(0), default=0, help="seed of the initial weights and the sample order (default 0)")
+    t.add_argument("--seed", type=integer(0), default=0,
+                   help="seed of the initial weights and the sample order (default 0)")
     t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
                    help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
                         "epoch; none: data order")
@@ -68,9 +71,11 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     s.add_argument("--patience", type=integer(1), metavar="N", help="stop after N evaluations without improvement")
     s.add_argument("--select", choices=("error", "accuracy"), default="error",
                    help="keep the weights with the lowest error (default) or the highest accuracy")
-    s.add_argument("--eval-every", type=integer(1), default=1, metavar="EPOCHS", help="evaluate for selection (default 1)")
+    s.add_argument("--eval-every", type=integer(1), default=1, metavar="EPOCHS",
+                   help="evaluate for selection (default 1)")
     s.add_argument("--last", action="store_true", help="keep the last weights instead of the selected ones")
-    s.add_argument("--xval", type=integer(2), metavar="K", help="K-fold stratified cross-validation of the training data")
+    s.add_argument("--xval", type=integer(2), metavar="K",
+                   help="K-fold stratified cross-validation of the training data")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", default="target/out",
                    help="where to write model.json, predictions/ and results.json (default target/out)")

@@ -53,6 +53,7 @@ from ..language import ir
 from ..language.parser import load_template, parse_template
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
 from ..neural.parameters import block_to_json, json_to_block
+from ..neural.predict import finite_outputs
 from ..output import write_atomic
 from .dataset import Dataset, Fold
 from .initializers import DEFAULT_INITIALIZER, make_initializer
@@ -363,6 +364,7 @@ class Model:
     def _evaluate(self, scorer: Scorer, samples: np.ndarray) -> tuple[Evaluation, np.ndarray]:
         """Metrics and raw outputs of ``samples``; for a knowledge base also MRR and hits@k."""
         evaluation, outputs = scorer.evaluate(self.store.values, samples)
+        finite_outputs(scorer.net, outputs, self.store.values, samples)
         chosen = [scorer.net.samples[i] for i in np.asarray(samples).tolist()]
         if evaluation.kind == "binary" and len(chosen) > 1 and len({s.example for s in chosen}) == 1:
             queries = [(s.ground.predicate, *(str(t) for t in s.ground.terms)) for s in chosen]
@@ -416,7 +418,7 @@ class Model:
                 allow_underivable: bool = False) -> Predictions:
         """Every sample's output with the current weights."""
         _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable)
-        outputs = compiled.forward(self.store.values)
+        outputs = finite_outputs(compiled, compiled.forward(self.store.values), self.store.values)
         return self._predictions(compiled, np.arange(len(compiled.samples)), outputs)
 
     def _predictions(self, compiled: CompiledNetwork, samples: np.ndarray, outputs: np.ndarray) -> Predictions:
