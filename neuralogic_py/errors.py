@@ -51,18 +51,29 @@ def span_in(text: str, offset: int, file: str | None, end: int | None = None) ->
     return Span(file, line, column, end_line, end_column, source_line)
 
 
+CONTEXT = 100  # characters of a long source line an error shows around its place
+
+
 def render(severity: str, message: str, span: Span | None, hint: str | None = None) -> str:
     """Compiler-style text for a diagnostic: location, message, source line, caret."""
     head = f"{span.location()}: {severity}: {message}" if span else f"{severity}: {message}"
     lines = [head]
     if span is not None and span.text is not None:
         source = span.text.expandtabs(1).rstrip()
-        lines.append(f"    {source}")
+        column = span.column
         width = 1
         if span.end_line == span.line and span.end_column and span.end_column > span.column:
             width = span.end_column - span.column
-        width = max(1, min(width, len(source) - span.column + 1))
-        lines.append("    " + " " * (span.column - 1) + "^" * width)
+        shown = len(source)  # where the caret may reach
+        if len(source) > CONTEXT:  # a long line: the part around the place, marked where it is cut
+            start = max(0, min(column - 1 - CONTEXT // 4, len(source) - CONTEXT))
+            head = "..." if start else ""
+            column = column - start + len(head)
+            shown = len(head) + CONTEXT
+            source = head + source[start:start + CONTEXT] + ("..." if start + CONTEXT < len(source) else "")
+        width = max(1, min(width, shown - column + 1))
+        lines.append(f"    {source}")
+        lines.append("    " + " " * (column - 1) + "^" * width)
     if hint:
         lines.append(f"    hint: {hint}")
     return "\n".join(lines)

@@ -134,4 +134,4 @@ def test_bad_training_options_are_usage_errors(capsys, tmp_path):
     assert code == 2 and "must not be negative" in err
     code, _, err = run(capsys, "train", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor",
                        "--lr", "0", "--out", tmp_path)
-    assert code == 2 and "learning rate must be a positive number" in err
+    assert code == 2 and "argument --lr: must be a positive number, got 0" in err

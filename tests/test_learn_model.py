@@ -11,7 +11,8 @@ from conftest import REPO
 from neuralogic_py.errors import NeuralogicError, ValidationError
 from neuralogic_py.language.data import parse_examples, parse_queries
 from neuralogic_py.learn.dataset import Dataset
-from neuralogic_py.learn.model import Model, is_model_file
+from neuralogic_py.learn.model import Model
+from neuralogic_py.learn.model_file import is_model_file
 from neuralogic_py.learn.trainer import TrainingError
 
 XOR = REPO / "datasets" / "xor" / "examples.txt"

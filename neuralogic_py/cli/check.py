@@ -15,6 +15,7 @@ from ..language.parser import load_template
 from ..language.sources import Sources, Split, load_sources, load_split
 from ..language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
                                 summarize_template)
+from ..logic.samples import check_rules
 from .common import EXIT_OK, WarningCounter, add_sources_arguments, file_name
 
 NAME = "check"
@@ -59,7 +60,9 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     read_with: dict[tuple[Path, ...], list[DataSummary]] = {}  # the data each template is checked against
     for unit in (sources, *sources.folds):
         if unit.template not in report.templates:  # folds often share their parent's template
-            report.templates[unit.template] = summarize_template(load_template(*unit.template))
+            template = load_template(*unit.template)
+            check_rules(template)
+            report.templates[unit.template] = summarize_template(template)
         for role, split in unit.splits():
             data = load_split(split)
             pairing = infer_pairing(data.examples, data.query_lines,

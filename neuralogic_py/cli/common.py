@@ -8,9 +8,13 @@ starts fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import sys
+import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -55,6 +59,8 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("error" if getattr(args, "strict", False) else "always", NeuralogicWarning)
         warnings.showwarning = counter.show
+        # numpy's overflow and invalid-value warnings: every non-finite result is checked and reported with its place
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"neuralogic_py\.")
         try:
             return run(args, counter)
         except NeuralogicWarning as w:
@@ -74,6 +80,60 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
             name = f": {display_path(e.filename)}" if e.filename else ""
             print(f"error: {e.strerror or e}{name}", file=sys.stderr)
             return EXIT_ERROR
+        except MemoryError:
+            print("error: out of memory", file=sys.stderr)
+            return EXIT_ERROR
+        except Exception as e:  # a bug of ours: said as such, the traceback only on request
+            if os.environ.get("NLP_TRACEBACK"):
+                traceback.print_exc()
+            text = str(e) if len(str(e)) <= 300 else str(e)[:300] + "..."
+            print(f"internal error: {type(e).__name__}: {text}\n    hint: this is a bug in neuralogic_py; please "
+                  "report it with the command and its input (NLP_TRACEBACK=1 shows where it arose)", file=sys.stderr)
+            return EXIT_ERROR
+
+
+# --------------------------------------------------------------------------- checked option values
+
+
+def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``minimum..maximum``, else a usage error naming the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(text)}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            wanted = f"must be in {minimum}..{maximum}" if maximum is not None else \
+                ("must not be negative" if minimum == 0 else f"must be at least {minimum}")
+            raise argparse.ArgumentTypeError(f"{wanted}, got {_shown(text)}")
+        return value
+    return parse
+
+
+def number(low: float, high: float = math.inf, *, low_open: bool = False,
+           high_open: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number between ``low`` and ``high`` (open ends excluded)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}") from None
+        inside = math.isfinite(value) and (low < value if low_open else low <= value) and \
+            (value < high if high_open else value <= high)
+        if not inside:
+            if high == math.inf:
+                wanted = "must be a positive number" if low == 0 and low_open else \
+                    "must not be negative" if low == 0 else f"must be {'>' if low_open else '>='} {low:g}"
+            else:
+                wanted = f"must lie in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+            raise argparse.ArgumentTypeError(f"{wanted}, got {_shown(text)}")
+        return value
+    return parse
+
+
+def _shown(text: str) -> str:
+    """An argument as a message quotes it (cut when it is long)."""
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # --------------------------------------------------------------------------- options shared by commands
@@ -112,9 +172,9 @@ def add_lifting_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lifting", choices=METHODS, default="structural",
                    help="structural: exact, certified (default); value: the paper's method, neurons with equal "
                         "values under random weights; none: chain pruning only")
-    g.add_argument("--iso-inits", type=int, default=1, metavar="K",
+    g.add_argument("--iso-inits", type=integer(1), default=1, metavar="K",
                    help="value lifting: random weight draws compared (default 1)")
-    g.add_argument("--iso-digits", type=int, default=12, metavar="D",
+    g.add_argument("--iso-digits", type=integer(0, 15), default=12, metavar="D",
                    help="value lifting: decimal digits values are rounded to (default 12)")
     g.add_argument("--iso-check", action="store_true",
                    help="value lifting: merge only what the structural test also certifies (vetoes are counted)")
@@ -125,6 +185,28 @@ def lifting(args: argparse.Namespace, scope: str = "batch") -> Any:
     from ..neural.compression import LiftingSettings
 
     return LiftingSettings(args.lifting, scope, args.iso_inits, args.iso_digits, args.iso_check, args.seed)
+
+
+@contextlib.contextmanager
+def output_folder(path: str | Path, command: str, resume_hint: str = "") -> Iterator[Any]:
+    """The run's :class:`~neuralogic_py.output.OutputFolder`, opened (locked, writable) before any work.
+
+    Notes on stderr what opening it did about an interrupted run and, when the run
+    stops on Ctrl-C, a failed write or after having written a checkpoint, what it kept
+    (with ``resume_hint`` when it kept a checkpoint).
+    """
+    from ..output import OutputFolder
+
+    with OutputFolder(path, command) as folder:
+        if folder.recovered:
+            print(f"note: {display_path(folder.path)}: {folder.recovered}", file=sys.stderr)
+        try:
+            yield folder
+        except BaseException as e:
+            if not folder.committed and (folder.live or isinstance(e, (KeyboardInterrupt, OSError))):
+                hint = f" ({resume_hint})" if folder.live and resume_hint else ""
+                print(f"note: {folder.kept()}{hint}", file=sys.stderr)
+            raise
 
 
 # --------------------------------------------------------------------------- text

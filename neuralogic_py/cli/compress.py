@@ -10,7 +10,7 @@ from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
-                     add_underivable_argument, file_name, lifting, no_data_error)
+                     add_underivable_argument, file_name, integer, lifting, no_data_error)
 
 NAME = "compress"
 HELP = "print the neurons and edges before and after pruning and lifting"
@@ -27,7 +27,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_sources_arguments(p)
     add_lifting_arguments(p)
     add_profile_argument(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the value method's weight draws (default 0)")
+    p.add_argument("--seed", type=integer(0), default=0, help="seed of the value method's weight draws (default 0)")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
     add_underivable_argument(p)
     p.set_defaults(run=run)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..errors import NeuralogicError
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
+from ..output import write_atomic
 from .common import (EXIT_OK, WarningCounter, add_profile_argument, add_sources_arguments, add_underivable_argument,
-                     file_name, no_data_error)
+                     file_name, integer, no_data_error)
 
 NAME = "predict"
 HELP = "compute each query's output with weights given by name"
@@ -29,16 +29,16 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                                                      "or are drawn (see --seed)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the outputs here (default: standard output)")
     add_profile_argument(p)
-    p.add_argument("--seed", type=int, default=0, help="seed for weights written by shape only (default 0)")
+    p.add_argument("--seed", type=integer(0), default=0, help="seed for weights written by shape only (default 0)")
     add_underivable_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp predict``: outputs of every query under the given weights."""
-    from ..learn.model import is_model_file
+    from ..learn.model_file import is_model_file
     from ..neural.parameters import block_to_json
-    from ..neural.predict import build
+    from ..neural.predict import build, finite_outputs
     from ..neural.settings import PROFILES
 
     if is_model_file(args.template):
@@ -52,13 +52,9 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
                      settings=PROFILES[args.profile], seed=args.seed, allow_underivable=args.allow_underivable,
                      examples_file=file_name(split.examples), queries_file=file_name(split.queries))
     if args.weights:
-        compiled.store.load_json(args.weights)
-    text = json.dumps({"outputs": [block_to_json(o) for o in compiled.forward()]}, indent=1)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    else:
-        print(text)
-    return EXIT_OK
+        compiled.store.load_json(args.weights, warn_missing=True)
+    text = json.dumps({"outputs": [block_to_json(o) for o in finite_outputs(compiled, compiled.forward())]}, indent=1)
+    return _emit(args, text)
 
 
 def _predict_with_model(args: argparse.Namespace) -> int:
@@ -73,8 +69,13 @@ def _predict_with_model(args: argparse.Namespace) -> int:
         model.load_parameters(args.weights)
     predictions = model.predict(Dataset.load(args.data, args.queries), allow_underivable=args.allow_underivable)
     text = json.dumps(predictions.outputs_json(), indent=1)
+    return _emit(args, text)
+
+
+def _emit(args: argparse.Namespace, text: str) -> int:
+    """The outputs to --output (written atomically) or to standard output."""
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        write_atomic(args.output, text + "\n")
     else:
         print(text)
     return EXIT_OK

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import contextlib
 
 from ..errors import display_path
 from ..language.sources import existing_path
-from .common import EXIT_OK, WarningCounter, add_underivable_argument
+from .common import EXIT_OK, WarningCounter, add_underivable_argument, output_folder
 
 NAME = "test"
 HELP = "evaluate a saved model on data"
@@ -22,7 +22,8 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("model", metavar="MODEL", help="a saved model (model.json)")
     p.add_argument("data", metavar="DATA", help="examples file or sources directory")
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
-    p.add_argument("--out", metavar="DIR", help="also write predictions/<split>.tsv and results.json here")
+    p.add_argument("--out", metavar="DIR",
+                   help="also write evaluation.json and evaluation/<split>.tsv into this folder")
     add_underivable_argument(p)
     p.set_defaults(run=run)
 
@@ -34,17 +35,19 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     from ..learn.dataset import data_splits
     from ..learn.model import Model
 
-    model = Model.load(existing_path(args.model, "model"))
-    evaluations, predictions = {}, {}
-    for role, data in data_splits(args.data, args.queries):
-        evaluations[role] = model.evaluate(data, allow_underivable=args.allow_underivable)
-        predictions[role] = model.predict(data, allow_underivable=args.allow_underivable)
-        print(report.split_line(role, evaluations[role]))
-    if args.out:
-        out = Path(args.out)
-        paths = report.write_predictions(out, predictions)
-        paths.append(report.write_json(out / "results.json", {
+    with output_folder(args.out, NAME) if args.out else contextlib.nullcontext() as folder:
+        model = Model.load(existing_path(args.model, "model"))
+        evaluations, predictions = {}, {}
+        for role, data in data_splits(args.data, args.queries):
+            evaluations[role] = model.evaluate(data, allow_underivable=args.allow_underivable)
+            predictions[role] = model.predict(data, allow_underivable=args.allow_underivable)
+            print(report.split_line(role, evaluations[role]))
+        if folder is None:
+            return EXIT_OK
+        paths = report.write_predictions(folder, predictions, "evaluation")
+        paths.append(folder.write("evaluation.json", report.json_text({
             "command": "test", "model": display_path(args.model),
-            "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
-        print(report.written_line(paths))
+            "evaluations": {role: e.as_dict() for role, e in evaluations.items()}})))
+        folder.commit()
+    print(report.written_line(paths))
     return EXIT_OK

@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import NeuralogicError, display_path
 from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources
 from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
-                     add_underivable_argument, lifting)
+                     add_underivable_argument, integer, lifting, number, output_folder)
 
 NAME = "train"
 HELP = "learn a template's weights from data; print metrics, save the model"
+
+# options that do not change what a run computes: a resumed run may give others
+UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "epochs", "strict",
+              "command", "run")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -34,16 +39,18 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     "or --xval K, runs cross-validation instead.")
     add_sources_arguments(p)
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=100, help="passes over the training samples (default 100)")
-    t.add_argument("--batch-size", type=int, default=1, metavar="N",
+    t.add_argument("--epochs", type=integer(0), default=100, help="passes over the training samples (default 100)")
+    t.add_argument("--batch-size", type=integer(0), default=1, metavar="N",
                    help="samples per update; 1 = online, as the reference (default); 0 = full batch")
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam")
-    t.add_argument("--lr", type=float, metavar="RATE", help="learning rate (default: adam 0.001, sgd 0.1)")
-    t.add_argument("--weight-decay", type=float, default=0.0, metavar="L2", help="L2 penalty (default 0)")
-    t.add_argument("--lr-decay", type=float, metavar="FACTOR",
+    t.add_argument("--lr", type=number(0, low_open=True), metavar="RATE",
+                   help="learning rate (default: adam 0.001, sgd 0.1)")
+    t.add_argument("--weight-decay", type=number(0), default=0.0, metavar="L2", help="L2 penalty (default 0)")
+    t.add_argument("--lr-decay", type=number(0, 1, low_open=True), metavar="FACTOR",
                    help="multiply the learning rate by FACTOR every --decay-every epochs")
-    t.add_argument("--decay-every", type=int, default=100, metavar="EPOCHS", help="default 100")
-    t.add_argument("--clip-norm", type=float, metavar="NORM", help="rescale longer gradients to this norm")
+    t.add_argument("--decay-every", type=integer(1), default=100, metavar="EPOCHS", help="default 100")
+    t.add_argument("--clip-norm", type=number(0, low_open=True), metavar="NORM",
+                   help="rescale longer gradients to this norm")
     t.add_argument("--loss", choices=LOSS_CHOICES, default="mse",
                    help="default mse; auto infers the loss and output activation as the reference does "
                         "(classification: cross-entropy on the output's logits)")
@@ -57,23 +64,30 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="fused: each step one compiled call (numba); numpy: op by op; auto (default): fused when "
                         "its kernels are compiled already (once per machine, ~30 s) or the training repays "
                         "compiling them, and the network uses only what it covers")
-    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the sample order (default 0)")
+    t.add_argument("--seed", type=integer(0), default=0,
+                   help="seed of the initial weights and the sample order (default 0)")
     t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
                    help="batches: fixed batches in a new order each epoch (default); samples: new batches each "
                         "epoch; none: data order")
     add_lifting_arguments(p)
     s = p.add_argument_group("model selection and cross-validation")
-    s.add_argument("--val-fraction", type=float, metavar="F",
+    s.add_argument("--val-fraction", type=number(0, 1, low_open=True, high_open=True), metavar="F",
                    help="hold out this stratified fraction of the training samples for validation")
-    s.add_argument("--patience", type=int, metavar="N", help="stop after N evaluations without improvement")
+    s.add_argument("--patience", type=integer(1), metavar="N", help="stop after N evaluations without improvement")
     s.add_argument("--select", choices=("error", "accuracy"), default="error",
                    help="keep the weights with the lowest error (default) or the highest accuracy")
-    s.add_argument("--eval-every", type=int, default=1, metavar="EPOCHS", help="evaluate for selection (default 1)")
+    s.add_argument("--eval-every", type=integer(1), default=1, metavar="EPOCHS",
+                   help="evaluate for selection (default 1)")
     s.add_argument("--last", action="store_true", help="keep the last weights instead of the selected ones")
-    s.add_argument("--xval", type=int, metavar="K", help="K-fold stratified cross-validation of the training data")
+    s.add_argument("--xval", type=integer(2), metavar="K",
+                   help="K-fold stratified cross-validation of the training data")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", default="target/out",
                    help="where to write model.json, predictions/ and results.json (default target/out)")
+    o.add_argument("--checkpoint-every", type=integer(1), metavar="N",
+                   help="every N epochs (and after the last) write the run so far to checkpoint.json in --out")
+    o.add_argument("--resume", metavar="DIR",
+                   help="continue the run whose checkpoint is in DIR (same options; --epochs is the total)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_underivable_argument(o)
     p.set_defaults(run=run)
@@ -82,57 +96,109 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
+    from ..learn.checkpoint import read_checkpoint
+    from ..learn.report import written_line
+
+    checkpoint = read_checkpoint(args.resume) if args.resume else None
+    options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
+    if checkpoint is not None:
+        _check_resumable(args, options, checkpoint)
+    with output_folder(args.out, "train", f"continue with --resume {display_path(args.out)}") as folder:
+        sources = load_sources(args.template, args.data, args.queries)
+        if sources.folds or args.xval:
+            if checkpoint is not None or args.checkpoint_every:
+                raise NeuralogicError("--checkpoint-every and --resume are for a single training run, "
+                                      "not cross-validation")
+            paths = _cross_validate(args, sources, folder)
+        else:
+            paths = _fit(args, sources, folder, options, checkpoint)
+        folder.commit()
+    print(written_line(paths))
+    return EXIT_OK
+
+
+def _check_resumable(args: argparse.Namespace, options: dict[str, Any], checkpoint: Any) -> None:
+    """The resumed run must be the checkpointed one: the same options (but --epochs, the total)."""
+    for key, value in options.items():
+        if checkpoint.options.get(key, value) != value:
+            raise NeuralogicError(f"--resume {display_path(args.resume)}: the checkpointed run has "
+                                  f"--{key.replace('_', '-')} {checkpoint.options[key]}, this one {value}",
+                                  hint="give the options of the interrupted run (only --epochs may change)")
+
+
+def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
+    from ..learn.model import Model
+    from ..neural.settings import PROFILES
+
+    return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+                 squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
+                 engine=args.engine)
+
+
+def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
+            "weight_decay": args.weight_decay, "lr_decay": args.lr_decay, "decay_every": args.decay_every,
+            "clip_norm": args.clip_norm, "patience": args.patience, "select": args.select,
+            "restore_best": not args.last, "shuffle": args.shuffle, "eval_every": args.eval_every,
+            "progress": sys.stderr.isatty() and not args.no_progress,
+            "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
+
+
+def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list[Path]:
+    from ..learn import report
+    from ..learn.dataset import Dataset, external_folds
+    from ..learn.model import cross_validate_folds
+
+    def on_fold(fold: Any) -> None:
+        print(report.fold_line(fold), flush=True)
+
+    if sources.folds:
+        if args.xval and args.xval != len(sources.folds):
+            raise NeuralogicError(f"--xval {args.xval} but {display_path(sources.directory)} has "
+                                  f"{counted(len(sources.folds), 'fold_* folder')}")
+        cv = cross_validate_folds(external_folds(sources), lambda files: _make_model(args, files),
+                                  keep_predictions=True, on_fold=on_fold, **_fit_options(args))
+    else:
+        if not sources.train:
+            raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
+        model = _make_model(args, sources.template)
+        cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
+                                  on_fold=on_fold, **_fit_options(args))
+    print("\n".join(report.xval_lines(cv)))
+    paths = [folder.write("results.json", report.json_text({"command": "train", **cv.as_dict()}))]
+    for fold in cv.folds:
+        report.write_predictions(folder, {"test": fold.test_predictions}, f"{fold.name.replace(' ', '_')}/predictions")
+    return paths + [folder.path / "fold_*" / "predictions" / "test.tsv"]
+
+
+def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str, Any],
+         checkpoint: Any) -> list[Path]:
+    """Train one model; returns the files written (staged in ``folder``)."""
     import numpy as np
 
     from ..learn import report
-    from ..learn.dataset import Dataset, external_folds
-    from ..learn.model import Model, cross_validate_folds
-    from ..neural.settings import PROFILES
-
-    sources = load_sources(args.template, args.data, args.queries)
-    out = Path(args.out)
-    options = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
-               "weight_decay": args.weight_decay, "lr_decay": args.lr_decay, "decay_every": args.decay_every,
-               "clip_norm": args.clip_norm, "patience": args.patience, "select": args.select,
-               "restore_best": not args.last, "shuffle": args.shuffle, "eval_every": args.eval_every,
-               "progress": sys.stderr.isatty() and not args.no_progress}
-    common = {"val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
-
-    def make_model(files: tuple[Path, ...]) -> Model:
-        return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                     squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
-                     engine=args.engine)
-
-    if sources.folds or args.xval:
-        def on_fold(fold) -> None:
-            print(report.fold_line(fold), flush=True)
-
-        if sources.folds:
-            if args.xval and args.xval != len(sources.folds):
-                raise NeuralogicError(f"--xval {args.xval} but {display_path(sources.directory)} has "
-                                      f"{counted(len(sources.folds), 'fold_* folder')}")
-            cv = cross_validate_folds(external_folds(sources), make_model, keep_predictions=True, on_fold=on_fold,
-                                      **common, **options)
-        else:
-            if not sources.train:
-                raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
-            model = make_model(sources.template)
-            cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
-                                      on_fold=on_fold, **common, **options)
-        print("\n".join(report.xval_lines(cv)))
-        paths = [report.write_json(out / "results.json", {"command": "train", **cv.as_dict()})]
-        for fold in cv.folds:
-            paths += report.write_predictions(out / fold.name.replace(" ", "_"), {"test": fold.test_predictions})
-        print(report.written_line(paths[:1] + [out / "fold_*" / "predictions" / "test.tsv"]))
-        return EXIT_OK
+    from ..learn.checkpoint import CHECKPOINT_FILE, checkpoint_text
+    from ..learn.dataset import Dataset
 
     if not sources.train:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
                                                        "trainExamples.txt / examples.txt")
-    model = make_model(sources.template)
+    model = _make_model(args, sources.template)
+    fit_options = _fit_options(args)
+    if checkpoint is not None:
+        if checkpoint.model.get("template") != str(model.template):
+            raise NeuralogicError(f"--resume {display_path(args.resume)}: the checkpointed run has another template")
+        model.load_parameters(checkpoint.parameters())
+        fit_options["resume"] = (checkpoint.run, checkpoint.optimizer)
+    if args.checkpoint_every:
+        def write_checkpoint(state: Any, optimizer: Any) -> None:
+            if state.epochs % args.checkpoint_every == 0 or state.epochs == args.epochs or \
+                    state.history.stopped_early:
+                folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
+        fit_options["checkpoint"] = write_checkpoint
     train_data = Dataset.from_split(sources.train)
     val_data = Dataset.from_split(sources.val) if sources.val else None
-    result = model.fit(train_data, val_data, **common, **options)
+    result = model.fit(train_data, val_data, **fit_options)
     evaluations = {"train": result.train}
     if result.val is not None:
         evaluations["val"] = result.val
@@ -154,9 +220,8 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     compression = model.build(train_data)[1].compression
     print("\n".join(compression.lines()))
     print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
-    paths = [model.save(out / "model.json"), *report.write_predictions(out, predictions)]
-    paths.append(report.write_json(out / "results.json", {
+    paths = [folder.write("model.json", model.to_text()), *report.write_predictions(folder, predictions)]
+    paths.append(folder.write("results.json", report.json_text({
         "command": "train", "model": model.to_json()["training"], **result.as_dict(),
-        "compression": compression.as_dict(), "evaluations": {role: e.as_dict() for role, e in evaluations.items()}}))
-    print(report.written_line(paths))
-    return EXIT_OK
+        "compression": compression.as_dict(), "evaluations": {role: e.as_dict() for role, e in evaluations.items()}})))
+    return paths + [folder.path / name for name in folder.live]

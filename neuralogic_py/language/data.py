@@ -96,6 +96,9 @@ def query_line_of(label: Sequence[ir.Literal], queries: tuple[ir.Query, ...], sp
         value = _data_value(lit, "an importance")
         if not isinstance(value, ir.Scalar):
             raise ValidationError(f"the importance of a query line is a number, got '{value}'", lit.span)
+        if value.value < 0:
+            raise ValidationError(f"the importance of a query line must not be negative, got {value}", lit.span,
+                                  "an importance weighs the line's queries in the error; 1 is the default")
         importance = value.value
     return ir.QueryLine(queries, id=atom, importance=importance, span=span)
 

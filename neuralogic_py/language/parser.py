@@ -24,6 +24,9 @@ from .syntax_errors import syntax_error
 from .validate import validate_template
 from .values import make_value
 
+MAX_INTEGER_DIGITS = 4300  # longest integer constant (Python's default limit of int() on text)
+MAX_IMPORT_DEPTH = 100  # longest chain of files each importing the next
+
 
 def _grammar_text() -> str:
     # Installed: shipped as package data of `neuralogic_py.grammars`. From a checkout: ../grammars.
@@ -132,7 +135,11 @@ class _ToIR(Transformer):
         if token.type == "VARIABLE":
             return ir.Variable(str(token), type_)
         if token.type == "NUMBER":
-            return ir.Constant(parse_number(str(token)), type_)
+            try:
+                return ir.Constant(parse_number(str(token)), type_)
+            except ValidationError as e:
+                raise ValidationError(e.message, span_in(self.text, token.start_pos, self.file, token.end_pos)) \
+                    from None
         return ir.Constant(str(token), type_)
 
     def arguments(self, *terms: ir.Term) -> tuple[ir.Term, ...]:
@@ -241,7 +248,15 @@ def _check_head(head: ir.Literal) -> None:
 
 
 def parse_number(text: str) -> int | float:
-    """An int when written as an int (``42``), else a float64 (``4.2``, ``1e3``)."""
+    """An int when written as an int (``42``), else a float64 (``4.2``, ``1e3``).
+
+    Integers are exact up to :data:`MAX_INTEGER_DIGITS` digits; a longer one is a
+    :class:`ValidationError` (without a place: the caller knows it).
+    """
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INTEGER_DIGITS and text.lstrip("+-").isdigit():
+        raise ValidationError(f"an integer constant of {digits} digits is too long "
+                              f"(at most {MAX_INTEGER_DIGITS} digits)")
     try:
         return int(text)
     except ValueError:
@@ -325,11 +340,16 @@ def _imported(item: tuple[int, Path], text: str, source: SourceText, stack: tupl
     """The template an import line of ``text`` names (``source`` is ``text`` with imports found)."""
     line, path = item
     resolved = path.resolve()
+    written = text.split("\n")[line - 1]  # the import line as written (``source.text`` has it blanked)
+    at = Span(source.path, line, 1, line, len(written.rstrip()) + 1, written)
     if resolved in stack:
         chain = " -> ".join(display_path(p) for p in (*stack, resolved))
-        written = text.split("\n")[line - 1]  # the import line as written (``source.text`` has it blanked)
-        raise ParseError(f"import cycle: {chain}", Span(source.path, line, 1, line, len(written.rstrip()) + 1, written),
+        raise ParseError(f"import cycle: {chain}", at,
                          "a file cannot import itself, directly or through the files it imports")
+    if len(stack) >= MAX_IMPORT_DEPTH:
+        raise ParseError(f"imports nested more than {MAX_IMPORT_DEPTH} files deep "
+                         f"(from {display_path(stack[0])})", at,
+                         "import the files side by side from one file instead of each from the one before")
     if resolved in included:
         return ir.Template()
     included.add(resolved)

@@ -49,7 +49,7 @@ import numpy as np
 from ..errors import NeuralogicError, Span
 from . import ir
 from .items import Items, ItemTable
-from .parser import parse_number, parse_statements
+from .parser import MAX_INTEGER_DIGITS, parse_number, parse_statements
 from .preprocess import strip_comments
 from .values import make_value
 
@@ -72,7 +72,7 @@ _VALUE = rf"(?:{_NUMBER}|\[{_WS}{_NUMBER}(?:{_WS},{_WS}{_NUMBER})*{_WS}\])"
 # Token forms (matched whole): the head of an item with its '<' and value, a term, a name constant.
 _HEAD = re.compile(rf"{_WS}(?:(?:<{_WS}({_VALUE}){_WS}>|({_VALUE})){_WS})?({_NAME}){_WS}")
 _TERM_TOKEN = re.compile(rf"{_WS}{_TERM}{_WS}")
-_PLAIN_TOKEN = re.compile(rf"{_NAME}|[+-]?\d+")  # an untyped name or integer constant, without blanks
+_PLAIN_TOKEN = re.compile(rf"{_NAME}|[+-]?\d{{1,{MAX_INTEGER_DIGITS}}}")  # an untyped name or integer, no blanks
 _STATEMENT_END = re.compile(r"\.(?!\d)")
 _NON_BLANK = re.compile(r"[^ \t\f\r\n]")
 
@@ -436,7 +436,10 @@ def _terms(tokens: list[str], ids: np.ndarray) -> tuple[list[str | int], list[ir
         for j, text in rest:
             if not _TERM_TOKEN.fullmatch(text):
                 continue
-            term = _term(text)
+            try:
+                term = _term(text)
+            except NeuralogicError:
+                continue  # an integer too long: lark reports it with its place
             if term.__class__ is ir.Constant and term.type is None and term.value.__class__ in (str, int):
                 index[j] = at_value.setdefault(term.value, len(at_value))  # written with blanks around it
             else:

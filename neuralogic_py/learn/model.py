@@ -54,16 +54,17 @@ from ..language.parser import load_template, parse_template
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
 from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
+from ..neural.predict import finite_outputs
+from ..output import write_atomic
 from .dataset import Dataset, Fold
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
+from .model_file import MODEL_FORMAT, MODEL_VERSION, read_model_file
 from .optimizers import GeometricDecay, Optimizer, make_optimizer
 from .splits import sample_classes, stratified_folds, stratified_holdout
-from .trainer import History, Scorer, TrainingConfig, train
+from .trainer import History, RunState, Scorer, TrainingConfig, train
 
-MODEL_FORMAT = "neuralogic_py model"
-MODEL_VERSION = 1
 CACHED_DATASETS = 4
 HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
 
@@ -87,12 +88,16 @@ class Predictions:
         return [{"id": i, "query": q, "target": _json_block(t), "output": block_to_json(o), "score": block_to_json(s)}
                 for i, q, t, o, s in zip(self.ids, self.queries, self.targets, self.outputs, self.scores)]
 
-    def write_tsv(self, path: str | Path) -> None:
-        """One line per sample: id, query, target, output, score (vectors as JSON lists)."""
+    def tsv(self) -> str:
+        """One line per sample: id, query, target, output, score (vectors as JSON lists), under a header."""
         lines = ["id\tquery\ttarget\toutput\tscore"]
         for row in self.rows():
             lines.append("\t".join([row["id"], row["query"], *(_cell(row[k]) for k in ("target", "output", "score"))]))
-        Path(path).write_text("\n".join(lines) + "\n")
+        return "\n".join(lines) + "\n"
+
+    def write_tsv(self, path: str | Path) -> None:
+        """:meth:`tsv` written to ``path`` (atomically)."""
+        write_atomic(path, self.tsv())
 
     def take(self, samples: np.ndarray) -> Predictions:
         """The predictions of some samples (indices into these), in that order."""
@@ -182,6 +187,9 @@ class FitOptions:
     eval_every: int = 1
     progress: bool = False
     on_epoch: Callable[[int, History], None] | None = None  # called after every epoch (epochs done, history)
+    # checkpoints (a single run, not cross-validation): called after every epoch with the run's state and optimizer
+    checkpoint: Callable[[RunState, Optimizer], None] | None = None
+    resume: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None  # (RunState.as_dict(), optimizer.state_dict())
 
     def make_optimizer(self) -> Optimizer:
         """A fresh optimizer (no moments, step count 0) unless one was given."""
@@ -190,6 +198,11 @@ class FitOptions:
         schedule = GeometricDecay(self.lr_decay, self.decay_every) if self.lr_decay else None
         return make_optimizer(self.optimizer, self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
                               schedule=schedule)
+
+    def single_run(self) -> None:
+        """Refuse what only a single training run can do (checkpoints, resuming) in cross-validation."""
+        if self.checkpoint is not None or self.resume is not None:
+            raise NeuralogicError("checkpoints and resuming are for a single training run, not cross-validation")
 
     def config(self) -> TrainingConfig:
         return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
@@ -338,8 +351,14 @@ class Model:
     def _fit_samples(self, scorer: Scorer, samples: np.ndarray, validation: tuple[Scorer, np.ndarray] | None,
                      options: FitOptions) -> FitResult:
         params = self.store.learnable()
-        history = train(scorer, params, options.make_optimizer(), samples, options.config(), self.order_rng,
-                        validation, options.on_epoch)
+        optimizer, config, resume = options.make_optimizer(), options.config(), None
+        if options.resume is not None:
+            run, optimizer_state = options.resume
+            resume = RunState.from_dict(run, config)
+            optimizer.load_state_dict(optimizer_state)
+        checkpoint = options.checkpoint
+        history = train(scorer, params, optimizer, samples, config, self.order_rng, validation, options.on_epoch,
+                        resume=resume, on_state=None if checkpoint is None else lambda s: checkpoint(s, optimizer))
         train_eval = self._evaluate_samples(scorer, samples)
         val_eval = self._evaluate_samples(*validation) if validation is not None else None
         return FitResult(history, train_eval, val_eval)
@@ -350,6 +369,7 @@ class Model:
     def _evaluate(self, scorer: Scorer, samples: np.ndarray) -> tuple[Evaluation, np.ndarray]:
         """Metrics and raw outputs of ``samples``; for a knowledge base also MRR and hits@k."""
         evaluation, outputs = scorer.evaluate(self.store.values, samples)
+        finite_outputs(scorer.net, outputs, self.store.values, samples)
         chosen = [scorer.net.samples[i] for i in np.asarray(samples).tolist()]
         if evaluation.kind == "binary" and len(chosen) > 1 and len({s.example for s in chosen}) == 1:
             queries = [(s.ground.predicate, *(str(t) for t in s.ground.terms)) for s in chosen]
@@ -373,6 +393,7 @@ class Model:
         weights. External ``fold_*`` folders: :func:`cross_validate_folds`.
         """
         fit_options = FitOptions(**options)
+        fit_options.single_run()
         result = CrossValidation()
         dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
         self._fix_output(dataset)
@@ -402,7 +423,7 @@ class Model:
                 allow_underivable: bool = False) -> Predictions:
         """Every sample's output with the current weights."""
         _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable)
-        outputs = compiled.forward(self.store.values)
+        outputs = finite_outputs(compiled, compiled.forward(self.store.values), self.store.values)
         return self._predictions(compiled, np.arange(len(compiled.samples)), outputs)
 
     def _predictions(self, compiled: CompiledNetwork, samples: np.ndarray, outputs: np.ndarray) -> Predictions:
@@ -439,13 +460,16 @@ class Model:
             "parameters": parameters,
         }
 
+    def to_text(self) -> str:
+        """The model file's text: :meth:`to_json`, one line per parameter."""
+        return _model_text(self.to_json())
+
     def save(self, path: str | Path) -> Path:
-        """Write the model as one JSON file (see the module docstring); returns the path."""
+        """Write the model as one JSON file (see the module docstring), atomically; returns the path."""
         path = Path(path)
         if path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_model_text(self.to_json()))
-        return path
+        return write_atomic(path, self.to_text())
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
@@ -482,6 +506,7 @@ def cross_validate_folds(folds: Sequence[Fold], make_model: Callable[[tuple[Path
     same initial weights when folds share a template), trained on the fold's training
     data and tested on its test data. ``options`` are :class:`FitOptions`.
     """
+    FitOptions(**options).single_run()
     result = CrossValidation()
     for fold in folds:
         model = make_model(fold.template)
@@ -501,31 +526,6 @@ def _model_text(data: dict[str, Any]) -> str:
     entries = [f" {json.dumps(name)}: {json.dumps(entry)}" for name, entry in data["parameters"].items()]
     body = ",\n".join(entries)
     return head[:-2] + ',\n "parameters": {\n' + body + "\n }\n}\n"
-
-
-def read_model_file(path: str | Path) -> dict[str, Any]:
-    """The JSON of a saved model; a clear error when ``path`` is something else."""
-    where = display_path(path)
-    try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as e:
-        raise ValidationError(f"{where} is not a saved model (not JSON: {e.msg})") from None
-    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
-        raise ValidationError(f"{where} is not a saved model (no \"format\": \"{MODEL_FORMAT}\")")
-    if data.get("version", 0) > MODEL_VERSION:
-        raise ValidationError(f"{where} was saved by a newer version (model format {data['version']})")
-    return data
-
-
-def is_model_file(path: str | Path) -> bool:
-    """Whether ``path`` is a saved model (a JSON file starting with the model format marker)."""
-    p = Path(path)
-    if not p.is_file() or p.suffix != ".json":
-        return False
-    try:
-        return json.loads(p.read_text()).get("format") == MODEL_FORMAT
-    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-        return False
 
 
 def _output_activation(template: ir.Template, data: Dataset, settings: NeuralSettings) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -132,6 +132,29 @@ class Optimizer:
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
 
+    _state: tuple[str, ...] = ()  # the attributes holding per-parameter state (name -> array)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to go on as if it had not stopped: step count, learning rate, moments.
+
+        ``{"optimizer": name, "steps": int, "lr": float, "moments": {kind: {parameter: array}}}``
+        (copies); :meth:`load_state_dict` puts it back.
+        """
+        return {"optimizer": self.name, "steps": self.steps, "lr": self.lr,
+                "moments": {kind.lstrip("_"): {name: a.copy() for name, a in getattr(self, kind).items()}
+                            for kind in self._state}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of an optimizer of the same kind."""
+        if state.get("optimizer") != self.name:
+            raise NeuralogicError(f"the saved optimizer state is {state.get('optimizer')}'s, not {self.name}'s")
+        self.steps, self.lr = int(state["steps"]), float(state["lr"])
+        for kind in self._state:
+            moments = getattr(self, kind)
+            moments.clear()
+            saved = state["moments"][kind.lstrip("_")]
+            moments.update({name: np.array(a, dtype=np.float64) for name, a in saved.items()})
+
     def fused_rule(self) -> tuple[str, np.ndarray] | None:
         """This update for the fused engine: ``(kind, (lr, beta1 or momentum, beta2, eps, weight decay,
         decoupled, clip norm or -1))``, or None when only :meth:`step` implements it."""
@@ -139,7 +162,7 @@ class Optimizer:
 
     def moments(self) -> tuple[dict[str, np.ndarray], ...]:
         """The per-parameter state by name (first and second moments), which the fused engine carries flat."""
-        return ()
+        return tuple(getattr(self, kind) for kind in self._state)
 
     def _hyper(self, first: float, second: float, eps: float) -> np.ndarray:
         return np.array([self.lr, first, second, eps, self.weight_decay, float(self._decoupled_decay),
@@ -156,6 +179,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (heavy-ball) momentum."""
 
     name = "sgd"
+    _state = ("_velocity",)
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0,
                  schedule: Schedule | None = None, clip_norm: float | None = None) -> None:
@@ -170,9 +194,6 @@ class SGD(Optimizer):
     def fused_rule(self) -> tuple[str, np.ndarray] | None:
         return ("sgd", self._hyper(self.momentum, 0.0, 0.0)) if type(self) is SGD else None
 
-    def moments(self) -> tuple[dict[str, np.ndarray], ...]:
-        return (self._velocity, {})
-
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if self.momentum:
             v = self._velocity.get(name)
@@ -186,6 +207,7 @@ class Adam(Optimizer):
     """Adam with bias correction and one global step counter (the reference's)."""
 
     name = "adam"
+    _state = ("_m", "_v")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled: bool = False, schedule: Schedule | None = None,
@@ -203,9 +225,6 @@ class Adam(Optimizer):
 
     def fused_rule(self) -> tuple[str, np.ndarray] | None:
         return ("adam", self._hyper(self.beta1, self.beta2, self.eps)) if type(self) is Adam else None
-
-    def moments(self) -> tuple[dict[str, np.ndarray], ...]:
-        return (self._m, self._v)
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if name not in self._m:  # (setdefault would allocate two arrays on every step)

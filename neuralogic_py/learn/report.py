@@ -1,13 +1,15 @@
 """What ``nlp train`` and ``nlp test`` print and write: summaries, predictions, results.
 
-Files under the output directory::
+Files under the output folder (how they are written: :mod:`neuralogic_py.output`)::
 
-    model.json                    the trained model (:meth:`Model.save`)
+    model.json                    the trained model (:meth:`Model.to_text`)
     predictions/<split>.tsv       one line per sample: id, query, target, output, score
     results.json                  settings, history, metrics of every split
+    checkpoint.json               with --checkpoint-every: the run so far (:mod:`.checkpoint`)
 
 Cross-validation writes ``results.json`` with every fold and the summary, and per fold
-``<fold>/model.json`` and ``<fold>/predictions/test.tsv``.
+``<fold>/predictions/test.tsv``. ``nlp test --out`` writes ``evaluation.json`` and
+``evaluation/<split>.tsv``, beside a training's files without replacing them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import display_path
+from ..output import OutputFolder
 from .metrics import Evaluation
 from .model import CrossValidation, FitResult, FoldResult, Model, Predictions
 
@@ -85,21 +88,15 @@ def _num(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.4g}"
 
 
-def write_predictions(out: Path, predictions: dict[str, Predictions]) -> list[Path]:
-    written = []
-    for role, p in predictions.items():
-        path = out / "predictions" / f"{role}.tsv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        p.write_tsv(path)
-        written.append(path)
-    return written
+def write_predictions(folder: OutputFolder, predictions: dict[str, Predictions],
+                      under: str = "predictions") -> list[Path]:
+    """``<under>/<split>.tsv`` for each split, written into ``folder`` (staged until it commits)."""
+    return [folder.write(f"{under}/{role}.tsv", p.tsv()) for role, p in predictions.items()]
 
 
-def write_json(path: Path, data: dict[str, Any]) -> Path:
+def json_text(data: dict[str, Any]) -> str:
     """``data`` as JSON; NaN and infinities (metrics that do not apply) become null."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_plain(data), indent=1, allow_nan=False) + "\n")
-    return path
+    return json.dumps(_plain(data), indent=1, allow_nan=False) + "\n"
 
 
 def _plain(value: Any) -> Any:

@@ -155,38 +155,88 @@ class Scorer:
 
 def train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, train_samples: np.ndarray,
           config: TrainingConfig, rng: np.random.Generator, validation: tuple[Scorer, np.ndarray] | None = None,
-          on_epoch: Callable[[int, History], None] | None = None) -> History:
+          on_epoch: Callable[[int, History], None] | None = None, *, resume: RunState | None = None,
+          on_state: Callable[[RunState], None] | None = None) -> History:
     """Train ``params`` in place on ``train_samples`` of ``scorer``'s network (module docstring).
 
     ``validation`` is a scorer (possibly of another network) and its samples; without
     it the training samples are the selection set. Returns the history.
+
+    ``on_state`` is called after every epoch with the run's :class:`RunState` (to write
+    checkpoints); ``resume`` continues from one, with ``params`` and ``optimizer`` as
+    they were then, exactly as the run would have gone on.
     """
     # non-finite values are checked explicitly and reported with their place: numpy's warnings would only repeat it
     with np.errstate(all="ignore"):
-        return _train(scorer, params, optimizer, train_samples, config, rng, validation, on_epoch)
+        return _train(scorer, params, optimizer, train_samples, config, rng, validation, on_epoch, resume, on_state)
+
+
+@dataclass
+class RunState:
+    """A run after ``epochs`` epochs: with the weights and the optimizer's state, what it needs to go on.
+
+    ``rng`` is the sample-order generator's state when the run started (the batches are
+    dealt from it and the epochs done are replayed); ``best`` the kept weights so far.
+    """
+
+    epochs: int
+    history: History
+    best: _Best
+    rng: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (lists and numbers) for a checkpoint file; :meth:`from_dict` reads it back."""
+        b = self.best
+        return {"epochs": self.epochs, "history": self.history.as_dict(), "rng": self.rng,
+                "best": {"epoch": b.epoch, "error": b.error, "accuracy": b.accuracy, "stale": b.stale, "seen": b.seen,
+                         "params": None if b.params is None else {k: v.tolist() for k, v in b.params.items()}}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], config: TrainingConfig) -> RunState:
+        h = data["history"]
+        history = History([float(e) for e in h["train_error"]], [(int(e), float(v)) for e, v in h["selection_error"]],
+                          [float(r) for r in h["learning_rate"]], int(h["best_epoch"]), float(h["best_error"]),
+                          bool(h["stopped_early"]), str(h["selection_set"]), float(h["seconds"]))
+        b, best = data["best"], _Best(config)
+        best.epoch, best.error, best.accuracy = int(b["epoch"]), float(b["error"]), float(b["accuracy"])
+        best.stale, best.seen = int(b["stale"]), bool(b["seen"])
+        best.params = None if b["params"] is None else \
+            {k: np.array(v, dtype=np.float64) for k, v in b["params"].items()}
+        return cls(int(data["epochs"]), history, best, data["rng"])
 
 
 def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, train_samples: np.ndarray,
            config: TrainingConfig, rng: np.random.Generator, validation: tuple[Scorer, np.ndarray] | None,
-           on_epoch: Callable[[int, History], None] | None) -> History:
+           on_epoch: Callable[[int, History], None] | None, resume: RunState | None = None,
+           on_state: Callable[[RunState], None] | None = None) -> History:
     from tqdm.auto import tqdm
 
-    started = time.perf_counter()
+    started = time.perf_counter() - (resume.history.seconds if resume else 0.0)
     net = scorer.net
     train_samples = np.asarray(train_samples, dtype=np.int64)
     if len(train_samples) == 0:
         raise NeuralogicError("no training samples")
-    if validation is not None and len(validation[1]):
-        history, (selector, selection) = History(selection_set="validation"), validation
+    if resume is not None:
+        rng.bit_generator.state = resume.rng
+        history, best, first = resume.history, resume.best, resume.epochs
+        selector, selection = validation if history.selection_set == "validation" else (scorer, train_samples)
     else:
-        history, selector, selection = History(selection_set="train"), scorer, train_samples
-    best = _Best(config)
-    best.offer(0, params, *_selection_score(selector, params, selection, config))
-    history.selection_error.append((0, best.error))
+        first = 0
+        if validation is not None and len(validation[1]):
+            history, (selector, selection) = History(selection_set="validation"), validation
+        else:
+            history, selector, selection = History(selection_set="train"), scorer, train_samples
+        best = _Best(config)
+        best.offer(0, params, *_selection_score(selector, params, selection, config))
+        history.selection_error.append((0, best.error))
+    state = RunState(first, history, best, copy.deepcopy(rng.bit_generator.state))
     batches = _Batches(train_samples, config, rng)
+    for _ in range(first):  # the sample order of the epochs done
+        batches.epoch()
+    last = first if history.stopped_early else config.epochs
     fused = _fused(scorer, params, optimizer, config, len(batches.epoch_sizes()))
     history.engine = "numpy" if fused is None else "fused"
-    bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not config.progress, leave=False)
+    bar = tqdm(range(first, last), desc="training", unit="epoch", disable=not config.progress, leave=False)
     for epoch in bar:
         optimizer.start_epoch(epoch)
         total = 0.0
@@ -215,7 +265,11 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
             bar.set_postfix(error=f"{history.train_error[-1]:.4g}", selected=f"{best.error:.4g}")
             if not improved and config.patience is not None and best.stale >= config.patience:
                 history.stopped_early = True
-                break
+        if on_state is not None:
+            state.epochs, history.seconds = done, time.perf_counter() - started
+            on_state(state)
+        if history.stopped_early:
+            break
         if on_epoch is not None:
             on_epoch(done, history)
     bar.close()

@@ -35,6 +35,8 @@ Active domain
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from itertools import count, filterfalse, groupby, repeat
 from typing import Sequence
@@ -169,7 +171,7 @@ class Symbols:
         for i, (v, type_) in enumerate(zip(self.values, self.types)):
             if isinstance(v, (int, float)):
                 numeric[i] = True
-                number[i] = float(v)
+                number[i] = _as_float(v)
             texts.append(ir.format_number(v) if isinstance(v, float) else str(v))
             if type_ is not None:
                 if type_ not in type_ids:
@@ -595,3 +597,11 @@ def build_database(template: ir.Template, examples: Sequence[ir.Example] = ()) -
     builder.add_template(template)
     builder.add_examples(examples)
     return builder.build(len(examples))
+
+
+def _as_float(value: int | float) -> float:
+    """A number for the numeric built-ins: an integer beyond the floats' range counts as +-infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf

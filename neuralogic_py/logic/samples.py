@@ -83,6 +83,11 @@ def requests_of(examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLi
             for i, line in enumerate(query_lines) for q in line.queries]
 
 
+def check_rules(template: ir.Template) -> None:
+    """Make the checks grounding makes of every rule (built-ins and their arities, typed variables), without data."""
+    compile_program(build_database(template, ()))
+
+
 def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
                    query_lines: Sequence[ir.QueryLine] = (), *, allow_underivable: bool = False,
                    progress: bool = False, examples_file: str | None = None,

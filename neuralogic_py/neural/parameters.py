@@ -42,7 +42,6 @@ Weight files
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,7 +49,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import Span, ValidationError, display_path, span_in
+from ..errors import Span, ValidationError, span_in, warn
+from ..jsonfile import read_json
 from ..language import ir
 
 Shape = tuple[int, int]
@@ -304,25 +304,62 @@ class ParameterStore:
             if name in self.parameters or strict:
                 self.set(name, value, span)
 
-    def load_json(self, path: str | Path, *, strict: bool = True) -> None:
-        """Set parameters from a ``weights.json`` file (a JSON object ``name -> value``)."""
-        file = display_path(path)
-        text = Path(path).read_text()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValidationError(f"not valid JSON: {e.msg}", span_in(text, e.pos, file)) from None
-        if not isinstance(data, dict):
+    def load_json(self, path: str | Path, *, strict: bool = True, warn_missing: bool = False) -> None:
+        """Set parameters from a ``weights.json`` file (a JSON object ``name -> value``).
+
+        A value written as ``true``/``false`` or as a string of a number, and a name given
+        twice (the last value counts), are read with a warning; ``warn_missing`` also warns
+        about the weights written by shape only that the file gives no value for (they
+        keep their random initial values).
+        """
+        doc = read_json(path, "the weights file")
+        if not isinstance(doc.data, dict):
             raise ValidationError("a weights file must hold a JSON object mapping names to values",
-                                  span_in(text, 0, file))
-        for name, value in data.items():
+                                  span_in(doc.text, 0, doc.file))
+        for name in dict.fromkeys(doc.repeated):
+            warn(f"'{name}' is given {doc.repeated.count(name) + 1} times; the last value counts",
+                 doc.span_of_key(name, 2))
+        for name, value in doc.data.items():
             if name in self.parameters or strict:
-                at = text.find(json.dumps(name))
-                self.set(name, value, span_in(text, max(at, 0), file, max(at, 0) + len(json.dumps(name))))
+                span = doc.span_of_key(name)
+                self.set(name, _plain_numbers(value, name, span), span)
+        if warn_missing:
+            drawn = [name for name, p in self.parameters.items() if p.initial is None and name not in doc.data]
+            if drawn:
+                shown = ", ".join(drawn[:8]) + (", ..." if len(drawn) > 8 else "")
+                warn(f"the weights file gives no value for {len(drawn)} weight{'s' if len(drawn) > 1 else ''} "
+                     f"written by shape only: {shown}", span_in(doc.text, 0, doc.file),
+                     "they keep random initial values (--seed); give every weight a value")
 
     def to_json(self) -> dict[str, Any]:
         """Every value in the weights.json conventions."""
         return {name: block_to_json(v) for name, v in self.values.items()}
+
+
+def _plain_numbers(value: Any, name: str, span: Span) -> Any:
+    """``value`` with booleans and strings of numbers read as numbers, each kind with one warning."""
+    found: set[str] = set()
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        if isinstance(v, bool):
+            found.add("true/false")
+            return float(v)
+        if isinstance(v, str):
+            try:
+                number = float(v)
+            except ValueError:
+                return v  # not a number at all: json_to_block says so
+            found.add("a string")
+            return number
+        return v
+
+    result = plain(value)
+    for kind in sorted(found):
+        warn(f"the value of '{name}' is written as {kind}; read as a number", span,
+             "write numbers without quotes: \"w\": 0.27")
+    return result
 
 
 def json_to_block(value: Any, shape: Shape, name: str, span: Span | None = None) -> np.ndarray:

@@ -14,12 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..language import ir
 from ..logic.samples import ground_samples
 from .compiled import CompiledNetwork, compile_network
 from .compression import LiftingSettings, compress
 from .network import neuralize
 from .parameters import Initializer, ParameterStore, block_to_json, template_weights
+from .plan import NumericalError
 from .settings import REFERENCE, NeuralSettings
 
 
@@ -52,4 +55,23 @@ def predict_outputs(template: ir.Template, examples: Sequence[ir.Example], query
         compiled.store.load_json(weights)
     elif weights is not None:
         compiled.store.load(weights)
-    return [block_to_json(block) for block in compiled.forward()]
+    return [block_to_json(block) for block in finite_outputs(compiled, compiled.forward())]
+
+
+def finite_outputs(compiled: CompiledNetwork, outputs: np.ndarray, params: Mapping[str, Any] | None = None,
+                   samples: np.ndarray | None = None) -> np.ndarray:
+    """``outputs`` (of ``samples``, default all) when every one is finite, else a :class:`NumericalError`.
+
+    The error names the first sample whose output is NaN or infinite and, as the
+    network explains it, the first neuron on its way that stops being finite.
+    """
+    bad = np.flatnonzero(~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1))
+    if not len(bad):
+        return outputs
+    index = int(bad[0]) if samples is None else int(np.asarray(samples)[bad[0]])
+    sample = compiled.samples[index]
+    where = compiled.explain_nonfinite(params, np.array([index]))
+    others = f" (and {len(bad) - 1} other output{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
+    raise NumericalError(f"the output of {sample.ground} is not finite{others}: {where}", sample.request.query.span,
+                         "check activations such as log, sqrt and inverse on inputs outside their domain, "
+                         "and the weights")
