@@ -11,11 +11,12 @@ from ..errors import NeuralogicError, display_path
 from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources
+from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
                      add_underivable_argument, integer, lifting, number, output_folder)
 
 NAME = "train"
-HELP = "learn a template's weights from data; print metrics, save the model"
+HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "epochs", "strict",
