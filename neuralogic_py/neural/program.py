@@ -62,7 +62,6 @@ def unsupported(schedule: Schedule) -> str | None:
 class Program:
     """Flat arrays of a schedule for :mod:`neuralogic_py.engine.fused` (module docstring)."""
 
-
     def __init__(self, schedule: Schedule, store: ParameterStore) -> None:
         from ..engine import fused as f
 
@@ -73,12 +72,10 @@ class Program:
         bank_base = np.concatenate([[len(self.names)], len(self.names) + np.cumsum(schedule.bank_sizes)]).astype(INDEX)
         self.n_rows = int(bank_base[-1])
         rows = np.zeros((self.n_rows, 4), INDEX)
-        sizes = [r * c for r, c in shapes]
-        for b, (r, c) in enumerate(schedule.bank_shapes):
-            sizes += [r * c] * schedule.bank_sizes[b]
-            rows[bank_base[b]:bank_base[b + 1], f.RR:f.RC + 1] = (r, c)
-        rows[:len(shapes), f.RR:f.RC + 1] = np.asarray(shapes, INDEX).reshape(-1, 2)
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(INDEX)
+        rows[:, f.RR:f.RC + 1] = np.concatenate([np.asarray(shapes, INDEX).reshape(-1, 2),
+                                                 np.repeat(np.asarray(schedule.bank_shapes, INDEX).reshape(-1, 2),
+                                                           schedule.bank_sizes, axis=0)])
+        offsets = np.concatenate([[0], np.cumsum(rows[:, f.RR] * rows[:, f.RC])]).astype(INDEX)
         rows[:, f.OFF] = offsets[:-1]
         self.param_offsets = offsets[:len(self.names) + 1]
         self.size = int(offsets[-1])
