@@ -247,7 +247,7 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
             error = fused.step(batch) if fused is not None else None
             if error is None:
                 if fused is not None:
-                    fused.sync()
+                    fused.sync(moments=True)
                 weights = None if scorer.weights is None else scorer.weights[batch]
                 error, grads = net.value_and_grad(params, scorer.loss, scorer.targets[batch], batch, weights)
                 if not (math.isfinite(error) and all(np.isfinite(g).all() for g in grads.values())):
@@ -269,6 +269,8 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
                 history.stopped_early = True
         progress.epoch(done, history, best.error)
         if on_state is not None:
+            if fused is not None:
+                fused.sync(moments=True)
             state.epochs, history.seconds = done, time.perf_counter() - started
             on_state(state)
         if history.stopped_early:
@@ -276,6 +278,8 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
         if on_epoch is not None:
             on_epoch(done, history)
     progress.close()
+    if fused is not None:
+        fused.sync(moments=True)
     history.best_epoch, history.best_error = best.epoch, best.error
     if config.restore_best and best.params is not None:
         for name, value in best.params.items():
@@ -404,7 +408,8 @@ class _Best:
         if better or not self.seen:
             self.seen = True
             self.epoch, self.error, self.accuracy = epoch, error, accuracy
-            self.params = copy.deepcopy(dict(params)) if self.config.restore_best else None
+            self.params = {name: value.copy() for name, value in params.items()} if self.config.restore_best \
+                else None
             self.stale = 0
             return True
         self.stale += 1

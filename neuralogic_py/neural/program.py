@@ -293,8 +293,8 @@ class FusedTrainer:
     """Optimizer steps through a :class:`Program`: parameters and optimizer moments in flat buffers.
 
     ``params`` (the learnable arrays by name) are copied in once; :meth:`sync` copies
-    the buffer back into them (and the moments into the optimizer), which the
-    training loop does before every evaluation and at the end.
+    the buffer back into them (and, when asked, the moments into the optimizer), which
+    the training loop does after every epoch (moments before a checkpoint and at the end).
     """
 
     def __init__(self, program: Program, params: dict[str, np.ndarray], optimizer: Any, loss: str,
@@ -357,7 +357,8 @@ class FusedTrainer:
         self.program.load(self.params)
         self._moments(load=True)
 
-    def sync(self) -> None:
-        """Parameters (and optimizer moments) back from the buffers."""
+    def sync(self, moments: bool = False) -> None:
+        """Parameters (and, with ``moments``, the optimizer's moments) back from the buffers."""
         self.program.store(self.params)
-        self._moments(load=False)
+        if moments:
+            self._moments(load=False)
