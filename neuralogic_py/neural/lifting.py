@@ -110,16 +110,14 @@ class NeuronGraph:
     ``child[ptr[x]:ptr[x + 1]]`` are its inputs (through bypasses) and ``slot`` the code of
     their (weight, soft negation). ``needed`` marks what the outputs reach, ``bypassed``
     the pruned neurons that are exactly their input (``pruned``: all pruned neurons, the
-    weighted aggregations too), ``target`` the neuron each stands for,
-    ``inner`` the input ``x`` of a weighted aggregation ``W x`` (:mod:`.pruning`; itself
-    elsewhere), ``order`` a topological order key (level and phase), ``level`` the network's
-    levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1 rule
-    neurons, 2 aggregations: a representative serves every layer), ``home`` its layer (for
-    nodes: its predicate), ``example`` its example.
+    weighted aggregations too), ``target`` the neuron each stands for, ``level`` the
+    network's levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1
+    rule neurons, 2 aggregations: a representative serves every layer). Computed when asked
+    for: ``order``, ``inner``, ``home``, ``example``, ``kind``.
     """
 
     def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None) -> None:
-        self.network, self.flat = network, flat
+        self.network, self.flat, self.bypass = network, flat, bypass
         net = network
         self.target = resolve(flat, bypass)
         self.bypassed = bypass.identities()
@@ -127,29 +125,44 @@ class NeuronGraph:
         self.passing = passes_through(flat)
         self.needed = np.concatenate(flat.reachable()) if needed is None else needed
         self.level = np.concatenate([net.level, flat.rule_level, flat.agg_level]).astype(INDEX, copy=False)
-        # a rule neuron of level l runs before the aggregations of level l, which run before its atoms
-        self.order = 3 * self.level + np.concatenate([np.full(net.n_nodes, 2), np.zeros(flat.n_rules, INDEX),
-                                                      np.ones(flat.n_aggs, INDEX)]).astype(INDEX, copy=False)
-        self.space = np.concatenate([np.zeros(net.n_nodes, INDEX), np.ones(flat.n_rules, INDEX),
-                                     np.full(flat.n_aggs, 2, INDEX)])
-        self.home = np.concatenate([net.program.atoms.pred, flat.rule_layer, flat.agg_layer]).astype(INDEX, copy=False)
+        self.space = np.repeat(np.arange(3, dtype=np.int8), [net.n_nodes, flat.n_rules, flat.n_aggs])
         codes: dict[tuple, int] = {(None, False): 0}
-        body_slots = [np.tile([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)],
-                              layer.n_rules).astype(INDEX, copy=False) for layer in net.layers]
-        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], INDEX)
-        self.head = np.concatenate([np.zeros(flat.agg_base, INDEX), head[flat.agg_layer]]).astype(INDEX, copy=False)
+        slots = [np.array([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)], np.int32)
+                 for layer in net.layers]
+        body_slots = [np.tile(slot, layer.n_rules) for slot, layer in zip(slots, net.layers)]
+        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], np.int32)
+        self.head = np.concatenate([np.zeros(flat.agg_base, np.int32), head[flat.agg_layer]])
         # inputs: atoms' aggregations, rule neurons' body nodes, aggregations' members (already in global order)
-        parent = np.concatenate([net.in_atom, flat.rule_base + flat.body_rule, flat.agg_base + flat.member_agg])
-        child = np.concatenate([flat.agg_base + flat.in_agg, flat.body_node, flat.rule_base + flat.member_rule])
-        self.slot = np.concatenate([np.zeros(len(net.in_atom), INDEX), *body_slots,
-                                    np.zeros(len(flat.member_agg), INDEX)]).astype(INDEX, copy=False)
-        self.ptr = np.r_[0, np.cumsum(np.bincount(parent, minlength=flat.size))].astype(INDEX, copy=False)
-        self.child = self.target[child.astype(INDEX, copy=False)]
-        self.inner = np.arange(flat.size, dtype=INDEX)
-        weighted = np.flatnonzero(bypass.weighted)
-        self.inner[flat.agg_base + weighted] = self.target[flat.rule_base + bypass.aggregation[weighted]]
+        counts = [np.bincount(net.in_atom, minlength=net.n_nodes),
+                  *[np.full(layer.n_rules, layer.body.shape[1]) for layer in net.layers],
+                  *[layer.agg_count for layer in net.layers]]
+        self.ptr = np.r_[0, np.cumsum(np.concatenate(counts))].astype(INDEX, copy=False)
+        self.child = np.concatenate([self.target[flat.agg_base + flat.in_agg], self.target[flat.body_node],
+                                     self.target[flat.rule_base + flat.member_rule]])
+        self.slot = np.concatenate([np.zeros(len(net.in_atom), np.int32), *body_slots,
+                                    np.zeros(len(flat.member_agg), np.int32)])
         self.signature, self.canon = self._signatures()
-        self.example = self._examples()
+
+    @property
+    def order(self) -> np.ndarray:
+        """A topological order key: a rule neuron of level l runs before the aggregations of level l, then atoms."""
+        phase = np.repeat(np.array([2, 0, 1], INDEX), [self.network.n_nodes, self.flat.n_rules, self.flat.n_aggs])
+        return 3 * self.level + phase
+
+    @property
+    def inner(self) -> np.ndarray:
+        """The input ``x`` of every weighted aggregation ``W x`` (:mod:`.pruning`), through identities; else itself."""
+        flat, bypass = self.flat, self.bypass
+        inner = np.arange(flat.size, dtype=INDEX)
+        weighted = np.flatnonzero(bypass.weighted)
+        inner[flat.agg_base + weighted] = self.target[flat.rule_base + bypass.aggregation[weighted]]
+        return inner
+
+    @property
+    def home(self) -> np.ndarray:
+        """The layer of every rule and aggregation neuron; for nodes, their predicate."""
+        return np.concatenate([self.network.program.atoms.pred, self.flat.rule_layer,
+                               self.flat.agg_layer]).astype(INDEX, copy=False)
 
     @property
     def counts(self) -> np.ndarray:
@@ -170,15 +183,15 @@ class NeuronGraph:
         def code(key: tuple) -> int:
             return codes.setdefault(key, len(codes))
 
-        signature = np.full(flat.size, -1, INDEX)
-        canon = np.full(flat.size, ORDERED, INDEX)
+        signature = np.full(flat.size, -1, np.int32)
+        canon = np.full(flat.size, ORDERED, np.int8)
         facts = np.flatnonzero(net.kind == FACT)
         if len(facts):
             first = net.constant_ids()
             const, param = net.const[facts], net.param[facts]
             values = np.where(param >= 0, -1 - param, first[np.maximum(const, 0)])
             distinct, inverse = np.unique(values, return_inverse=True)
-            signature[facts] = np.array([code(("fact", v)) for v in distinct.tolist()], INDEX)[inverse.reshape(-1)]
+            signature[facts] = np.array([code(("fact", v)) for v in distinct.tolist()], np.int32)[inverse.reshape(-1)]
         atoms = np.flatnonzero(net.kind != FACT)
         if len(atoms):
             triples = np.column_stack([net.activation[atoms], net.combination[atoms], net.offset[atoms]])
@@ -188,8 +201,8 @@ class NeuronGraph:
             names = net.functions
             ids = [code(("atom", names[a], names[c], net.offset_names[o] if o >= 0 else None))
                    for a, c, o in distinct.tolist()]
-            signature[atoms] = np.array(ids, INDEX)[inverse]
-            canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], INDEX)[inverse]
+            signature[atoms] = np.array(ids, np.int32)[inverse]
+            canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], np.int8)[inverse]
         for i, layer in enumerate(net.layers):
             rules = flat.rule_base + np.arange(flat.rule_offset[i], flat.rule_offset[i + 1])
             signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset,
@@ -200,7 +213,9 @@ class NeuronGraph:
             canon[aggs] = canonical(layer.aggregation, False)
         return signature, canon
 
-    def _examples(self) -> np.ndarray:
+    @property
+    def example(self) -> np.ndarray:
+        """The example of every neuron (of its head atom for rule and aggregation neurons)."""
         net, flat = self.network, self.flat
         ex = net.program.atoms.ex.astype(INDEX, copy=False)
         agg_ex = np.concatenate([ex[layer.head] for layer in net.layers]).astype(INDEX, copy=False) if net.layers \
@@ -302,7 +317,7 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
             continue
         present = np.arange(width) < counts[part][:, None]
         at = np.where(present, graph.ptr[part][:, None] + np.arange(width), 0)
-        packed = np.where(present, (graph.slot[at] << _CLASS_BITS) | code[graph.child[at]], _PAD)
+        packed = np.where(present, (graph.slot[at].astype(INDEX) << _CLASS_BITS) | code[graph.child[at]], _PAD)
         if canon == ORDERED and width > 1:
             key = np.column_stack([*fixed, np.where(present, packed, -1)])
             cls[part] = code[part] = table.classes(("ordered", len(fixed), width), key)
@@ -316,7 +331,7 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
             same = graph.passing[mine] & (values[:, 1:] < 0).all(axis=1) & (multiplicities[:, 0] == 1) \
                 & (values[:, 0] >> _CLASS_BITS == 0)
             form[mine[same]] = IDENTITY
-            head = graph.head[mine]
+            head = graph.head[mine].astype(INDEX)
             weighted = np.flatnonzero(same & (head > 0))
             if len(weighted):
                 w, x = head[weighted], values[weighted, 0]
