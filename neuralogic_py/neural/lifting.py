@@ -286,8 +286,9 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
     Neurons are visited in topological order, one group per (level, phase); within a
     group, one key matrix per input layout; keys are looked up in a table of all keys
     seen so far, so equal keys at different levels, rules or kinds get one class. A
-    layout holds neurons of up to a power of two inputs (or runs of equal inputs), the
-    missing ones padded with -1, so a few sorts serve neurons of many widths.
+    layout holds neurons of one number of inputs (or runs of equal inputs) up to
+    :data:`_EXACT`, then up to a power of two, the missing ones padded with -1, so a few
+    sorts serve neurons of many widths.
 
     A neuron that is the identity of one input of weight 1 (:func:`canonical`: avg, max or
     min of copies of one input, or a single input) takes that input's class; an
@@ -304,9 +305,8 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
     counts = graph.counts
     ids = np.flatnonzero(keyed)
     width = _bucket(counts[ids])
-    group = (graph.order[ids] * (COUNT + 1) + graph.canon[ids]) * 64 + np.log2(np.maximum(width, 1)).astype(INDEX) \
-        + (width > 0)  # (order, canon, width) as one sortable number: a width is 0 or a power of two
-    sort = np.argsort(group, kind="stable")
+    group = (graph.order[ids] * (COUNT + 1) + graph.canon[ids]) * (int(width.max(initial=0)) + 1) + width
+    sort = np.argsort(group)
     ids, group, width = ids[sort], group[sort], width[sort]
     cuts = np.flatnonzero(group[1:] != group[:-1]) + 1
     heads = zip(graph.canon[ids[np.r_[0, cuts]]].tolist(), width[np.r_[0, cuts]].tolist()) if len(ids) else []
@@ -346,12 +346,13 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
 
 
 _PAD = np.iinfo(INDEX).max  # a missing input: sorts after every input code
+_EXACT = 8  # key layouts of up to this many inputs are not padded
 
 
 def _bucket(widths: np.ndarray) -> np.ndarray:
-    """0, 1, 2 for 0, 1, 2, else the next power of two: the padded width of a key layout."""
+    """The padded width of a key layout: the width itself up to :data:`_EXACT`, else the next power of two."""
     out = np.asarray(widths, INDEX).copy()
-    big = out > 2
+    big = out > _EXACT
     out[big] = 1 << np.ceil(np.log2(out[big])).astype(INDEX)
     return out
 
@@ -364,6 +365,8 @@ def _runs(packed: np.ndarray, canon: int) -> list[tuple[np.ndarray, np.ndarray, 
     divides the multiplicities by their gcd; ``normalized`` marks the rows that changed.
     """
     n, width = packed.shape
+    if width == 1:
+        return [(np.arange(n), packed, np.ones((n, 1), INDEX), np.zeros(n, dtype=bool))]
     real = packed != _PAD
     starts = real.copy()
     starts[:, 1:] &= packed[:, 1:] != packed[:, :-1]
