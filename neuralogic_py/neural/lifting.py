@@ -315,31 +315,39 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
         if canon == COUNT or width == 0:
             cls[part] = code[part] = table.classes(("count", len(fixed)), np.column_stack([*fixed, counts[part]]))
             continue
-        present = np.arange(width) < counts[part][:, None]
-        at = np.where(present, graph.ptr[part][:, None] + np.arange(width), 0)
-        packed = np.where(present, (graph.slot[at].astype(INDEX) << _CLASS_BITS) | code[graph.child[at]], _PAD)
+        at = graph.ptr[part][:, None] + np.arange(width)
+        padded = width > _EXACT
+        if padded:
+            present = np.arange(width) < counts[part][:, None]
+            at[~present] = 0
+        packed = code[graph.child[at]]
+        if graph.flat.rule_base <= part[0] < graph.flat.agg_base:  # only rule neurons weight their inputs
+            packed |= graph.slot[at].astype(INDEX) << _CLASS_BITS
         if canon == ORDERED and width > 1:
-            key = np.column_stack([*fixed, np.where(present, packed, -1)])
-            cls[part] = code[part] = table.classes(("ordered", len(fixed), width), key)
+            if padded:
+                packed[~present] = -1
+            cls[part] = code[part] = table.classes(("ordered", len(fixed), width), np.column_stack([*fixed, packed]))
             continue
+        if padded:
+            packed[~present] = _PAD
         packed.sort(axis=1)
-        for rows, values, multiplicities, normalized in _runs(packed, canon):
+        for rows, values, multiplicities, normalized in _runs(packed, canon, padded):
             mine = part[rows]
             form[mine[normalized]] = NORMALIZED
             plain = np.ones(len(rows), dtype=bool)
-            # the identity of one input of weight 1 is that input; with a head weight W, it is W x
-            same = graph.passing[mine] & (values[:, 1:] < 0).all(axis=1) & (multiplicities[:, 0] == 1) \
-                & (values[:, 0] >> _CLASS_BITS == 0)
-            form[mine[same]] = IDENTITY
-            head = graph.head[mine].astype(INDEX)
-            weighted = np.flatnonzero(same & (head > 0))
-            if len(weighted):
-                w, x = head[weighted], values[weighted, 0]
-                cls[mine[weighted]] = table.classes(
-                    ("weighted", len(extra)), np.column_stack([*(c[mine[weighted]] for c in extra), w, x]))
-                code[mine[weighted]] = (w << _CLASS_BITS) | x
-                plain[weighted] = False
-            given = np.where(same, values[:, 0], -1)[plain]
+            given = None
+            if values.shape[1] == 1:  # the identity of one input of weight 1 is that input; with a head weight W, W x
+                same = graph.passing[mine] & (multiplicities[:, 0] == 1) & (values[:, 0] >> _CLASS_BITS == 0)
+                form[mine[same]] = IDENTITY
+                head = graph.head[mine].astype(INDEX)
+                weighted = np.flatnonzero(same & (head > 0))
+                if len(weighted):
+                    w, x = head[weighted], values[weighted, 0]
+                    cls[mine[weighted]] = table.classes(
+                        ("weighted", len(extra)), np.column_stack([*(c[mine[weighted]] for c in extra), w, x]))
+                    code[mine[weighted]] = (w << _CLASS_BITS) | x
+                    plain[weighted] = False
+                given = np.where(same, values[:, 0], -1)[plain]
             key = np.column_stack([*(f[rows[plain]] for f in fixed), values[plain], multiplicities[plain]])
             cls[mine[plain]] = code[mine[plain]] = table.classes(("runs", len(fixed), values.shape[1]), key, given)
     return _through_bypasses(graph, cls), _through_bypasses(graph, form)
@@ -357,8 +365,8 @@ def _bucket(widths: np.ndarray) -> np.ndarray:
     return out
 
 
-def _runs(packed: np.ndarray, canon: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Rows of sorted input codes (padded with :data:`_PAD`) as runs of equal codes, per bucket of run counts.
+def _runs(packed: np.ndarray, canon: int, padded: bool) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Rows of sorted input codes (``padded``: some end in :data:`_PAD`) as runs of equal codes, per run-count bucket.
 
     Per bucket: (rows, codes, multiplicities, normalized), the codes padded with -1 and the
     multiplicities with 0 to the bucket's width. ``SET`` keeps multiplicity 1, ``RATIO``
@@ -367,15 +375,18 @@ def _runs(packed: np.ndarray, canon: int) -> list[tuple[np.ndarray, np.ndarray, 
     n, width = packed.shape
     if width == 1:
         return [(np.arange(n), packed, np.ones((n, 1), INDEX), np.zeros(n, dtype=bool))]
-    real = packed != _PAD
-    starts = real.copy()
-    starts[:, 1:] &= packed[:, 1:] != packed[:, :-1]
+    starts = np.empty((n, width), dtype=bool)
+    starts[:, 0] = True
+    np.not_equal(packed[:, 1:], packed[:, :-1], out=starts[:, 1:])
+    if padded:
+        real = packed != _PAD
+        starts &= real
     n_runs = starts.sum(axis=1)
     flat_starts = np.flatnonzero(starts.reshape(-1))
     row, col = np.divmod(flat_starts, width)
     following = np.r_[col[1:], 0]
     last = np.r_[row[1:] != row[:-1], True]
-    following[last] = real.sum(axis=1)[row[last]]
+    following[last] = real.sum(axis=1)[row[last]] if padded else width
     lengths = (following - col).astype(INDEX)
     values = packed.reshape(-1)[flat_starts]
     first_run = np.r_[0, np.cumsum(n_runs)[:-1]]
@@ -423,7 +434,7 @@ def representatives(graph: NeuronGraph, cls: np.ndarray) -> np.ndarray:
     """
     rep = np.arange(len(cls), dtype=INDEX)
     ids = np.flatnonzero(cls >= 0)
-    order = ids[np.lexsort((ids, ~graph.bypassed[ids], graph.level[ids], cls[ids], graph.space[ids]))]
+    order = ids[np.lexsort((~graph.bypassed[ids], graph.level[ids], cls[ids], graph.space[ids]))]  # stable
     space, klass = graph.space[order], cls[order]
     first = np.r_[True, (space[1:] != space[:-1]) | (klass[1:] != klass[:-1])] if len(order) else np.zeros(0, bool)
     rep[order] = order[np.flatnonzero(first)][np.cumsum(first) - 1]
