@@ -230,9 +230,9 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
     seconds = time.perf_counter() - started
     lifted_flat = Flat(lifted)
     lifted_needed = np.concatenate(lifted_flat.reachable())
-    kept = ~chain_bypass(lifted_flat).global_mask()
-    report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, kept), seconds,
-                               vetoed, merges(graph, rep, form)))
+    pruned = chain_bypass(lifted_flat).global_mask()
+    report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, ~pruned), seconds,
+                               vetoed, merges(graph, rep, form, pruned)))
     return lifted, report
 
 

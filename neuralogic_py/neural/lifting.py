@@ -459,17 +459,19 @@ def realize(graph: NeuronGraph, rep: np.ndarray) -> Network:
                    outputs=rep[net.outputs])
 
 
-def merges(graph: NeuronGraph, rep: np.ndarray, form: np.ndarray) -> dict[str, int]:
+def merges(graph: NeuronGraph, rep: np.ndarray, form: np.ndarray, pruned_after: np.ndarray) -> dict[str, int]:
     """The neurons lifting merged away, by kind of merge.
 
-    A neuron that chain pruning kept is merged when another neuron represents it, or when it
-    is the identity of its input. ``by normal form``: its key was normalized or an identity
-    (``form``, :func:`structural_classes`); otherwise ``across layers`` when its
-    representative comes from another layer (nodes: another predicate), else ``within one
-    layer``.
+    A neuron that chain pruning kept is merged when another neuron represents it, or when
+    its representative is pruned in the lifted network (``pruned_after``, same numbering: it
+    became an identity, e.g. an avg of copies). ``by normal form``: its key was normalized or
+    an identity (``form``, :func:`structural_classes`), or it became one; otherwise ``across
+    layers`` when its representative comes from another layer (nodes: another predicate),
+    else ``within one layer``.
     """
-    merged = graph.needed & ~graph.pruned & ((rep != np.arange(len(rep))) | (form == IDENTITY))
-    normal = merged & (form != PLAIN)
+    gone = pruned_after[rep]
+    merged = graph.needed & ~graph.pruned & ((rep != np.arange(len(rep))) | gone)
+    normal = merged & ((form != PLAIN) | gone)
     across = merged & ~normal & (graph.home[rep] != graph.home)
     return {"within one layer": int((merged & ~normal & ~across).sum()), "across layers": int(across.sum()),
             "by normal form": int(normal.sum())}
