@@ -248,7 +248,12 @@ def canonical(function: str, offset: bool) -> int:
 
 
 class _KeyTable:
-    """Key rows seen so far, per row layout, and their classes: new rows get new classes."""
+    """Key rows seen so far, per row layout, and their classes: new rows get new classes.
+
+    The rows of a layout are kept distinct and in lexicographic order, the order of
+    :func:`row_ids`, so new keys are sorted once among themselves and then looked up by
+    binary search when a layout's rows pack into one word (:func:`_packed` keeps that order).
+    """
 
     def __init__(self) -> None:
         self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -256,25 +261,47 @@ class _KeyTable:
 
     def classes(self, layout: tuple, keys: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
         """The class of each key row; a row not seen before takes its ``given`` class (>= 0) or a new one."""
+        local, n_distinct = row_ids(keys)
+        some = np.empty(n_distinct, INDEX)
+        some[local] = np.arange(len(keys))
+        distinct = keys[some]  # in lexicographic order
         known, known_classes = self.rows.get(layout, (keys[:0], np.zeros(0, INDEX)))
-        ids, n_ids = row_ids(np.concatenate([known, keys]))
-        of_id = np.full(n_ids, -1, INDEX)
-        of_id[ids[:len(known)]] = known_classes
-        mine = ids[len(known):]
-        if given is not None:
-            pick = (given >= 0) & (of_id[mine] < 0)
-            of_id[mine[pick]] = given[pick]
-        unnumbered = np.flatnonzero(of_id < 0)
-        of_id[unnumbered] = self.n_classes + np.arange(len(unnumbered))
+        found, at = _lookup(known, distinct)
+        cls = np.full(n_distinct, -1, INDEX)
+        cls[found >= 0] = known_classes[found[found >= 0]]
+        if given is not None:  # equal rows have equal given classes: the input class is in the key
+            cls = np.where(cls < 0, given[some], cls)
+        unnumbered = np.flatnonzero(cls < 0)
+        cls[unnumbered] = self.n_classes + np.arange(len(unnumbered))
         self.n_classes += len(unnumbered)
-        is_new = np.ones(n_ids, dtype=bool)
-        is_new[ids[:len(known)]] = False
-        new_rows = np.flatnonzero(is_new[mine])
-        if len(new_rows):
-            new_rows = new_rows[np.unique(mine[new_rows], return_index=True)[1]]
-            self.rows[layout] = (np.concatenate([known, keys[new_rows]]),
-                                 np.concatenate([known_classes, of_id[mine[new_rows]]]))
-        return of_id[mine]
+        fresh = np.flatnonzero(found < 0)
+        if len(fresh):
+            if at is None:  # rows of several words: merge by one sort
+                rows = np.concatenate([known, distinct[fresh]])
+                order = np.lexsort(rows.T[::-1])
+                self.rows[layout] = rows[order], np.concatenate([known_classes, cls[fresh]])[order]
+            else:
+                self.rows[layout] = (np.insert(known, at[fresh], distinct[fresh], axis=0),
+                                     np.insert(known_classes, at[fresh], cls[fresh]))
+        return cls[local]
+
+
+def _lookup(known: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per row (both matrices distinct and in lexicographic order): its index in ``known`` or -1, and where it
+    would go in ``known`` (None when the rows do not pack into one word: then found by one sort of both)."""
+    m = len(known)
+    if m == 0:
+        return np.full(len(rows), -1, INDEX), np.zeros(len(rows), INDEX)
+    words = _packed(np.concatenate([known, rows]))
+    if words.shape[1] == 1:
+        known_words, row_words = words[:m, 0], words[m:, 0]
+        at = np.searchsorted(known_words, row_words)
+        hit = known_words[np.minimum(at, m - 1)] == row_words
+        return np.where(hit, at, -1), at
+    ids, n_ids = row_ids(words)
+    index = np.full(n_ids, -1, INDEX)
+    index[ids[:m]] = np.arange(m)
+    return index[ids[m:]], None
 
 
 PLAIN, NORMALIZED, IDENTITY = range(3)  # how a neuron's key was formed (structural_classes)
