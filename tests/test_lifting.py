@@ -325,6 +325,9 @@ def test_equivalent_rule_neurons_at_different_levels_and_rules_are_one_neuron():
     k = next(layer for layer in layers if layer.rule.head.predicate == "k")
     g = next(layer for layer in layers if layer.rule.head.predicate == "g")
     assert k.member_layer.tolist() == [g.index, g.index]  # k's aggregations reduce g's rule neurons
+    from neuralogic_py.neural.network import ground_rule_text
+    assert ground_rule_text(lifted.network, g, 0).startswith("g(a) :- f(a)")
+    assert ground_rule_text(lifted.network, k, 0).startswith("... :- ")  # no aggregation of k reads it now
     assert lifted.compression.final.rules == 4  # sigmoid(w f(a)), sigmoid(w f(b)), q's two
     assert plain.compression.final.rules == 6
     assert_same(lifted, plain)
@@ -376,7 +379,9 @@ def test_the_reference_count_on_one_molecule_with_the_papers_gnn():
     assert plain.compression.ground.neurons == 56
     for lifting in ("structural", LiftingSettings("value", iso_digits=14), LiftingSettings("value", iso_check=True)):
         lifted = small(template, data, "predict.", lifting, profile=REFERENCE)
-        assert lifted.compression.final.neurons == 13, lifting
+        report = lifted.compression
+        assert report.final.neurons == 13, lifting
+        assert sum(report.stages[-1].merged.values()) == report.stages[1].counts.neurons - 13  # every one merged
         assert_same(lifted, plain)
 
 

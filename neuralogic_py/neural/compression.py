@@ -218,9 +218,9 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
                                digits=settings.iso_digits, seed=settings.seed)
         # facts by their exact values, never by value with computed neurons; computed neurons of one kind, of
         # any rule or layer; a weighted aggregation W x (whose row may be x's) by W and the class of x
-        kind = graph.kind
+        kind, inner = graph.kind, graph.inner
         value = np.where(kind == FACT_KIND, graph.signature, values)
-        by_value = keyed_classes(graph, [kind, graph.head, kind[graph.inner], value[graph.inner], *scope])
+        by_value = keyed_classes(graph, [kind, graph.head, kind[inner], value[inner], *scope])
         classes, form = by_value, np.zeros(len(by_value), np.int8)
         if settings.iso_check:
             classes, form = structural_classes(graph, [by_value, *scope])
@@ -230,9 +230,9 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
     seconds = time.perf_counter() - started
     lifted_flat = Flat(lifted)
     lifted_needed = np.concatenate(lifted_flat.reachable())
-    kept = ~chain_bypass(lifted_flat).global_mask()
-    report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, kept), seconds,
-                               vetoed, merges(graph, rep, form)))
+    pruned = chain_bypass(lifted_flat).global_mask()
+    report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, ~pruned), seconds,
+                               vetoed, merges(graph, rep, form, pruned)))
     return lifted, report
 
 

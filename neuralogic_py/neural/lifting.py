@@ -110,16 +110,14 @@ class NeuronGraph:
     ``child[ptr[x]:ptr[x + 1]]`` are its inputs (through bypasses) and ``slot`` the code of
     their (weight, soft negation). ``needed`` marks what the outputs reach, ``bypassed``
     the pruned neurons that are exactly their input (``pruned``: all pruned neurons, the
-    weighted aggregations too), ``target`` the neuron each stands for,
-    ``inner`` the input ``x`` of a weighted aggregation ``W x`` (:mod:`.pruning`; itself
-    elsewhere), ``order`` a topological order key (level and phase), ``level`` the network's
-    levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1 rule
-    neurons, 2 aggregations: a representative serves every layer), ``home`` its layer (for
-    nodes: its predicate), ``example`` its example.
+    weighted aggregations too), ``target`` the neuron each stands for, ``level`` the
+    network's levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1
+    rule neurons, 2 aggregations: a representative serves every layer). Computed when asked
+    for: ``order``, ``inner``, ``home``, ``example``, ``kind``.
     """
 
     def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None) -> None:
-        self.network, self.flat = network, flat
+        self.network, self.flat, self.bypass = network, flat, bypass
         net = network
         self.target = resolve(flat, bypass)
         self.bypassed = bypass.identities()
@@ -127,29 +125,44 @@ class NeuronGraph:
         self.passing = passes_through(flat)
         self.needed = np.concatenate(flat.reachable()) if needed is None else needed
         self.level = np.concatenate([net.level, flat.rule_level, flat.agg_level]).astype(INDEX, copy=False)
-        # a rule neuron of level l runs before the aggregations of level l, which run before its atoms
-        self.order = 3 * self.level + np.concatenate([np.full(net.n_nodes, 2), np.zeros(flat.n_rules, INDEX),
-                                                      np.ones(flat.n_aggs, INDEX)]).astype(INDEX, copy=False)
-        self.space = np.concatenate([np.zeros(net.n_nodes, INDEX), np.ones(flat.n_rules, INDEX),
-                                     np.full(flat.n_aggs, 2, INDEX)])
-        self.home = np.concatenate([net.program.atoms.pred, flat.rule_layer, flat.agg_layer]).astype(INDEX, copy=False)
+        self.space = np.repeat(np.arange(3, dtype=np.int8), [net.n_nodes, flat.n_rules, flat.n_aggs])
         codes: dict[tuple, int] = {(None, False): 0}
-        body_slots = [np.tile([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)],
-                              layer.n_rules).astype(INDEX, copy=False) for layer in net.layers]
-        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], INDEX)
-        self.head = np.concatenate([np.zeros(flat.agg_base, INDEX), head[flat.agg_layer]]).astype(INDEX, copy=False)
+        slots = [np.array([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)], np.int32)
+                 for layer in net.layers]
+        body_slots = [np.tile(slot, layer.n_rules) for slot, layer in zip(slots, net.layers)]
+        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], np.int32)
+        self.head = np.concatenate([np.zeros(flat.agg_base, np.int32), head[flat.agg_layer]])
         # inputs: atoms' aggregations, rule neurons' body nodes, aggregations' members (already in global order)
-        parent = np.concatenate([net.in_atom, flat.rule_base + flat.body_rule, flat.agg_base + flat.member_agg])
-        child = np.concatenate([flat.agg_base + flat.in_agg, flat.body_node, flat.rule_base + flat.member_rule])
-        self.slot = np.concatenate([np.zeros(len(net.in_atom), INDEX), *body_slots,
-                                    np.zeros(len(flat.member_agg), INDEX)]).astype(INDEX, copy=False)
-        self.ptr = np.r_[0, np.cumsum(np.bincount(parent, minlength=flat.size))].astype(INDEX, copy=False)
-        self.child = self.target[child.astype(INDEX, copy=False)]
-        self.inner = np.arange(flat.size, dtype=INDEX)
-        weighted = np.flatnonzero(bypass.weighted)
-        self.inner[flat.agg_base + weighted] = self.target[flat.rule_base + bypass.aggregation[weighted]]
+        counts = [np.bincount(net.in_atom, minlength=net.n_nodes),
+                  *[np.full(layer.n_rules, layer.body.shape[1]) for layer in net.layers],
+                  *[layer.agg_count for layer in net.layers]]
+        self.ptr = np.r_[0, np.cumsum(np.concatenate(counts))].astype(INDEX, copy=False)
+        self.child = np.concatenate([self.target[flat.agg_base + flat.in_agg], self.target[flat.body_node],
+                                     self.target[flat.rule_base + flat.member_rule]])
+        self.slot = np.concatenate([np.zeros(len(net.in_atom), np.int32), *body_slots,
+                                    np.zeros(len(flat.member_agg), np.int32)])
         self.signature, self.canon = self._signatures()
-        self.example = self._examples()
+
+    @property
+    def order(self) -> np.ndarray:
+        """A topological order key: a rule neuron of level l runs before the aggregations of level l, then atoms."""
+        phase = np.repeat(np.array([2, 0, 1], INDEX), [self.network.n_nodes, self.flat.n_rules, self.flat.n_aggs])
+        return 3 * self.level + phase
+
+    @property
+    def inner(self) -> np.ndarray:
+        """The input ``x`` of every weighted aggregation ``W x`` (:mod:`.pruning`), through identities; else itself."""
+        flat, bypass = self.flat, self.bypass
+        inner = np.arange(flat.size, dtype=INDEX)
+        weighted = np.flatnonzero(bypass.weighted)
+        inner[flat.agg_base + weighted] = self.target[flat.rule_base + bypass.aggregation[weighted]]
+        return inner
+
+    @property
+    def home(self) -> np.ndarray:
+        """The layer of every rule and aggregation neuron; for nodes, their predicate."""
+        return np.concatenate([self.network.program.atoms.pred, self.flat.rule_layer,
+                               self.flat.agg_layer]).astype(INDEX, copy=False)
 
     @property
     def counts(self) -> np.ndarray:
@@ -170,15 +183,15 @@ class NeuronGraph:
         def code(key: tuple) -> int:
             return codes.setdefault(key, len(codes))
 
-        signature = np.full(flat.size, -1, INDEX)
-        canon = np.full(flat.size, ORDERED, INDEX)
+        signature = np.full(flat.size, -1, np.int32)
+        canon = np.full(flat.size, ORDERED, np.int8)
         facts = np.flatnonzero(net.kind == FACT)
         if len(facts):
             first = net.constant_ids()
             const, param = net.const[facts], net.param[facts]
             values = np.where(param >= 0, -1 - param, first[np.maximum(const, 0)])
             distinct, inverse = np.unique(values, return_inverse=True)
-            signature[facts] = np.array([code(("fact", v)) for v in distinct.tolist()], INDEX)[inverse.reshape(-1)]
+            signature[facts] = np.array([code(("fact", v)) for v in distinct.tolist()], np.int32)[inverse.reshape(-1)]
         atoms = np.flatnonzero(net.kind != FACT)
         if len(atoms):
             triples = np.column_stack([net.activation[atoms], net.combination[atoms], net.offset[atoms]])
@@ -188,8 +201,8 @@ class NeuronGraph:
             names = net.functions
             ids = [code(("atom", names[a], names[c], net.offset_names[o] if o >= 0 else None))
                    for a, c, o in distinct.tolist()]
-            signature[atoms] = np.array(ids, INDEX)[inverse]
-            canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], INDEX)[inverse]
+            signature[atoms] = np.array(ids, np.int32)[inverse]
+            canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], np.int8)[inverse]
         for i, layer in enumerate(net.layers):
             rules = flat.rule_base + np.arange(flat.rule_offset[i], flat.rule_offset[i + 1])
             signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset,
@@ -200,7 +213,9 @@ class NeuronGraph:
             canon[aggs] = canonical(layer.aggregation, False)
         return signature, canon
 
-    def _examples(self) -> np.ndarray:
+    @property
+    def example(self) -> np.ndarray:
+        """The example of every neuron (of its head atom for rule and aggregation neurons)."""
         net, flat = self.network, self.flat
         ex = net.program.atoms.ex.astype(INDEX, copy=False)
         agg_ex = np.concatenate([ex[layer.head] for layer in net.layers]).astype(INDEX, copy=False) if net.layers \
@@ -233,7 +248,12 @@ def canonical(function: str, offset: bool) -> int:
 
 
 class _KeyTable:
-    """Key rows seen so far, per row layout, and their classes: new rows get new classes."""
+    """Key rows seen so far, per row layout, and their classes: new rows get new classes.
+
+    The rows of a layout are kept distinct and in lexicographic order, the order of
+    :func:`row_ids`, so new keys are sorted once among themselves and then looked up by
+    binary search when a layout's rows pack into one word (:func:`_packed` keeps that order).
+    """
 
     def __init__(self) -> None:
         self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -241,25 +261,47 @@ class _KeyTable:
 
     def classes(self, layout: tuple, keys: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
         """The class of each key row; a row not seen before takes its ``given`` class (>= 0) or a new one."""
+        local, n_distinct = row_ids(keys)
+        some = np.empty(n_distinct, INDEX)
+        some[local] = np.arange(len(keys))
+        distinct = keys[some]  # in lexicographic order
         known, known_classes = self.rows.get(layout, (keys[:0], np.zeros(0, INDEX)))
-        ids, n_ids = row_ids(np.concatenate([known, keys]))
-        of_id = np.full(n_ids, -1, INDEX)
-        of_id[ids[:len(known)]] = known_classes
-        mine = ids[len(known):]
-        if given is not None:
-            pick = (given >= 0) & (of_id[mine] < 0)
-            of_id[mine[pick]] = given[pick]
-        unnumbered = np.flatnonzero(of_id < 0)
-        of_id[unnumbered] = self.n_classes + np.arange(len(unnumbered))
+        found, at = _lookup(known, distinct)
+        cls = np.full(n_distinct, -1, INDEX)
+        cls[found >= 0] = known_classes[found[found >= 0]]
+        if given is not None:  # equal rows have equal given classes: the input class is in the key
+            cls = np.where(cls < 0, given[some], cls)
+        unnumbered = np.flatnonzero(cls < 0)
+        cls[unnumbered] = self.n_classes + np.arange(len(unnumbered))
         self.n_classes += len(unnumbered)
-        is_new = np.ones(n_ids, dtype=bool)
-        is_new[ids[:len(known)]] = False
-        new_rows = np.flatnonzero(is_new[mine])
-        if len(new_rows):
-            new_rows = new_rows[np.unique(mine[new_rows], return_index=True)[1]]
-            self.rows[layout] = (np.concatenate([known, keys[new_rows]]),
-                                 np.concatenate([known_classes, of_id[mine[new_rows]]]))
-        return of_id[mine]
+        fresh = np.flatnonzero(found < 0)
+        if len(fresh):
+            if at is None:  # rows of several words: merge by one sort
+                rows = np.concatenate([known, distinct[fresh]])
+                order = np.lexsort(rows.T[::-1])
+                self.rows[layout] = rows[order], np.concatenate([known_classes, cls[fresh]])[order]
+            else:
+                self.rows[layout] = (np.insert(known, at[fresh], distinct[fresh], axis=0),
+                                     np.insert(known_classes, at[fresh], cls[fresh]))
+        return cls[local]
+
+
+def _lookup(known: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per row (both matrices distinct and in lexicographic order): its index in ``known`` or -1, and where it
+    would go in ``known`` (None when the rows do not pack into one word: then found by one sort of both)."""
+    m = len(known)
+    if m == 0:
+        return np.full(len(rows), -1, INDEX), np.zeros(len(rows), INDEX)
+    words = _packed(np.concatenate([known, rows]))
+    if words.shape[1] == 1:
+        known_words, row_words = words[:m, 0], words[m:, 0]
+        at = np.searchsorted(known_words, row_words)
+        hit = known_words[np.minimum(at, m - 1)] == row_words
+        return np.where(hit, at, -1), at
+    ids, n_ids = row_ids(words)
+    index = np.full(n_ids, -1, INDEX)
+    index[ids[:m]] = np.arange(m)
+    return index[ids[m:]], None
 
 
 PLAIN, NORMALIZED, IDENTITY = range(3)  # how a neuron's key was formed (structural_classes)
@@ -271,8 +313,9 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
     Neurons are visited in topological order, one group per (level, phase); within a
     group, one key matrix per input layout; keys are looked up in a table of all keys
     seen so far, so equal keys at different levels, rules or kinds get one class. A
-    layout holds neurons of up to a power of two inputs (or runs of equal inputs), the
-    missing ones padded with -1, so a few sorts serve neurons of many widths.
+    layout holds neurons of one number of inputs (or runs of equal inputs) up to
+    :data:`_EXACT`, then up to a power of two, the missing ones padded with -1, so a few
+    sorts serve neurons of many widths.
 
     A neuron that is the identity of one input of weight 1 (:func:`canonical`: avg, max or
     min of copies of one input, or a single input) takes that input's class; an
@@ -289,9 +332,8 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
     counts = graph.counts
     ids = np.flatnonzero(keyed)
     width = _bucket(counts[ids])
-    group = (graph.order[ids] * (COUNT + 1) + graph.canon[ids]) * 64 + np.log2(np.maximum(width, 1)).astype(INDEX) \
-        + (width > 0)  # (order, canon, width) as one sortable number: a width is 0 or a power of two
-    sort = np.argsort(group, kind="stable")
+    group = (graph.order[ids] * (COUNT + 1) + graph.canon[ids]) * (int(width.max(initial=0)) + 1) + width
+    sort = np.argsort(group)
     ids, group, width = ids[sort], group[sort], width[sort]
     cuts = np.flatnonzero(group[1:] != group[:-1]) + 1
     heads = zip(graph.canon[ids[np.r_[0, cuts]]].tolist(), width[np.r_[0, cuts]].tolist()) if len(ids) else []
@@ -300,64 +342,78 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
         if canon == COUNT or width == 0:
             cls[part] = code[part] = table.classes(("count", len(fixed)), np.column_stack([*fixed, counts[part]]))
             continue
-        present = np.arange(width) < counts[part][:, None]
-        at = np.where(present, graph.ptr[part][:, None] + np.arange(width), 0)
-        packed = np.where(present, (graph.slot[at] << _CLASS_BITS) | code[graph.child[at]], _PAD)
+        at = graph.ptr[part][:, None] + np.arange(width)
+        padded = width > _EXACT
+        if padded:
+            present = np.arange(width) < counts[part][:, None]
+            at[~present] = 0
+        packed = code[graph.child[at]]
+        if graph.flat.rule_base <= part[0] < graph.flat.agg_base:  # only rule neurons weight their inputs
+            packed |= graph.slot[at].astype(INDEX) << _CLASS_BITS
         if canon == ORDERED and width > 1:
-            key = np.column_stack([*fixed, np.where(present, packed, -1)])
-            cls[part] = code[part] = table.classes(("ordered", len(fixed), width), key)
+            if padded:
+                packed[~present] = -1
+            cls[part] = code[part] = table.classes(("ordered", len(fixed), width), np.column_stack([*fixed, packed]))
             continue
+        if padded:
+            packed[~present] = _PAD
         packed.sort(axis=1)
-        for rows, values, multiplicities, normalized in _runs(packed, canon):
+        for rows, values, multiplicities, normalized in _runs(packed, canon, padded):
             mine = part[rows]
             form[mine[normalized]] = NORMALIZED
             plain = np.ones(len(rows), dtype=bool)
-            # the identity of one input of weight 1 is that input; with a head weight W, it is W x
-            same = graph.passing[mine] & (values[:, 1:] < 0).all(axis=1) & (multiplicities[:, 0] == 1) \
-                & (values[:, 0] >> _CLASS_BITS == 0)
-            form[mine[same]] = IDENTITY
-            head = graph.head[mine]
-            weighted = np.flatnonzero(same & (head > 0))
-            if len(weighted):
-                w, x = head[weighted], values[weighted, 0]
-                cls[mine[weighted]] = table.classes(
-                    ("weighted", len(extra)), np.column_stack([*(c[mine[weighted]] for c in extra), w, x]))
-                code[mine[weighted]] = (w << _CLASS_BITS) | x
-                plain[weighted] = False
-            given = np.where(same, values[:, 0], -1)[plain]
+            given = None
+            if values.shape[1] == 1:  # the identity of one input of weight 1 is that input; with a head weight W, W x
+                same = graph.passing[mine] & (multiplicities[:, 0] == 1) & (values[:, 0] >> _CLASS_BITS == 0)
+                form[mine[same]] = IDENTITY
+                head = graph.head[mine].astype(INDEX)
+                weighted = np.flatnonzero(same & (head > 0))
+                if len(weighted):
+                    w, x = head[weighted], values[weighted, 0]
+                    cls[mine[weighted]] = table.classes(
+                        ("weighted", len(extra)), np.column_stack([*(c[mine[weighted]] for c in extra), w, x]))
+                    code[mine[weighted]] = (w << _CLASS_BITS) | x
+                    plain[weighted] = False
+                given = np.where(same, values[:, 0], -1)[plain]
             key = np.column_stack([*(f[rows[plain]] for f in fixed), values[plain], multiplicities[plain]])
             cls[mine[plain]] = code[mine[plain]] = table.classes(("runs", len(fixed), values.shape[1]), key, given)
     return _through_bypasses(graph, cls), _through_bypasses(graph, form)
 
 
 _PAD = np.iinfo(INDEX).max  # a missing input: sorts after every input code
+_EXACT = 8  # key layouts of up to this many inputs are not padded
 
 
 def _bucket(widths: np.ndarray) -> np.ndarray:
-    """0, 1, 2 for 0, 1, 2, else the next power of two: the padded width of a key layout."""
+    """The padded width of a key layout: the width itself up to :data:`_EXACT`, else the next power of two."""
     out = np.asarray(widths, INDEX).copy()
-    big = out > 2
+    big = out > _EXACT
     out[big] = 1 << np.ceil(np.log2(out[big])).astype(INDEX)
     return out
 
 
-def _runs(packed: np.ndarray, canon: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Rows of sorted input codes (padded with :data:`_PAD`) as runs of equal codes, per bucket of run counts.
+def _runs(packed: np.ndarray, canon: int, padded: bool) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Rows of sorted input codes (``padded``: some end in :data:`_PAD`) as runs of equal codes, per run-count bucket.
 
     Per bucket: (rows, codes, multiplicities, normalized), the codes padded with -1 and the
     multiplicities with 0 to the bucket's width. ``SET`` keeps multiplicity 1, ``RATIO``
     divides the multiplicities by their gcd; ``normalized`` marks the rows that changed.
     """
     n, width = packed.shape
-    real = packed != _PAD
-    starts = real.copy()
-    starts[:, 1:] &= packed[:, 1:] != packed[:, :-1]
+    if width == 1:
+        return [(np.arange(n), packed, np.ones((n, 1), INDEX), np.zeros(n, dtype=bool))]
+    starts = np.empty((n, width), dtype=bool)
+    starts[:, 0] = True
+    np.not_equal(packed[:, 1:], packed[:, :-1], out=starts[:, 1:])
+    if padded:
+        real = packed != _PAD
+        starts &= real
     n_runs = starts.sum(axis=1)
     flat_starts = np.flatnonzero(starts.reshape(-1))
     row, col = np.divmod(flat_starts, width)
     following = np.r_[col[1:], 0]
     last = np.r_[row[1:] != row[:-1], True]
-    following[last] = real.sum(axis=1)[row[last]]
+    following[last] = real.sum(axis=1)[row[last]] if padded else width
     lengths = (following - col).astype(INDEX)
     values = packed.reshape(-1)[flat_starts]
     first_run = np.r_[0, np.cumsum(n_runs)[:-1]]
@@ -405,7 +461,7 @@ def representatives(graph: NeuronGraph, cls: np.ndarray) -> np.ndarray:
     """
     rep = np.arange(len(cls), dtype=INDEX)
     ids = np.flatnonzero(cls >= 0)
-    order = ids[np.lexsort((ids, ~graph.bypassed[ids], graph.level[ids], cls[ids], graph.space[ids]))]
+    order = ids[np.lexsort((~graph.bypassed[ids], graph.level[ids], cls[ids], graph.space[ids]))]  # stable
     space, klass = graph.space[order], cls[order]
     first = np.r_[True, (space[1:] != space[:-1]) | (klass[1:] != klass[:-1])] if len(order) else np.zeros(0, bool)
     rep[order] = order[np.flatnonzero(first)][np.cumsum(first) - 1]
@@ -430,17 +486,19 @@ def realize(graph: NeuronGraph, rep: np.ndarray) -> Network:
                    outputs=rep[net.outputs])
 
 
-def merges(graph: NeuronGraph, rep: np.ndarray, form: np.ndarray) -> dict[str, int]:
+def merges(graph: NeuronGraph, rep: np.ndarray, form: np.ndarray, pruned_after: np.ndarray) -> dict[str, int]:
     """The neurons lifting merged away, by kind of merge.
 
-    A neuron that chain pruning kept is merged when another neuron represents it, or when it
-    is the identity of its input. ``by normal form``: its key was normalized or an identity
-    (``form``, :func:`structural_classes`); otherwise ``across layers`` when its
-    representative comes from another layer (nodes: another predicate), else ``within one
-    layer``.
+    A neuron that chain pruning kept is merged when another neuron represents it, or when
+    its representative is pruned in the lifted network (``pruned_after``, same numbering: it
+    became an identity, e.g. an avg of copies). ``by normal form``: its key was normalized or
+    an identity (``form``, :func:`structural_classes`), or it became one; otherwise ``across
+    layers`` when its representative comes from another layer (nodes: another predicate),
+    else ``within one layer``.
     """
-    merged = graph.needed & ~graph.pruned & ((rep != np.arange(len(rep))) | (form == IDENTITY))
-    normal = merged & (form != PLAIN)
+    gone = pruned_after[rep]
+    merged = graph.needed & ~graph.pruned & ((rep != np.arange(len(rep))) | gone)
+    normal = merged & ((form != PLAIN) | gone)
     across = merged & ~normal & (graph.home[rep] != graph.home)
     return {"within one layer": int((merged & ~normal & ~across).sum()), "across layers": int(across.sum()),
             "by normal form": int(normal.sum())}

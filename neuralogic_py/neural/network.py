@@ -160,7 +160,9 @@ class Network:
     :data:`ATOM` or :data:`FACT`; a fact's value is ``constants[const[a]]`` or the
     parameter ``fact_params[param[a]]``. Atom neuron inputs are the aggregation
     neurons ``(in_layer[i], in_group[i])`` for the ``i`` with ``in_atom[i] == a``
-    (sorted by atom, then layer). ``outputs[s]`` is the atom of sample ``s``.
+    (sorted by atom, then layer; in a lifted network, an input may be an equivalent
+    aggregation of another layer, in the same place). ``outputs[s]`` is the atom of
+    sample ``s``.
     """
 
     program: GroundProgram
