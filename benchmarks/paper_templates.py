@@ -1,14 +1,19 @@
 """Templates of the ICLR 2021 lifting paper's shapes, generated from a dataset's own vocabulary.
 
 Benchmarks feed the same template text to our engine and to the reference engine, so the text is produced
-here once. Every weight is named (``$w_...``) and every rule and predicate states its activation and
-aggregation, as in the conformance cases, so no engine default matters and weights can be moved between
-engines by name.
+here once. But for ``molecule_gnn_plain``, every weight is named (``$w_...``) and every rule and predicate
+states its activation and aggregation, as in the conformance cases, so no engine default matters and
+weights can be moved between engines by name.
 
 - ``molecule_gnn``: a 3-dim embedding per atom type and per bond type, one message-passing layer
   ``l1(X)`` over ``bond(X,Y,B)`` that adds ``{3,3}`` maps of the atom's, the neighbour's and the bond's
   embeddings (sigmoid, averaged over the neighbours), and a ``{1,3}`` readout ``predict`` averaged over the
   atoms (sigmoid).
+- ``molecule_gnn_plain``: the paper's molecule GNN as a new user writes it (lifting issue 9): no metadata,
+  so the engines' default functions decide (the Java CLI's: tanh, sum, avg), unnamed weights, predicate
+  offsets on the embeddings and the readout, a message-passing layer ``l1_embed(X)`` and a readout
+  ``predict`` over ``bond(X,Y,B)``, each adding ``{3,3}`` maps of an embedding, of the bond's embedding and a
+  ``{3}`` weight on the bond fact itself.
 - ``kb_embedding``: a 3-dim embedding per entity and per relation; a subject context ``ctx_sub(X)`` and an
   object context ``ctx_obj(Y)`` averaged over the triples the entity takes part in (tanh of ``{3,3}`` maps of
   the relation's and the other entity's embeddings); a ``{1,3}`` score ``predict(X,R,Y)`` of ``{3,3}`` maps of
@@ -63,6 +68,21 @@ def molecule_gnn(atom_types: Iterable[str], bond_types: Iterable[str], dim: int 
         "l1/1 [activation=identity]",
         f"$w_out={{1,{dim}}} predict :- l1(X). [activation=identity, aggregation=avg]",
         "predict/0 [activation=sigmoid]",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def molecule_gnn_plain(atom_types: Iterable[str], bond_types: Iterable[str], dim: int = 3) -> str:
+    """The molecule GNN without metadata (see the module docstring)."""
+    lines = [f"{{{dim},1}} atom_embed(A) :- {t}(A)." for t in atom_types]
+    lines += [f"{{{dim},1}} bond_embed(B) :- {t}(B)." for t in bond_types]
+    square = f"{{{dim},{dim}}}"
+    lines += [
+        f"atom_embed/1 {{{dim},1}}",
+        f"bond_embed/1 {{{dim},1}}",
+        f"l1_embed(X) :- {square} atom_embed(Y), {{{dim}}} bond(X,Y,B), {square} bond_embed(B).",
+        f"{{1,{dim}}} predict :- {square} l1_embed(Y), {{{dim}}} bond(X,Y,B), {square} bond_embed(B).",
+        "predict/0 {1}",
     ]
     return "\n".join(lines) + "\n"
 

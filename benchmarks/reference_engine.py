@@ -26,6 +26,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,54 @@ def forward_outputs(
     job = _dataset_job("forward", template, examples, queries, iso_value_compression, chain_pruning, 0)
     job["weights"] = dict(weights)
     return _run_job(job, timeout)["outputs"]
+
+
+def cli_compression(
+    template: str | Path,
+    examples: str | Path,
+    queries: str | Path,
+    *,
+    iso_digits: int = 14,
+    chain_pruning: bool = False,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Neurons entering and leaving the Java CLI's value lifting, summed over its samples' networks.
+
+    Runs ``java -jar NeuraLogic.jar -sd DIR -ts 1 -iso D -prune 0|1`` in a scratch folder holding the three
+    files as ``template.txt``, ``trainExamples.txt`` and ``trainQueries.txt``: the CLI's own defaults
+    decide what the template leaves unsaid (tanh activations, sum combinations, avg aggregations, our
+    ``reference`` profile), where PyNeuraLogic's ``Settings`` (the other functions here) make them identity.
+    Sums its per-sample log lines "IsoValue neuron compression from N down to M" (N: the sample's neurons
+    after its chain pruning, when on). Returns ``samples``, ``neurons`` (the Ns), ``lifted`` (the Ms) and
+    ``seconds`` (the whole run, one training epoch included).
+    """
+    import shutil
+    import time
+
+    java = shutil.which("java")
+    spec = importlib.util.find_spec("neuralogic")
+    if java is None or spec is None or not spec.submodule_search_locations:
+        raise ReferenceEngineError("the CLI needs java on the PATH and the neuralogic package (its jar)")
+    jar = Path(list(spec.submodule_search_locations)[0]) / "jar" / "NeuraLogic.jar"
+    with tempfile.TemporaryDirectory(prefix="reference_cli_") as folder:
+        for name, path in (("template.txt", template), ("trainExamples.txt", examples),
+                           ("trainQueries.txt", queries)):
+            os.symlink(Path(path).resolve(), Path(folder) / name)
+        started = time.perf_counter()
+        try:
+            finished = subprocess.run([java, "-jar", str(jar), "-sd", ".", "-ts", "1", "-iso", str(iso_digits),
+                                       "-prune", "1" if chain_pruning else "0", "-lc", "0"], cwd=folder,
+                                      capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise ReferenceEngineError(f"the CLI timed out after {timeout} s") from None
+        seconds = time.perf_counter() - started
+    counts = [(int(a), int(b)) for a, b in
+              re.findall(r"IsoValue neuron compression from (\d+) down to (\d+)", finished.stdout + finished.stderr)]
+    if finished.returncode != 0 or not counts:
+        raise ReferenceEngineError(f"the CLI exited with status {finished.returncode}: "
+                                   f"{_last_line(finished.stdout + finished.stderr) or 'no message'}")
+    return {"samples": len(counts), "neurons": sum(a for a, _ in counts), "lifted": sum(b for _, b in counts),
+            "seconds": seconds}
 
 
 def _dataset_job(

@@ -16,15 +16,26 @@ import sys as _sys
 if "numpy" not in _sys.modules:
     _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from .errors import GroundingError, NeuralogicError, NeuralogicWarning, ParseError, SourceError, ValidationError
-from .language.data import load_examples, load_queries, parse_examples, parse_queries
-from .language.parser import load_template, parse_template
-from .logic import ground_samples, query
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "GroundingError", "NeuralogicError", "NeuralogicWarning", "ParseError", "SourceError", "ValidationError",
-    "ground_samples", "load_examples", "load_queries", "load_template", "parse_examples", "parse_queries",
-    "parse_template", "query", "__version__",
-]
+_EXPORTS = {
+    "GroundingError": "errors", "NeuralogicError": "errors", "NeuralogicWarning": "errors", "ParseError": "errors",
+    "SourceError": "errors", "ValidationError": "errors",
+    "load_examples": "language.data", "load_queries": "language.data", "parse_examples": "language.data",
+    "parse_queries": "language.data", "load_template": "language.parser", "parse_template": "language.parser",
+    "ground_samples": "logic", "query": "logic",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """The everyday names, imported on first use (so ``nlp --help`` does not pay for them)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neuralogic_py' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -301,3 +301,16 @@ def test_console_script():
         pytest.skip("the nlp script is not installed (pip install . puts it on PATH)")
     result = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == f"nlp {__version__}"
+
+
+def test_help_imports_no_heavy_module_and_check_imports_no_numba(tmp_path):
+    """Start-up: ``nlp --help`` needs neither numpy nor lark; ``nlp check`` needs no numba or scipy.stats."""
+    probe = ("import sys; from neuralogic_py.cli import main; main({args}); "
+             "print(sorted(m for m in ('numpy', 'lark', 'numba', 'scipy.stats') if m in sys.modules))")
+    help_run = subprocess.run([sys.executable, "-c", probe.format(args="['--help']")], capture_output=True,
+                              text=True, cwd=tmp_path)
+    assert help_run.stdout.strip().splitlines()[-1] == "[]"
+    check_args = [str(REPO / "templates" / "xor.rules"), str(REPO / "datasets" / "xor")]
+    check_run = subprocess.run([sys.executable, "-c", probe.format(args=["check", *check_args])],
+                               capture_output=True, text=True, cwd=tmp_path)
+    assert check_run.stdout.strip().splitlines()[-1] == "['lark', 'numpy']"

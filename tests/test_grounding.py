@@ -290,3 +290,15 @@ def test_wide_tuples_beyond_62_bit_keys() -> None:
     assert wide.program.db.radices(6)[1] >= 1500
     assert sorted(wide.program.ground_rule_lines()) == sorted(small.program.ground_rule_lines())
     assert len(list(small.program.ground_rule_lines())) > 20
+
+
+def test_unique_rows_equal_numpys_unique_over_rows():
+    from neuralogic_py.logic.keys import unique_rows
+
+    rng = np.random.default_rng(0)
+    for low, high in ((0, 4), (-3, 3), (-2 ** 40, 2 ** 40)):
+        rows = rng.integers(low, high, size=(200, 3))
+        got = unique_rows(rows)
+        want = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w.reshape(g.shape))

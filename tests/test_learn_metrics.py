@@ -165,3 +165,15 @@ def test_ranks_equal_brute_force(rows, corrupt):
     got = m.ranks(queries, scores, labels, corrupt)
     want = brute_ranks(queries, scores, labels, corrupt)
     assert sorted(got.ranks.tolist()) == pytest.approx(sorted(want))
+
+
+def test_rank_values_equal_scipys_average_and_dense_ranks():
+    from scipy.stats import rankdata
+
+    from neuralogic_py.learn.metrics import rank_values
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        x = rng.integers(0, 5, rng.integers(0, 30)).astype(float)
+        assert np.array_equal(rank_values(x), rankdata(x))
+        assert np.array_equal(rank_values(x, "dense"), rankdata(x, method="dense"))

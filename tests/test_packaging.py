@@ -31,5 +31,5 @@ def test_console_script_and_runtime_dependencies():
     project = pyproject()["project"]
     assert project["scripts"]["nlp"] == "neuralogic_py.cli:main"
     names = sorted(dep.split(">")[0].split("=")[0].split("<")[0].strip() for dep in project["dependencies"])
-    assert names == ["lark", "numpy", "scipy", "tqdm"]
+    assert names == ["lark", "numba", "numpy", "scipy", "tqdm"]
     assert {"pytest", "hypothesis"} <= {d.split(">")[0].strip() for d in project["optional-dependencies"]["test"]}

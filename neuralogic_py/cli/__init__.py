@@ -10,11 +10,12 @@ turns what a user can get wrong into a message and an exit code, never a traceba
 130    interrupted (Ctrl-C)
 =====  ==============================================================
 
-A subcommand is a module with ``NAME``, ``HELP`` (its line in ``nlp --help``),
-``add(subparsers, common)``, which declares its arguments (``common`` holds the options every
-command takes, such as ``--strict``) and sets ``run``, and ``run(args, warnings) -> int``. Add
-the module to ``COMMANDS``. Only the chosen subcommand's arguments are declared, so a command's
-``add`` may import what its choices need without slowing down the others or ``nlp --help``.
+A subcommand is a module ``neuralogic_py.cli.<name>`` with ``NAME``, ``HELP`` (its line in
+``nlp --help``, kept in :data:`COMMANDS`), ``add(subparsers, common)``, which declares its arguments
+(``common`` holds the options every command takes, such as ``--strict``) and sets ``run``, and
+``run(args, warnings) -> int``. Add its name and help line to ``COMMANDS``. Only the chosen
+subcommand's module is imported, so a command may import what it needs at its top without
+slowing down the others or ``nlp --help``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,30 @@ import argparse
 import sys
 from typing import Collection, Sequence
 
+from importlib import import_module
+from types import ModuleType
+
 from .. import __version__
-from . import check, compress, ground, predict, query, test, train
 from .common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRICT, WarningCounter, run_command
 
-__all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_STRICT", "WarningCounter", "build_parser",
+__all__ = ["COMMANDS", "command", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_STRICT", "WarningCounter", "build_parser",
            "main", "run_command"]
 
-COMMANDS = (check, ground, query, predict, compress, train, test)
+COMMANDS: dict[str, str] = {
+    "check": "parse and validate a template and its data; print a summary",
+    "ground": "ground a template on its data; print counts and timings",
+    "query": "answer a logical query (no learning)",
+    "predict": "compute each query's output with weights given by name",
+    "compress": "print the neurons and edges before and after pruning and lifting",
+    "train": "learn a template's weights from data; print metrics, save the model",
+    "test": "evaluate a saved model on data",
+}
+"""Every subcommand by name, with its line in ``nlp --help``."""
+
+
+def command(name: str) -> ModuleType:
+    """The module implementing subcommand ``name`` (imported on first use)."""
+    return import_module(f".{name}", __name__)
 
 
 def build_parser(declared: Collection[str] | None = None) -> argparse.ArgumentParser:
@@ -44,11 +61,11 @@ def build_parser(declared: Collection[str] | None = None) -> argparse.ArgumentPa
         prog="nlp", description="Differentiable Datalog (Lifted Relational Neural Networks) in pure Python.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        if declared is None or command.NAME in declared:
-            command.add(subparsers, common)
+    for name, line in COMMANDS.items():
+        if declared is None or name in declared:
+            command(name).add(subparsers, common)
         else:
-            subparsers.add_parser(command.NAME, help=command.HELP)
+            subparsers.add_parser(name, help=line)
     return parser
 
 

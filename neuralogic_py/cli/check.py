@@ -16,10 +16,11 @@ from ..language.sources import Sources, Split, load_sources, load_split
 from ..language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
                                 summarize_template)
 from ..logic.samples import check_rules
+from . import COMMANDS
 from .common import EXIT_OK, WarningCounter, add_sources_arguments, file_name
 
 NAME = "check"
-HELP = "parse and validate a template and its data; print a summary"
+HELP = COMMANDS[NAME]
 
 WIDTH = 100  # wrap long lists of names at this many columns
 

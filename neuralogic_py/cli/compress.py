@@ -9,11 +9,12 @@ import time
 from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
+from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
                      add_underivable_argument, file_name, integer, lifting, no_data_error)
 
 NAME = "compress"
-HELP = "print the neurons and edges before and after pruning and lifting"
+HELP = COMMANDS[NAME]
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

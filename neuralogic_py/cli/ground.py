@@ -11,10 +11,11 @@ from typing import Any
 from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import Split, load_sources, load_split
+from . import COMMANDS
 from .common import EXIT_OK, WarningCounter, add_sources_arguments, add_underivable_argument, file_name
 
 NAME = "ground"
-HELP = "ground a template on its data; print counts and timings"
+HELP = COMMANDS[NAME]
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

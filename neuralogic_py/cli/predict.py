@@ -9,11 +9,12 @@ from ..errors import NeuralogicError
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from ..output import write_atomic
+from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_profile_argument, add_sources_arguments, add_underivable_argument,
                      file_name, integer, no_data_error)
 
 NAME = "predict"
-HELP = "compute each query's output with weights given by name"
+HELP = COMMANDS[NAME]
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

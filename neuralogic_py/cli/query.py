@@ -9,10 +9,11 @@ from typing import Any
 from ..errors import NeuralogicError
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
+from . import COMMANDS
 from .common import EXIT_OK, WarningCounter
 
 NAME = "query"
-HELP = "answer a logical query (no learning)"
+HELP = COMMANDS[NAME]
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,10 +7,11 @@ import contextlib
 
 from ..errors import display_path
 from ..language.sources import existing_path
+from . import COMMANDS
 from .common import EXIT_OK, WarningCounter, add_underivable_argument, output_folder
 
 NAME = "test"
-HELP = "evaluate a saved model on data"
+HELP = COMMANDS[NAME]
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -11,11 +11,12 @@ from ..errors import NeuralogicError, display_path
 from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources
+from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
                      add_underivable_argument, integer, lifting, number, output_folder)
 
 NAME = "train"
-HELP = "learn a template's weights from data; print metrics, save the model"
+HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "epochs", "strict",
@@ -28,6 +29,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..learn.losses import LOSS_CHOICES, TASKS
     from ..learn.optimizers import OPTIMIZERS
     from ..learn.trainer import SHUFFLES
+    from ..neural.compiled import ENGINES
 
     p = subparsers.add_parser(
         NAME, parents=[common], help=HELP,
@@ -59,6 +61,10 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     t.add_argument("--init", choices=sorted(INITIALIZERS), default="uniform",
                    help="initializer of weights written by shape (default uniform on (-1, 1))")
     add_profile_argument(t)
+    t.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="fused: each step one compiled call (numba); numpy: op by op; auto (default): fused when "
+                        "its kernels are compiled already (once per machine, ~30 s) or the training repays "
+                        "compiling them, and the network uses only what it covers")
     t.add_argument("--seed", type=integer(0), default=0,
                    help="seed of the initial weights and the sample order (default 0)")
     t.add_argument("--shuffle", choices=SHUFFLES, default="batches",
@@ -126,7 +132,8 @@ def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
     from ..neural.settings import PROFILES
 
     return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                 squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args))
+                 squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
+                 engine=args.engine)
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, Any]:

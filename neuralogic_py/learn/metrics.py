@@ -48,7 +48,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import rankdata
 
 # -- shapes ---------------------------------------------------------------------------------
 
@@ -139,7 +138,7 @@ def auc_roc(targets: np.ndarray | Sequence, scores: np.ndarray | Sequence) -> fl
     p, n = int(y.sum()), int((~y).sum())
     if p == 0 or n == 0:
         return math.nan
-    rank_sum = rankdata(s)[y].sum()
+    rank_sum = rank_values(s, ties="average")[y].sum()
     return float((rank_sum - p * (p + 1) / 2) / (p * n))
 
 
@@ -195,7 +194,7 @@ def ranks(queries: Sequence[tuple[Hashable, ...]], scores: np.ndarray | Sequence
     greater = np.zeros(len(s))
     ties = np.zeros(len(s))
     candidates = np.zeros(len(s), dtype=np.int64)
-    score_rank = rankdata(s, method="dense").astype(np.int64)  # 1..R, equal scores equal rank
+    score_rank = rank_values(s, ties="dense")  # 1..R, equal scores equal rank
     for arity, members in by_arity.items():
         idx = np.asarray(members)
         codes = _intern_columns([queries[i] for i in members], arity)
@@ -316,3 +315,21 @@ def evaluate(targets: np.ndarray | Sequence, scores: np.ndarray | Sequence, erro
     return Evaluation(len(t), error, "binary", accuracy=accuracy(t, s), best_accuracy=best,
                       best_threshold=threshold, majority=majority(t), dispersion=dispersion(t, s),
                       auc_roc=auc_roc(t, s), auc_pr=auc_pr(t, s), mse=mse(t, s))
+
+
+def rank_values(x: np.ndarray, ties: str = "average") -> np.ndarray:
+    """1-based ranks of ``x`` (ascending). Equal values share a rank: the mean of the positions they
+    occupy (``average``, floats) or one rank per distinct value (``dense``, integers 1..R)."""
+    x = np.asarray(x)
+    order = np.argsort(x, kind="mergesort")
+    ordered = x[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(x) else np.zeros(0, bool)
+    group = np.cumsum(new) - 1
+    out = np.empty(len(x), np.float64 if ties == "average" else np.int64)
+    if ties == "dense":
+        out[order] = group + 1
+        return out
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(x)]
+    out[order] = ((starts + 1 + ends) / 2.0)[group]
+    return out

@@ -52,6 +52,7 @@ from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
 from ..language.parser import load_template, parse_template
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
+from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
 from ..output import write_atomic
@@ -219,7 +220,9 @@ class Model:
     def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
                  initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
-                 lifting: str | LiftingSettings = "structural") -> None:
+                 lifting: str | LiftingSettings = "structural", engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
         self.template = template if isinstance(template, ir.Template) else load_template(template)
         self.source = None if isinstance(template, ir.Template) else display_path(template)
         self.settings = settings
@@ -229,6 +232,7 @@ class Model:
         self.initializer = initializer
         self.seed = seed
         self.lifting = lifting  # how networks are lifted before compiling (neuralogic_py.neural.compression)
+        self.engine = engine  # which engine trains and evaluates (neuralogic_py.neural.compiled)
         init_seed, order_seed = np.random.SeedSequence(seed).spawn(2)
         self.store = ParameterStore.from_template(self.template, make_initializer(initializer),
                                                   rng=np.random.default_rng(init_seed))
@@ -289,6 +293,7 @@ class Model:
                          store=self.store, allow_underivable=allow_underivable,
                          examples_file=dataset.examples_file, queries_file=dataset.queries_file,
                          lifting=self.lifting)
+        compiled.engine = self.engine
         self._built.append((dataset, compiled))
         del self._built[:-CACHED_DATASETS]
         return dataset, compiled

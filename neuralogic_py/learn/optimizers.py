@@ -155,6 +155,19 @@ class Optimizer:
             saved = state["moments"][kind.lstrip("_")]
             moments.update({name: np.array(a, dtype=np.float64) for name, a in saved.items()})
 
+    def fused_rule(self) -> tuple[str, np.ndarray] | None:
+        """This update for the fused engine: ``(kind, (lr, beta1 or momentum, beta2, eps, weight decay,
+        decoupled, clip norm or -1))``, or None when only :meth:`step` implements it."""
+        return None
+
+    def moments(self) -> tuple[dict[str, np.ndarray], ...]:
+        """The per-parameter state by name (first and second moments), which the fused engine carries flat."""
+        return tuple(getattr(self, kind) for kind in self._state)
+
+    def _hyper(self, first: float, second: float, eps: float) -> np.ndarray:
+        return np.array([self.lr, first, second, eps, self.weight_decay, float(self._decoupled_decay),
+                         -1.0 if self.clip_norm is None else self.clip_norm])
+
     def describe(self) -> str:
         extras = [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
         if not isinstance(self.schedule, ConstantRate):
@@ -177,6 +190,9 @@ class SGD(Optimizer):
     def reset(self) -> None:
         super().reset()
         self._velocity.clear()
+
+    def fused_rule(self) -> tuple[str, np.ndarray] | None:
+        return ("sgd", self._hyper(self.momentum, 0.0, 0.0)) if type(self) is SGD else None
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if self.momentum:
@@ -206,6 +222,9 @@ class Adam(Optimizer):
         super().reset()
         self._m.clear()
         self._v.clear()
+
+    def fused_rule(self) -> tuple[str, np.ndarray] | None:
+        return ("adam", self._hyper(self.beta1, self.beta2, self.eps)) if type(self) is Adam else None
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if name not in self._m:  # (setdefault would allocate two arrays on every step)

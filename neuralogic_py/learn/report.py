@@ -41,8 +41,8 @@ def fit_lines(model: Model, result: FitResult, seconds_build: float) -> list[str
         inferred += f", output activation {model.settings.output_activation}"
     per_epoch = 1000 * h.seconds / max(h.epochs, 1)
     lines = [(f"trained {model.training.get('optimizer', '')}, {h.epochs} epochs, batch size "
-              f"{model.training.get('batch_size')}, loss {loss}{inferred}: {h.seconds:.2f} s ({per_epoch:.1f} "
-              f"ms/epoch; grounding and compiling {seconds_build:.2f} s)")]
+              f"{model.training.get('batch_size')}, loss {loss}{inferred}, {h.engine} engine: {h.seconds:.2f} s "
+              f"({per_epoch:.1f} ms/epoch; grounding and compiling {seconds_build:.2f} s)")]
     kept = "the initial weights" if h.best_epoch == 0 else f"the weights of epoch {h.best_epoch}"
     stop = f", stopped early after {h.epochs} epochs" if h.stopped_early else ""
     lines.append(f"kept {kept} (lowest {h.selection_set} error {h.best_error:.4g}){stop}")

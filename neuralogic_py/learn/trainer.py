@@ -24,7 +24,11 @@ names the epoch, the batch, and, as the network reports it, the first neuron gro
 (rule or predicate) whose value or gradient is not finite.
 
 The network is anything with the :class:`TrainableNetwork` methods; parameters are a
-dict ``name -> array`` of the learnable weights, updated in place.
+dict ``name -> array`` of the learnable weights, updated in place. A network that
+offers ``fused_trainer`` (:class:`~neuralogic_py.neural.compiled.CompiledNetwork`)
+may take the whole optimizer step, with the same maths, in one compiled call; the
+parameters are then brought up to date before every evaluation, every ``on_epoch``
+call and at the end.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ class History:
     stopped_early: bool = False
     selection_set: str = "train"
     seconds: float = 0.0
+    engine: str = "numpy"  # which engine took the optimizer steps (fused or numpy)
 
     @property
     def epochs(self) -> int:
@@ -117,7 +122,7 @@ class History:
         return {"epochs": self.epochs, "train_error": self.train_error,
                 "selection_error": [list(e) for e in self.selection_error], "learning_rate": self.learning_rate,
                 "best_epoch": self.best_epoch, "best_error": self.best_error, "stopped_early": self.stopped_early,
-                "selection_set": self.selection_set, "seconds": self.seconds}
+                "selection_set": self.selection_set, "seconds": self.seconds, "engine": self.engine}
 
 
 @dataclass
@@ -229,17 +234,27 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     for _ in range(first):  # the sample order of the epochs done
         batches.epoch()
     last = first if history.stopped_early else config.epochs
+    fused = _fused(scorer, params, optimizer, config, len(batches.epoch_sizes()))
+    history.engine = "numpy" if fused is None else "fused"
     bar = tqdm(range(first, last), desc="training", unit="epoch", disable=not config.progress, leave=False)
     for epoch in bar:
         optimizer.start_epoch(epoch)
         total = 0.0
         for b, batch in enumerate(batches.epoch()):
-            weights = None if scorer.weights is None else scorer.weights[batch]
-            error, grads = net.value_and_grad(params, scorer.loss, scorer.targets[batch], batch, weights)
-            if not (math.isfinite(error) and all(np.isfinite(g).all() for g in grads.values())):
-                raise _nonfinite(net, params, batch, scorer, epoch, b, error, grads)
-            optimizer.step(params, grads)
+            error = fused.step(batch) if fused is not None else None
+            if error is None:
+                if fused is not None:
+                    fused.sync()
+                weights = None if scorer.weights is None else scorer.weights[batch]
+                error, grads = net.value_and_grad(params, scorer.loss, scorer.targets[batch], batch, weights)
+                if not (math.isfinite(error) and all(np.isfinite(g).all() for g in grads.values())):
+                    raise _nonfinite(net, params, batch, scorer, epoch, b, error, grads)
+                optimizer.step(params, grads)
+                if fused is not None:  # the engines disagree at the edge of overflow: go on from numpy's step
+                    fused.reload()
             total += error * len(batch)
+        if fused is not None:
+            fused.sync()
         history.train_error.append(total / len(train_samples))
         history.learning_rate.append(optimizer.lr)
         done = epoch + 1
@@ -266,6 +281,16 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     return history
 
 
+def _fused(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, config: TrainingConfig,
+           per_epoch: int) -> Any:
+    """The network's fused trainer for this run, or None (then every step runs on the numpy engine)."""
+    make = getattr(scorer.net, "fused_trainer", None)
+    if make is None:
+        return None
+    return make(params, optimizer, scorer.loss, scorer.targets, scorer.weights, per_epoch * config.epochs,
+                config.epochs)
+
+
 class _Batches:
     """The mini-batches of each epoch, by the configured shuffling.
 
@@ -283,6 +308,10 @@ class _Batches:
         if self.mode == "batches":
             order = rng.permutation(self.samples)
             self.fixed = [order[i:i + self.size] for i in range(0, len(order), self.size)]
+
+    def epoch_sizes(self) -> list[int]:
+        """The sizes of an epoch's batches."""
+        return [min(self.size, len(self.samples) - i) for i in range(0, len(self.samples), self.size)]
 
     def epoch(self) -> list[np.ndarray]:
         if self.mode == "batches":

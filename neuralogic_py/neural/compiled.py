@@ -6,10 +6,19 @@ cached per sample set (least recently used first out, within ``cache_rows`` comp
 rows in all), so online training (batches of one sample) and fixed mini-batches
 compile each batch once.
 
-The methods ``forward``, ``value_and_grad`` and ``explain_nonfinite`` are the
-interface :mod:`neuralogic_py.learn.trainer` trains through; ``params`` there are
-the values to use by name (usually the learnable ones; the network's
-:class:`~.parameters.ParameterStore` supplies the rest).
+The methods ``forward``, ``value_and_grad``, ``fused_trainer`` and
+``explain_nonfinite`` are the interface :mod:`neuralogic_py.learn.trainer` trains
+through; ``params`` there are the values to use by name (usually the learnable ones;
+the network's :class:`~.parameters.ParameterStore` supplies the rest).
+
+Engines (``engine``): ``numpy`` runs plans op by op on the tape (:mod:`.plan`, the
+specification); ``fused`` runs forward, backward and the optimizer update of a
+batch in one compiled call (:mod:`.program`, :mod:`neuralogic_py.engine.fused`),
+whose fixed cost per step is a few microseconds instead of half a millisecond;
+``auto`` (the default) takes ``fused`` when numba is installed, the network uses
+only what the fused engine covers, and its kernels are compiled already (they are
+kept per user, :mod:`neuralogic_py.engine.jit`) or the training is long enough to
+repay compiling them (:data:`COMPILE_SECONDS`).
 """
 
 from __future__ import annotations
@@ -25,15 +34,24 @@ from .compression import CompressionReport
 from .network import INDEX, Network
 from .parameters import ParameterStore, block_value
 from .plan import Plan, materialize
+from .program import FusedTrainer, Program, unsupported
 from .schedule import Schedule
 
 CACHE_ROWS = 4_000_000  # computed rows of all cached plans together (a few hundred MB at most)
+ENGINES = ("auto", "fused", "numpy")
+COMPILE_SECONDS = 30.0  # what compiling the fused kernels costs once per machine, with a margin
+NUMPY_STEP_SECONDS = 5e-4  # the numpy engine's fixed cost of one optimizer step (benchmarks/README.md)
+NUMPY_ROW_SECONDS = 2e-6  # and its cost per computed row and step
 
 
 class CompiledNetwork:
     """A :class:`~.network.Network` with its :class:`~.schedule.Schedule` and cached plans."""
 
-    def __init__(self, network: Network, cache_rows: int = CACHE_ROWS) -> None:
+    def __init__(self, network: Network, cache_rows: int = CACHE_ROWS, engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ValidationError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
+        self.engine = engine
+        self._program: Program | None = None
         self.network = network
         self.schedule = Schedule(network)
         self.cache_rows = cache_rows
@@ -84,8 +102,61 @@ class CompiledNetwork:
 
     # -- the training interface
 
+    # -- the fused engine
+
+    def fused_unavailable(self) -> str | None:
+        """Why the fused engine cannot run this network here, or None when it can."""
+        if self.engine == "numpy":
+            return "the numpy engine was chosen"
+        from ..engine import jit
+
+        if not jit.available():
+            return "numba is not installed"
+        return unsupported(self.schedule)
+
+    def program(self) -> Program | None:
+        """The fused engine's program (built once), or None when the fused engine cannot run it."""
+        if self._program is None and self.fused_unavailable() is None:
+            self._program = Program(self.schedule, self.network.store)
+        return self._program
+
+    def wants_fused(self, steps: int, epochs: int) -> bool:
+        """Whether a training of ``steps`` optimizer steps should run fused (the ``engine`` policy, module docstring)."""
+        if self.engine == "numpy":
+            return False
+        reason = self.fused_unavailable()
+        if reason is not None:
+            if self.engine == "fused":
+                raise ValidationError(f"the fused engine cannot run this network: {reason}",
+                                      hint="use --engine numpy (or auto, which falls back by itself)")
+            return False
+        from ..engine import jit
+
+        if self.engine == "fused" or jit.compiled_before():
+            return True
+        estimate = steps * NUMPY_STEP_SECONDS + epochs * sum(self.schedule.bank_sizes) * NUMPY_ROW_SECONDS
+        return estimate > COMPILE_SECONDS
+
+    def fused_trainer(self, params: dict[str, np.ndarray], optimizer: Any, loss: Any, targets: np.ndarray,
+                      weights: np.ndarray | None, steps: int, epochs: int) -> FusedTrainer | None:
+        """Optimizer steps through the fused engine, or None when training should run on numpy."""
+        from .program import LOSSES
+
+        if getattr(loss, "name", None) not in LOSSES or optimizer.fused_rule() is None:
+            if self.engine == "fused":
+                raise ValidationError("the fused engine runs the built-in losses and optimizers only",
+                                      hint="use --engine numpy")
+            return None
+        if not self.wants_fused(steps, epochs):
+            return None
+        return FusedTrainer(self.program(), params, optimizer, loss.name, targets, weights)
+
     def forward(self, params: Mapping[str, Any] | None = None, samples: np.ndarray | None = None) -> np.ndarray:
-        """Outputs ``(len(samples), rows, cols)`` of ``samples`` (None: all) under ``params``."""
+        """Outputs ``(len(samples), rows, cols)`` of ``samples`` (None: all) under ``params``.
+
+        Always the numpy engine: one batched pass per evaluation costs little, and outputs
+        (predictions, metrics) are then the same to the last bit whichever engine trained.
+        """
         return self.plan(samples).forward(self.values(params))
 
     def value_and_grad(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
@@ -109,6 +180,6 @@ class CompiledNetwork:
         return self.plan(samples).explain_nonfinite(self.values(params))
 
 
-def compile_network(network: Network, cache_rows: int = CACHE_ROWS) -> CompiledNetwork:
+def compile_network(network: Network, cache_rows: int = CACHE_ROWS, engine: str = "auto") -> CompiledNetwork:
     """Schedule ``network`` once; plans are then materialized per set of samples."""
-    return CompiledNetwork(network, cache_rows)
+    return CompiledNetwork(network, cache_rows, engine)

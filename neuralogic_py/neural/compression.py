@@ -38,7 +38,9 @@ from .lifting import (
     FACT_KIND,
     NeuronGraph,
     keyed_classes,
+    merges,
     realize,
+    representatives,
     row_ids,
     structural_classes,
 )
@@ -107,15 +109,18 @@ class Counts:
 
 @dataclass
 class Stage:
-    """Neurons and edges after one stage, its time, and (value method with check) the merges it vetoed."""
+    """Neurons and edges after one stage, its time, (value method with check) the merges it vetoed, and
+    (lifting) the neurons it merged by kind of merge (:func:`~.lifting.merges`)."""
 
     name: str
     counts: Counts
     seconds: float
     vetoed: int | None = None
+    merged: dict[str, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stage": self.name, **self.counts.as_dict(), "seconds": self.seconds, "vetoed": self.vetoed}
+        return {"stage": self.name, **self.counts.as_dict(), "seconds": self.seconds, "vetoed": self.vetoed,
+                "merged": self.merged}
 
 
 @dataclass
@@ -165,6 +170,9 @@ def report_lines(samples: int, stages: list[Stage], kinds: bool = False) -> list
         if stage.vetoed is not None:
             text += f"; the structural check vetoed {stage.vetoed:,} value-based merges"
         lines.append(text)
+        if kinds and stage.merged is not None:
+            merged = ", ".join(f"{n:,} {kind}" for kind, n in stage.merged.items())
+            lines.append(" " * (width + 3) + "merged: " + merged)
     return lines
 
 
@@ -204,25 +212,27 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
     graph = NeuronGraph(network, flat, bypass, needed)
     scope = [graph.example] if settings.scope == "example" else []
     if settings.method == "structural":
-        classes = structural_classes(graph, scope)
+        classes, form = structural_classes(graph, scope)
     else:
         values = value_classes(Schedule(network), graph, inits=settings.iso_inits,
                                digits=settings.iso_digits, seed=settings.seed)
-        # facts by their exact values, never by value with computed neurons; computed neurons of one kind
-        # (a bypassed neuron has its input's kind: rows of one meaning, e.g. before or after a head weight)
+        # facts by their exact values, never by value with computed neurons; computed neurons of one kind, of
+        # any rule or layer; a weighted aggregation W x (whose row may be x's) by W and the class of x
         kind = graph.kind
-        by_value = keyed_classes(graph, [kind, np.where(kind == FACT_KIND, graph.signature, values), *scope])
-        classes = by_value
+        value = np.where(kind == FACT_KIND, graph.signature, values)
+        by_value = keyed_classes(graph, [kind, graph.head, kind[graph.inner], value[graph.inner], *scope])
+        classes, form = by_value, np.zeros(len(by_value), np.int8)
         if settings.iso_check:
-            classes = structural_classes(graph, [by_value, *scope])
+            classes, form = structural_classes(graph, [by_value, *scope])
             vetoed = _vetoed(graph, by_value, classes)
-    lifted = realize(graph, classes)
+    rep = representatives(graph, classes)
+    lifted = realize(graph, rep)
     seconds = time.perf_counter() - started
     lifted_flat = Flat(lifted)
     lifted_needed = np.concatenate(lifted_flat.reachable())
     kept = ~chain_bypass(lifted_flat).global_mask()
     report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, kept), seconds,
-                               vetoed))
+                               vetoed, merges(graph, rep, form)))
     return lifted, report
 
 

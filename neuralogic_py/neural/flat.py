@@ -7,7 +7,8 @@ aggregation neuron ``agg_offset[i] + g`` is group ``g`` of layer ``i``. Edges:
 
 * ``body_rule[k]`` reads node ``body_node[k]`` (every visible body literal, in literal order);
 * aggregation ``member_agg[k]`` reduces rule neuron ``member_rule[k]`` (sorted by aggregation;
-  a rule neuron listed twice counts twice, which is how a lifted network keeps multiplicities);
+  a rule neuron listed twice counts twice, which is how a lifted network keeps multiplicities;
+  in a lifted network it may be a rule neuron of another layer, ``Layer.member_layer``);
 * atom ``network.in_atom[k]`` combines aggregation ``in_agg[k]`` (sorted by atom).
 
 Some passes treat all neurons alike, in one *global* numbering: node ``a`` is ``a``, flat rule
@@ -35,13 +36,19 @@ class Flat:
         self.agg_layer = cat_index([np.full(layer.n_groups, i) for i, layer in enumerate(layers)])
         self.agg_local = cat_index([np.arange(layer.n_groups) for layer in layers])
         self.agg_level = cat_index([layer.agg_level for layer in layers])
-        self.member_rule = cat_index([self.rule_offset[i] + layer.member for i, layer in enumerate(layers)])
+        self.member_rule = cat_index([self.rule_offset[i if layer.member_layer is None else layer.member_layer]
+                                      + layer.member for i, layer in enumerate(layers)])
+        self.member_offset = offsets_of([len(layer.member) for layer in layers])
         self.member_agg = cat_index([self.agg_offset[i] + layer.member_group for i, layer in enumerate(layers)])
         self.body_rule = cat_index([np.repeat(self.rule_offset[i] + np.arange(layer.n_rules), layer.body.shape[1])
                                for i, layer in enumerate(layers)])
         self.body_node = cat_index([layer.body.reshape(-1) for layer in layers])
-        self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX)
+        self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX, copy=False)
         self.n_samples = len(network.samples)
+
+    def members_of(self, i: int) -> np.ndarray:
+        """The flat rule neurons that layer ``i``'s aggregations reduce (``Layer.member`` in flat numbering)."""
+        return self.member_rule[self.member_offset[i]:self.member_offset[i + 1]]
 
     @property
     def n_nodes(self) -> int:
@@ -111,4 +118,4 @@ def offsets_of(sizes: list[int]) -> np.ndarray:
 
 
 def cat_index(parts: list[np.ndarray], shape: tuple[int, ...] = (0,)) -> np.ndarray:
-    return np.concatenate(parts).astype(INDEX) if parts else np.zeros(shape, INDEX)
+    return np.concatenate(parts).astype(INDEX, copy=False) if parts else np.zeros(shape, INDEX)

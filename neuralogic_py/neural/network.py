@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..language import ir
+from ..logic.keys import unique_rows
 from ..logic.ground import GroundProgram
 from ..logic.samples import Grounding, Sample
 from .parameters import (
@@ -94,6 +95,8 @@ class Layer:
     ``member_group[k] == g`` (non-decreasing; a rule neuron may be listed more than
     once, which is how a lifted network keeps multiplicities) and feeds atom neuron
     ``head[g]``. ``weights[j]``, ``offset`` and ``head_weight`` are parameter names.
+    ``member_layer[k]``, when given, is the layer whose rule neuron ``member[k]`` is (a
+    lifted network shares equivalent rule neurons between layers); None: this layer.
     """
 
     index: int  # position in Network.layers
@@ -110,6 +113,7 @@ class Layer:
     member: np.ndarray
     member_group: np.ndarray
     head: np.ndarray
+    member_layer: np.ndarray | None = field(default=None, repr=False)
     # filled by the analysis
     rule_level: np.ndarray = field(default=None, repr=False)
     rule_shape: np.ndarray = field(default=None, repr=False)
@@ -585,18 +589,26 @@ def _param_shape(network: Network, name: str | None) -> Shape | None:
 
 
 def ground_rule_text(network: Network, layer: Layer, row: int) -> str:
-    """Rule neuron ``row`` of ``layer`` as its ground rule, with its example: ``h(a) :- f(a), example 1``."""
+    """Rule neuron ``row`` of ``layer`` as its ground rule, with its example: ``h(a) :- f(a), example 1``.
+
+    In a lifted network whose own layer no longer reads it (other layers share it), the head is unknown:
+    ``... :- f(a)``, with the example of its first body atom.
+    """
     atom = network.program.atom
-    head = int(layer.head[layer.member_group[np.flatnonzero(layer.member == row)[0]]])
+    own = layer.member_layer is None or layer.member_layer == layer.index
+    readers = np.flatnonzero((layer.member == row) & own)
+    head = int(layer.head[layer.member_group[readers[0]]]) if len(readers) else -1
     body = ", ".join(("~" if s else "") + str(atom(int(a))) for a, s in zip(layer.body[row], layer.soft))
-    return f"{atom(head)} :- {body}, example {int(network.program.atoms.ex[head]) + 1}"
+    anchor = [head] if head >= 0 else layer.body[row].tolist()
+    example = int(network.program.atoms.ex[anchor[0]]) + 1 if anchor else "?"
+    return f"{atom(head) if head >= 0 else '...'} :- {body}, example {example}"
 
 
 def _rule_shapes(network: Network, layer: Layer, rows: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """Output shapes of rule neurons ``rows`` of ``layer`` (one computation per distinct input signature)."""
     p = len(layer.positions)
     signature = shape[layer.body[rows]].reshape(len(rows), 2 * p)
-    distinct, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    distinct, first, inverse = unique_rows(signature)
     out = np.zeros((len(distinct), 2), INDEX)
     for k, sig in enumerate(distinct.tolist()):
         inputs = [(sig[2 * j], sig[2 * j + 1]) for j in range(p)]
@@ -676,7 +688,7 @@ def _aggregation_shapes(network: Network, layer: Layer, groups: np.ndarray) -> N
     if w is None:
         layer.contrib_shape[groups] = agg
         return
-    distinct, inverse = np.unique(agg, axis=0, return_inverse=True)
+    distinct, _, inverse = unique_rows(agg)
     out = np.zeros((len(distinct), 2), INDEX)
     for k, s in enumerate(distinct.tolist()):
         try:

@@ -12,10 +12,15 @@ input's value whatever the weights:
 
 It is *bypassed* when it has exactly one input, unweighted and not soft-negated, or when
 its function is avg, max or min and every input is the same neuron, unweighted and not
-soft-negated (avg(x, x) = x: after lifting has merged inputs). One more case: an
-aggregation bypassed so but for its head weight is bypassed when every atom neuron reading
-it has it as its only input (no predicate offset): those atom neurons apply the head
-weight themselves, ``act(W x)``, as the reference's weighted atom neurons do.
+soft-negated (avg(x, x) = x: after lifting has merged inputs).
+
+An aggregation so bypassed may have a head weight ``W``: it is then *weighted*, ``W x``,
+and the product belongs to the edges into its atom neurons, ``act(comb([o], W x, ...))``,
+as in the reference's weighted atom neurons (the aggregation neuron itself is ``x``). When
+every atom neuron reading it has it as its only input (no predicate offset), those atom
+neurons apply ``W`` themselves and the aggregation is *absorbed*: no row at all. Otherwise
+the schedule computes ``W x`` as a row of its own, the value those atoms read; it is the
+product on an edge, not a neuron, so neither is counted as one.
 
 Nothing with another activation is bypassed, so pruning never changes a value or a
 gradient. (The reference's default pruning bypasses every *unweighted* single-input neuron
@@ -23,8 +28,10 @@ whatever its activation, dropping e.g. the sigmoid of a single-rule head; langua
 §5.6.)
 
 The schedule gives a bypassed neuron no row of its own: it reads its input's row
-(:mod:`.schedule`). Lifting gives it its input's class (:mod:`.lifting`). Chains of
-bypassed neurons resolve to the first neuron that is not bypassed (:func:`resolve`).
+(:mod:`.schedule`), but for the product of a weighted aggregation that is not absorbed.
+Lifting gives a bypassed neuron its input's class (:mod:`.lifting`), and a weighted
+aggregation the class of ``W x``. Chains of neurons that are exactly their input resolve to
+the first neuron that is not (:func:`resolve`).
 """
 
 from __future__ import annotations
@@ -47,26 +54,35 @@ class Bypass:
 
     ``rule[r]`` is the node flat rule neuron ``r`` passes through, ``aggregation[g]`` the
     flat rule neuron aggregation ``g`` passes through, ``atom[a]`` the flat aggregation
-    atom ``a`` passes through. ``absorbed[g]``: aggregation ``g`` is bypassed although it
-    has a head weight, which its atom neuron applies.
+    atom ``a`` passes through. ``weighted[g]``: aggregation ``g`` is bypassed but for its
+    head weight (module docstring); ``absorbed[g]``: weighted, and every atom neuron
+    reading it applies the head weight itself.
     """
 
     rule: np.ndarray
     aggregation: np.ndarray
     atom: np.ndarray
+    weighted: np.ndarray
     absorbed: np.ndarray
 
     def global_mask(self) -> np.ndarray:
         """Bypassed or not, in the global numbering of :class:`~.flat.Flat` (nodes, rules, aggregations)."""
         return np.concatenate([self.atom >= 0, self.rule >= 0, self.aggregation >= 0])
 
+    def identities(self) -> np.ndarray:
+        """Bypassed and exactly their input (not weighted), in the global numbering."""
+        return np.concatenate([self.atom >= 0, self.rule >= 0, (self.aggregation >= 0) & ~self.weighted])
+
 
 def passes_through(flat: Flat) -> np.ndarray:
-    """Per neuron (global numbering): whether it is the identity of a single input of weight 1."""
+    """Per neuron (global numbering): whether it is the identity of a single input of weight 1.
+
+    An aggregation is, but for its head weight (a weighted aggregation computes ``W x``).
+    """
     net = flat.network
     rules = [layer.offset is None and layer.activation == "identity" and layer.combination not in CONSTANT_ON_ONE
              for layer in net.layers]
-    aggs = [layer.head_weight is None and layer.aggregation in PASSING_AGGREGATIONS for layer in net.layers]
+    aggs = [layer.aggregation in PASSING_AGGREGATIONS for layer in net.layers]  # but for a head weight
     atoms = (net.kind == ATOM) & (net.offset < 0) & _codes_in(net, net.activation, ("identity",)) \
         & ~_codes_in(net, net.combination, CONSTANT_ON_ONE)
     return np.concatenate([atoms, np.array(rules, bool)[flat.rule_layer], np.array(aggs, bool)[flat.agg_layer]])
@@ -78,7 +94,7 @@ def chain_bypass(flat: Flat) -> Bypass:
     passing = passes_through(flat)
     rule = np.full(flat.n_rules, -1, INDEX)
     aggregation = np.full(flat.n_aggs, -1, INDEX)
-    absorbed = np.zeros(flat.n_aggs, dtype=bool)
+    weighted = np.zeros(flat.n_aggs, dtype=bool)
     n_inputs = np.bincount(net.in_atom, minlength=net.n_nodes)
     # an atom neuron with one input and no offset can apply that input's head weight itself; an aggregation
     # leaves its head weight to its atoms only when every atom reading it can (after lifting, several may)
@@ -97,29 +113,32 @@ def chain_bypass(flat: Flat) -> Bypass:
             continue
         single = layer.agg_count == 1
         if layer.aggregation in IDEMPOTENT:
+            members = flat.members_of(i)
             starts = layer.group_starts
-            single = np.maximum.reduceat(layer.member, starts) == np.minimum.reduceat(layer.member, starts)
-        if layer.head_weight is not None:
-            single &= ~keeps_weight[flat.agg_offset[i]:flat.agg_offset[i + 1]]
-            absorbed[flat.agg_offset[i] + np.flatnonzero(single)] = True
+            single = np.maximum.reduceat(members, starts) == np.minimum.reduceat(members, starts)
         flat_ids = flat.agg_offset[i] + np.flatnonzero(single)
         aggregation[flat_ids] = flat.member_rule[member_start[flat_ids]]
+        weighted[flat_ids] = layer.head_weight is not None
+    absorbed = weighted & ~keeps_weight
     atom = np.full(net.n_nodes, -1, INDEX)
     first_input = flat.in_agg[np.minimum(np.searchsorted(net.in_atom, np.arange(net.n_nodes)),
                                          max(len(flat.in_agg) - 1, 0))] if len(flat.in_agg) \
         else np.zeros(net.n_nodes, INDEX)
     atoms = np.flatnonzero(passing[:net.n_nodes] & (n_inputs == 1))
-    atoms = atoms[~absorbed[first_input[atoms]]]
+    atoms = atoms[~weighted[first_input[atoms]]]  # an atom reading W x computes the product: not a copy
     atom[atoms] = first_input[atoms]
-    return Bypass(rule, aggregation, atom, absorbed)
+    return Bypass(rule, aggregation, atom, weighted, absorbed)
 
 
 def resolve(flat: Flat, bypass: Bypass) -> np.ndarray:
-    """For every neuron (global numbering), the first neuron down its chain of bypasses that is not bypassed."""
+    """For every neuron (global numbering), the first neuron down its chain of identities that is not one.
+
+    A weighted aggregation (``W x``) is not an identity: it resolves to itself.
+    """
     through = np.arange(flat.size, dtype=INDEX)
     rules = np.flatnonzero(bypass.rule >= 0)
     through[flat.rule_base + rules] = bypass.rule[rules]
-    aggs = np.flatnonzero(bypass.aggregation >= 0)
+    aggs = np.flatnonzero((bypass.aggregation >= 0) & ~bypass.weighted)
     through[flat.agg_base + aggs] = flat.rule_base + bypass.aggregation[aggs]
     atoms = np.flatnonzero(bypass.atom >= 0)
     through[atoms] = flat.agg_base + bypass.atom[atoms]

@@ -22,7 +22,9 @@ one short sequence of engine ops computes together (:mod:`.plan` runs them):
 Value banks. Every step writes one *chunk* of rows to the bank of its output
 shape; every input is a set of *bank rows*. Neurons that change nothing (the
 bypassed neurons of exact chain pruning, :mod:`.pruning`) get no row of their own
-but *alias* their input's row. Facts with equal constant values share one row, and
+but *alias* their input's row; a weighted aggregation (``W x``) aliases ``x`` when its
+atom neurons apply ``W``, and otherwise its step computes ``W x`` from its one member.
+Facts with equal constant values share one row, and
 every count or softmax neuron with one input reads one constant row 1. The row of
 every neuron is kept (``node_bank``/``node_row``, ``rule_bank``/``rule_row``, and
 ``agg_bank``/``agg_row`` for an aggregation's value after its head weight).
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..logic.keys import unique_rows
 from .flat import Flat, cat_index
 from .network import ATOM, FACT, INDEX, Layer, Network, ranges
 from .parameters import Shape
@@ -159,6 +162,7 @@ class Schedule(Flat):
 
     def __init__(self, network: Network) -> None:
         super().__init__(network)
+        self.rule_shape = cat_index([layer.rule_shape for layer in network.layers], shape=(0, 2))
         self.bypass = chain_bypass(self)
         self.rule_classes: list[RuleClass] = []
         self.agg_classes: list[AggregationClass] = []
@@ -194,7 +198,7 @@ class Schedule(Flat):
         weights = tuple(store[w].shape if w else None for w in layer.weights)
         offset = store[layer.offset].shape if layer.offset else None
         signature = net.shape[layer.body].reshape(layer.n_rules, 2 * p)
-        distinct, inverse = np.unique(signature, axis=0, return_inverse=True)
+        distinct, _, inverse = unique_rows(signature)
         ids = []
         for sig in distinct.tolist():
             inputs = tuple((sig[2 * j], sig[2 * j + 1]) for j in range(p))
@@ -210,9 +214,9 @@ class Schedule(Flat):
             return np.zeros(0, INDEX)
         store = self.network.store.parameters
         head = store[layer.head_weight].shape if layer.head_weight else None
-        member = layer.rule_shape[layer.member[layer.group_starts]]
+        member = self.rule_shape[self.members_of(li)[layer.group_starts]]
         count = layer.agg_count if layer.aggregation in ("concat", "softmax") else np.zeros(layer.n_groups, INDEX)
-        distinct, inverse = np.unique(np.column_stack([member, count]), axis=0, return_inverse=True)
+        distinct, _, inverse = unique_rows(np.column_stack([member, count]))
         ids = []
         for rows, cols, c in distinct.tolist():
             matmul = head is not None and head != SCALAR and (rows, cols) != SCALAR
@@ -238,7 +242,7 @@ class Schedule(Flat):
             key = np.column_stack([np.unique(effective[plain], return_inverse=True)[1].reshape(-1),
                                    np.unique(act[plain], return_inverse=True)[1].reshape(-1),
                                    net.shape[atoms[plain]], absorbed])
-            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            _, first, inverse = unique_rows(key)
             ids = []
             for f in first.tolist():
                 weight, source = absorbed[f, :2], absorbed[f, 2:]
@@ -335,9 +339,9 @@ class _Layout:
                 ids = self.alias(ids, bypass.rule, (self.rule_bank, self.rule_row), (self.node_bank, self.node_row))
                 if len(ids):
                     self.rules(level, s.rule_classes[cls], ids)
-            elif phase == 1:
-                ids = self.alias(ids, bypass.aggregation, (self.agg_bank, self.agg_row),
-                                 (self.rule_bank, self.rule_row))
+            elif phase == 1:  # a weighted aggregation that its atoms do not absorb computes W x: a row
+                ids = self.alias(ids, np.where(bypass.weighted & ~bypass.absorbed, -1, bypass.aggregation),
+                                 (self.agg_bank, self.agg_row), (self.rule_bank, self.rule_row))
                 if len(ids):
                     self.aggregations(level, s.agg_classes[cls], ids)
             else:
@@ -441,8 +445,8 @@ class _Layout:
         layers = [net.layers[int(i)] for i in used_layers]
         per_row = np.searchsorted(used_layers, layer_of)
         lo = np.searchsorted(s.member_agg, ids)
-        hi = np.searchsorted(s.member_agg, ids, side="right")
-        counts = hi - lo
+        hi = np.where(s.bypass.weighted[ids], lo + 1, np.searchsorted(s.member_agg, ids, side="right"))
+        counts = hi - lo  # W x of a weighted aggregation reads its one member (copies of it: the first)
         members = s.member_rule[ranges(lo, hi)]
         single = bool(np.all(counts == 1))
         head = self.pick([layer.head_weight for layer in layers], per_row)

@@ -1,0 +1,363 @@
+"""A schedule as flat integer arrays for the fused engine, and the runner that trains through it.
+
+:class:`Program` lays a :class:`~.schedule.Schedule` out the way
+:mod:`neuralogic_py.engine.fused` reads it: every parameter, constant fact and neuron
+row gets a global row id and an offset in one float64 buffer; every step a header
+(its kind, functions, shape, where its per-row references start) and per-row
+references to the global rows it reads (inputs, weights, offsets, members, head
+weights). A learnable fact row is not a row of its own: readers refer to the
+parameter directly, so its gradient lands on the parameter.
+
+The program covers the functions of the element-wise table (identity, sigmoid,
+tanh, relu, leakyrelu, signum, lukasiewicz, exp, log, sqrt, inverse, reverse),
+combinations sum/avg/max/min/count/elproduct, aggregations sum/avg/max/min/count,
+and the four losses; :func:`unsupported` names the first thing a network uses
+beyond that (softmax, concat, crosssum, ... activations or combinations; custom
+losses), and such networks train on the numpy engine (:mod:`.plan`), which is
+the specification this program is tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .network import INDEX
+from .parameters import ParameterStore
+from .schedule import FIRST, ONE, Pick, Schedule, StepLayout
+
+ELEMENTWISE = ("identity", "sigmoid", "tanh", "relu", "leakyrelu", "signum", "lukasiewicz", "exp", "log", "sqrt",
+               "inverse", "reverse")
+COMBINATIONS = (FIRST, ONE, "sum", "avg", "max", "min", "count", "elproduct")
+REDUCTIONS = ("sum", "avg", "max", "min", "count")
+LOSSES = ("mse", "bce_logits", "softmax_crossentropy", "crossentropy")
+
+
+def unsupported(schedule: Schedule) -> str | None:
+    """Why the fused engine cannot run this schedule, or None when it can."""
+    for layout in schedule.steps:
+        if layout.kind == "fact":
+            continue
+        what = layout.label
+        if layout.kind in ("rule", "atom") and layout.activation not in ELEMENTWISE:
+            return f"the activation {layout.activation} of {what}"
+        if layout.kind == "rule":
+            if any(layout.soft) and layout.function not in ELEMENTWISE:
+                return f"the negation function {layout.function} of {what}"
+            if layout.combination not in COMBINATIONS:
+                return f"the combination {layout.combination} of {what}"
+        elif layout.kind == "aggregation":
+            if layout.reduce and layout.function not in REDUCTIONS:
+                return f"the aggregation {layout.function} of {what}"
+        elif not layout.reduce and layout.combination not in (FIRST, ONE):
+            return f"the combination {layout.combination} of {what}"
+    shapes = {schedule.bank_shapes[b] for b in np.unique(schedule.output_bank).tolist()}
+    if len(shapes) > 1:
+        return "outputs of several shapes"
+    return None
+
+
+class Program:
+    """Flat arrays of a schedule for :mod:`neuralogic_py.engine.fused` (module docstring)."""
+
+
+    def __init__(self, schedule: Schedule, store: ParameterStore) -> None:
+        from ..engine import fused as f
+
+        self.schedule = schedule
+        self.names = list(store.parameters)
+        self.param_id = {name: i for i, name in enumerate(self.names)}
+        shapes = [store.parameters[n].shape for n in self.names]
+        bank_base = np.concatenate([[len(self.names)], len(self.names) + np.cumsum(schedule.bank_sizes)]).astype(INDEX)
+        self.n_rows = int(bank_base[-1])
+        rows = np.zeros((self.n_rows, 4), INDEX)
+        sizes = [r * c for r, c in shapes]
+        for b, (r, c) in enumerate(schedule.bank_shapes):
+            sizes += [r * c] * schedule.bank_sizes[b]
+            rows[bank_base[b]:bank_base[b + 1], f.RR:f.RC + 1] = (r, c)
+        rows[:len(shapes), f.RR:f.RC + 1] = np.asarray(shapes, INDEX).reshape(-1, 2)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(INDEX)
+        rows[:, f.OFF] = offsets[:-1]
+        self.param_offsets = offsets[:len(self.names) + 1]
+        self.size = int(offsets[-1])
+        self.X = np.zeros(self.size)
+        self.load(store.values)  # fixed parameters keep these values; learnable ones are loaded again to train
+        # every bank row's global id; a learnable fact row is its parameter's id
+        self.gmap = [bank_base[b] + np.arange(n, dtype=INDEX) for b, n in enumerate(schedule.bank_sizes)]
+        computed = [layout for layout in schedule.steps if layout.kind != "fact"]
+        n_steps = len(computed)
+        rows[:len(self.names), f.STEP] = n_steps
+        for layout in schedule.steps:
+            if layout.kind != "fact":
+                continue
+            ids = self.gmap[layout.bank]
+            if layout.constant is not None:
+                rows[ids[layout.rows], f.STEP] = f.CONSTANT
+                for g, value in zip(ids[layout.rows].tolist(), layout.constant):
+                    self.X[offsets[g]:offsets[g] + value.size] = value.reshape(-1)
+            else:
+                ids[layout.rows] = self._pick(layout.params, len(layout.rows))
+        self.ints: list[np.ndarray] = []
+        self._used = 0
+        header = np.full((n_steps, f.FIELDS), -1, INDEX)
+        self.max_items = 1
+        for s, layout in enumerate(computed):
+            row0 = int(self.gmap[layout.bank][layout.rows[0]])
+            rows[row0:row0 + len(layout.rows), f.STEP] = s
+            header[s] = self._header(f, layout, row0)
+        self.steps = header
+        self.rows = rows
+        self.ints_array = np.concatenate(self.ints) if self.ints else np.zeros(0, INDEX)
+        del self.ints
+        self.width = int((rows[:, f.RR] * rows[:, f.RC]).max(initial=1))
+        self.outputs = np.array([self.gmap[b][r] for b, r in zip(schedule.output_bank.tolist(),
+                                                                   schedule.output_rows.tolist())], INDEX)
+        capacity = [len(layout.rows) for layout in computed] + [len(self.names)]
+        self.bstart = np.concatenate([[0], np.cumsum(capacity)]).astype(INDEX)
+        self.bucket = np.zeros(int(self.bstart[-1]), INDEX)
+        self.cnt = np.zeros(n_steps + 1, INDEX)
+        self.need = np.zeros(self.n_rows, np.int8)
+        self.PRE = np.zeros(self.size)
+        self.GX = np.zeros(self.size)
+
+    # -- building
+
+    def _add(self, values: np.ndarray) -> int:
+        """Append per-row references to the integer table; returns where they start."""
+        start = self._used
+        self.ints.append(np.asarray(values, INDEX))
+        self._used += len(values)
+        return start
+
+    def _pick(self, pick: Pick | None, count: int) -> np.ndarray:
+        """Global ids of the parameter each of ``count`` rows (or members) uses; -1s for no pick."""
+        if pick is None:
+            return np.full(count, -1, INDEX)
+        ids = np.array([self.param_id[n] for n in pick.names], INDEX)
+        return ids[pick.index] if pick.index is not None else np.full(count, ids[0], INDEX)
+
+    def _members(self, parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> int:
+        """CSR of members ``(global ids, step row of each)`` in part order within a row; returns the pointer base."""
+        ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, INDEX)
+        of = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, INDEX)
+        order = np.argsort(of, kind="stable")
+        counts = np.bincount(of, minlength=n)
+        self.max_items = max(self.max_items, int(counts.max(initial=0)))
+        base = self._used + n + 1  # the members follow the pointers
+        self._add(base + np.concatenate([[0], np.cumsum(counts)]))
+        self._add(ids[order])
+        return base - n - 1
+
+    def _header(self, f: Any, layout: StepLayout, row0: int) -> np.ndarray:
+        h = np.full(f.FIELDS, -1, INDEX)
+        n = len(layout.rows)
+        h[f.N], h[f.ROW0] = n, row0
+        h[f.HR], h[f.HC] = layout.shape
+        h[f.ACT] = f.ACTIVATIONS.get(layout.activation, 0)
+        if layout.kind == "rule":
+            p = len(layout.inputs)
+            h[f.KIND], h[f.NPOS] = f.RULE, p
+            h[f.COMB] = f.COMBINATIONS[layout.combination]
+            h[f.NEG] = f.ACTIVATIONS.get(layout.function, 0)
+            h[f.B_IN] = self._add(np.concatenate([self.gmap[i.bank][i.rows] for i in layout.inputs])) if p else 0
+            h[f.B_W] = self._add(np.concatenate([self._pick(w, n) for w in layout.weights])) if p else 0
+            h[f.B_SOFT] = self._add(np.asarray(layout.soft, INDEX)) if p else 0
+            if layout.offset is not None:
+                h[f.B_OFF] = self._add(self._pick(layout.offset, n))
+            self.max_items = max(self.max_items, p + (layout.offset is not None))
+        elif layout.kind == "aggregation":
+            h[f.KIND] = f.AGGREGATION
+            # members are listed for the constant ONE too: its batch touches what they read, as in a plan
+            inp = layout.inputs[0]
+            of = inp.of if inp.of is not None else np.arange(n, dtype=INDEX)
+            h[f.COMB] = f.ONE if layout.function == ONE else \
+                f.COMBINATIONS[layout.function] if layout.reduce else f.FIRST
+            h[f.B_PTR] = self._members([(self.gmap[inp.bank][inp.rows], of)], n)
+            if layout.head_weight is not None:
+                h[f.B_HEAD] = self._add(self._pick(layout.head_weight, n))
+        elif layout.combination == FIRST:
+            h[f.KIND] = f.ATOM_FIRST
+            inp = layout.inputs[0]
+            h[f.B_IN] = self._add(self.gmap[inp.bank][inp.rows])
+            if layout.head_weight is not None:
+                h[f.B_HEAD] = self._add(self._pick(layout.head_weight, n))
+        elif layout.combination == ONE:
+            h[f.KIND] = f.ATOM_ONE
+        else:
+            h[f.KIND], h[f.COMB] = f.ATOM_SEGMENT, f.COMBINATIONS[layout.combination]
+            parts = [(self.gmap[i.bank][i.rows], i.of) for i in layout.inputs]
+            if layout.offset is not None:
+                parts.append((self._pick(layout.offset, len(layout.offset.of)), layout.offset.of))
+            h[f.B_PTR] = self._members(parts, n)
+        return h
+
+    # -- parameters in the buffer
+
+    def load(self, values: Mapping[str, np.ndarray]) -> None:
+        """Copy parameter values (by name) into the buffer."""
+        X, offsets = self.X, self.param_offsets
+        for name, value in values.items():
+            i = self.param_id.get(name)
+            if i is not None:
+                X[offsets[i]:offsets[i + 1]] = np.asarray(value, dtype=np.float64).reshape(-1)
+
+    def store(self, values: Mapping[str, np.ndarray]) -> None:
+        """Copy the buffer's parameter values back into the arrays of ``values`` (in place)."""
+        X, offsets = self.X, self.param_offsets
+        for name, value in values.items():
+            i = self.param_id.get(name)
+            if i is not None:
+                value.reshape(-1)[...] = X[offsets[i]:offsets[i + 1]]
+
+    def slot(self, name: str) -> slice:
+        """Where a parameter lies in the buffer (and in every buffer laid out like it)."""
+        i = self.param_id[name]
+        return slice(int(self.param_offsets[i]), int(self.param_offsets[i + 1]))
+
+    # -- running
+
+    def output_rows(self, samples: np.ndarray) -> np.ndarray:
+        return self.outputs[np.asarray(samples, dtype=INDEX)]
+
+    def run(self, mode: int, outputs: np.ndarray, targets: np.ndarray | None = None, weights: np.ndarray | None = None,
+            loss: int = 0, M: np.ndarray | None = None, V: np.ndarray | None = None,
+            learnable: np.ndarray | None = None, kind: int = 0, hyper: np.ndarray | None = None,
+            t: int = 0) -> tuple[float, bool, int]:
+        """One call of :func:`neuralogic_py.engine.fused.run` on this program's buffers."""
+        from ..engine import fused as f
+
+        n = len(outputs)
+        result = f.run(mode, self.steps, self.ints_array, self.rows, self.X, self.PRE, self.GX,
+                     _EMPTY if M is None else M, _EMPTY if V is None else V, self.need, self.bucket, self.bstart,
+                     self.cnt, self.width, self.max_items, outputs,
+                     np.zeros((n, 1)) if targets is None else targets, np.ones(n) if weights is None else weights,
+                     loss, _NO_FLAGS if learnable is None else learnable, kind,
+                     _NO_HYPER if hyper is None else hyper, t)
+        _compiled()
+        return result
+
+    def forward(self, values: Mapping[str, np.ndarray], samples: np.ndarray) -> np.ndarray:
+        """Outputs ``(len(samples), r, c)`` under ``values`` (parameters by name)."""
+        from ..engine import fused as f
+
+        self.load(values)
+        out = self.output_rows(samples)
+        self.run(f.FORWARD, out)
+        return self._gather(out)
+
+    def _gather(self, out: np.ndarray) -> np.ndarray:
+        if not len(out):
+            return np.zeros((0, 1, 1))
+        r, c = (int(v) for v in self.rows[out[0], 1:3])
+        index = self.rows[out, 0][:, None] + np.arange(r * c)
+        return self.X[index].reshape(len(out), r, c)
+
+    def value_and_grad(self, values: Mapping[str, np.ndarray], loss: str, targets: np.ndarray,
+                       samples: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, dict[str, np.ndarray]]:
+        """The batch error and the gradient of each parameter the batch touches (by name)."""
+        from ..engine import fused as f
+
+        self.load(values)
+        out = self.output_rows(samples)
+        error, _, touched = self.run(f.GRADIENTS, out, np.ascontiguousarray(targets.reshape(len(out), -1)),
+                                     None if weights is None else np.asarray(weights, dtype=np.float64),
+                                     f.LOSSES[loss])
+        S = len(self.steps)
+        grads = {}
+        for p in np.sort(self.bucket[self.bstart[S]:self.bstart[S] + touched]).tolist():
+            name = self.names[p]
+            grads[name] = self.GX[self.slot(name)].reshape(self.rows[p, 1], self.rows[p, 2]).copy()
+        return float(error), grads
+
+
+_RAN: list[bool] = []  # whether a fused kernel ran in this process: they are compiled and cached then
+
+
+def _compiled() -> None:
+    """After the first fused call of the process: record that the kernels are in the cache."""
+    if not _RAN:
+        from ..engine import jit
+
+        _RAN.append(True)
+        jit.mark_compiled()
+
+
+_EMPTY = np.zeros(0)
+_NO_FLAGS = np.zeros(0, np.bool_)
+_NO_HYPER = np.zeros(7)
+
+
+class FusedTrainer:
+    """Optimizer steps through a :class:`Program`: parameters and optimizer moments in flat buffers.
+
+    ``params`` (the learnable arrays by name) are copied in once; :meth:`sync` copies
+    the buffer back into them (and the moments into the optimizer), which the
+    training loop does before every evaluation and at the end.
+    """
+
+    def __init__(self, program: Program, params: dict[str, np.ndarray], optimizer: Any, loss: str,
+                 targets: np.ndarray, weights: np.ndarray | None) -> None:
+        from ..engine import fused as f
+
+        self.f = f
+        self.program = program
+        self.params = params
+        self.optimizer = optimizer
+        self.loss_code = f.LOSSES[loss]
+        self.targets = np.ascontiguousarray(targets.reshape(len(targets), -1), dtype=np.float64)
+        self.weights = np.ones(len(targets)) if weights is None else np.asarray(weights, dtype=np.float64)
+        self.learnable = np.zeros(program.n_rows, np.bool_)
+        for name in params:
+            if name in program.param_id:
+                self.learnable[program.param_id[name]] = True
+        rule, self._hyper = optimizer.fused_rule()
+        self.kind = f.ADAM if rule == "adam" else f.SGD
+        self._lr = optimizer.lr
+        self._ran = False
+        self.M = np.zeros(program.size)
+        self.V = np.zeros(program.size)
+        program.load(params)
+        self._moments(load=True)
+
+    def _moments(self, load: bool) -> None:
+        """Move the optimizer's per-parameter moments into the flat buffers (or back)."""
+        for buffer, state in zip((self.M, self.V), self.optimizer.moments()):
+            for name in self.params:
+                if name not in self.program.param_id:
+                    continue
+                where = self.program.slot(name)
+                if load:
+                    if name in state:
+                        buffer[where] = state[name].reshape(-1)
+                elif name in state or buffer[where].any():
+                    state[name] = buffer[where].reshape(self.params[name].shape).copy()
+
+    def step(self, batch: np.ndarray) -> float | None:
+        """One update on ``batch``; returns the batch error, or None (no update made) when it is not finite."""
+        p, opt = self.program, self.optimizer
+        if opt.lr != self._lr:  # the hyper-parameters change with the learning rate's schedule only
+            self._lr, (_, self._hyper) = opt.lr, opt.fused_rule()
+        opt.steps += 1
+        error, ok, _ = self.f.run(self.f.TRAIN, p.steps, p.ints_array, p.rows, p.X, p.PRE, p.GX, self.M, self.V,
+                                  p.need, p.bucket, p.bstart, p.cnt, p.width, p.max_items, p.outputs[batch],
+                                  self.targets[batch], self.weights[batch], self.loss_code, self.learnable,
+                                  self.kind, self._hyper, opt.steps)
+        if not self._ran:
+            self._ran = True
+            _compiled()
+        if not ok:
+            opt.steps -= 1
+            return None
+        return error
+
+    def reload(self) -> None:
+        """Parameters and moments into the buffers again (after a step taken outside them)."""
+        self.program.load(self.params)
+        self._moments(load=True)
+
+    def sync(self) -> None:
+        """Parameters (and optimizer moments) back from the buffers."""
+        self.program.store(self.params)
+        self._moments(load=False)
