@@ -270,6 +270,6 @@ def test_options_are_checked_before_any_work(capsys, tmp_path, argv, message):
 def test_anything_else_that_escapes_is_not_a_traceback(capsys, monkeypatch, raised, message):
     def broken(*_args, **_kwargs):
         raise raised
-    monkeypatch.setattr(cli.check, "load_sources", broken)
+    monkeypatch.setattr(cli.command("check"), "load_sources", broken)
     code, out, err = run(capsys, "check", "x.rules")
     assert (code, out, err.splitlines()) == (cli.EXIT_ERROR, "", message)
