@@ -218,6 +218,7 @@ def weights(folder: Path) -> dict:
 @pytest.mark.parametrize("options", [
     ("--batch-size", "2", "--val-fraction", "0.5"),
     ("--optimizer", "sgd", "--lr-decay", "0.5", "--decay-every", "3", "--last"),
+    ("--engine", "fused", "--batch-size", "2"),
 ])
 def test_ten_epochs_equal_five_and_five_resumed(capsys, tmp_path, options):
     whole, part = tmp_path / "whole", tmp_path / "part"
