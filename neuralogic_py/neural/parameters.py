@@ -319,9 +319,8 @@ class ParameterStore:
         for name in dict.fromkeys(doc.repeated):
             warn(f"'{name}' is given {doc.repeated.count(name) + 1} times; the last value counts",
                  doc.span_of_key(name, 2))
-        for name, value in doc.data.items():
+        for name, value, span in doc.entries():
             if name in self.parameters or strict:
-                span = doc.span_of_key(name)
                 self.set(name, _plain_numbers(value, name, span), span)
         if warn_missing:
             drawn = [name for name, p in self.parameters.items() if p.initial is None and name not in doc.data]
