@@ -273,3 +273,35 @@ def test_anything_else_that_escapes_is_not_a_traceback(capsys, monkeypatch, rais
     monkeypatch.setattr(cli.command("check"), "load_sources", broken)
     code, out, err = run(capsys, "check", "x.rules")
     assert (code, out, err.splitlines()) == (cli.EXIT_ERROR, "", message)
+
+
+# --------------------------------------------------------------------------- resource bounds
+
+
+def test_a_grounding_join_over_the_memory_limit_stops_naming_the_rule(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("t.rules").write_text("t(X, Y, Z) :- n(X), n(Y), n(Z).\nq :- {1} t(X, Y, Z).\n")
+    Path("kb.txt").write_text("kb :- " + ", ".join(f"n(c{i})" for i in range(1000)) + ".\n")
+    Path("q.txt").write_text("1.0 q.\n")
+    code, _, err = run(capsys, "ground", "t.rules", "kb.txt", "-q", "q.txt", "--max-memory", "1G")
+    assert code == cli.EXIT_ERROR
+    assert err.splitlines() == [
+        "t.rules:1:27: error: grounding rule 't(X, Y, Z) :- n(X), n(Y), n(Z).' (1,000,000,000 substitutions when "
+        "joining n(Z)) would need about 29.8 GiB of memory, more than the limit of 1.0 GiB",
+        "    t(X, Y, Z) :- n(X), n(Y), n(Z).", "                              ^^^^",
+        "    hint: --max-memory SIZE changes the limit (default: 80% of the machine's memory); or bind the rule's "
+        "variables more tightly"]
+    code, _, err = run(capsys, "ground", "t.rules", "kb.txt", "-q", "q.txt", "--max-memory", "lots")
+    assert code == cli.EXIT_ERROR
+    assert err.splitlines()[-1] == "nlp ground: error: argument --max-memory: expected a size such as 4G or 500M, " \
+                                   "got lots"
+
+
+def test_a_weight_over_the_memory_limit_is_an_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("t.rules").write_text("q(X) :- {100000,100000} a(X).\n")
+    Path("d.txt").write_text("1.0 q(1) :- a(1).\n")
+    code, _, err = run(capsys, "predict", "t.rules", "d.txt", "--max-memory", "16G")
+    assert code == cli.EXIT_ERROR
+    assert err.splitlines()[0] == ("t.rules:1:9: error: the weight 'rule1.body1' (a 100000x100000 matrix) would need "
+                                   "about 74.5 GiB of memory, more than the limit of 16.0 GiB")

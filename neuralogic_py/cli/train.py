@@ -12,8 +12,8 @@ from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources
 from . import COMMANDS
-from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
-                     add_underivable_argument, integer, lifting, number, output_folder)
+from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_memory_argument, add_profile_argument,
+                     add_sources_arguments, add_underivable_argument, integer, lifting, number, output_folder)
 
 NAME = "train"
 HELP = COMMANDS[NAME]
@@ -91,6 +91,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="continue the run whose checkpoint is in DIR (same options; --epochs is the total)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_underivable_argument(o)
+    add_memory_argument(o)
     p.set_defaults(run=run)
 
 

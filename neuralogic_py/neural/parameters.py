@@ -51,6 +51,7 @@ import numpy as np
 
 from ..errors import Span, ValidationError, span_in, warn
 from ..jsonfile import read_json
+from ..limits import check_memory
 from ..language import ir
 
 Shape = tuple[int, int]
@@ -270,6 +271,7 @@ class ParameterStore:
         self.values[parameter.name] = self._initial(parameter)
 
     def _initial(self, p: Parameter) -> np.ndarray:
+        check_memory(8 * p.shape[0] * p.shape[1], f"the weight '{p.name}' (a {shape_text(p.shape)})", p.span)
         if p.initial is not None:
             return np.array(p.initial, dtype=np.float64).reshape(p.shape)
         drawn = np.asarray(self.init(p.shape, self.rng), dtype=np.float64)
