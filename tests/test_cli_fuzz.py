@@ -29,8 +29,8 @@ OPTIONS = ["--strict", "--json", "--print", "--allow-underivable", "--epochs", "
            "--lr", "--weight-decay", "--lr-decay", "--decay-every", "--clip-norm", "--loss", "--task", "--no-squish",
            "--init", "--profile", "--seed", "--shuffle", "--lifting", "--iso-inits", "--iso-digits", "--iso-check",
            "--val-fraction", "--patience", "--select", "--eval-every", "--last", "--xval", "--checkpoint-every",
-           "--resume", "--weights", "-q", "--queries", "--no-progress", "--bogus"]
-CHOICES = ["adam", "sgd", "auto", "mse", "classification", "he", "reference", "none", "value", "samples"]
+           "--resume", "--weights", "-q", "--queries", "--no-progress", "--max-memory", "--engine", "--bogus"]
+CHOICES = ["adam", "sgd", "auto", "mse", "classification", "he", "reference", "none", "value", "samples", "1K", "fused"]
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
@@ -54,9 +54,13 @@ def mutated(draw, text: str) -> str:
 
 @st.composite
 def model_text(draw) -> str:
-    """The saved model fixture with one of its keys given another JSON value."""
+    """The saved model fixture with one of its keys, or a key of one of its parameters, given another JSON value."""
     data = json.loads(MODEL)
-    data[draw(st.sampled_from(sorted(data)))] = draw(json_values)
+    if draw(st.booleans()):
+        data[draw(st.sampled_from(sorted(data)))] = draw(json_values)
+    else:
+        entry = data["parameters"][draw(st.sampled_from(sorted(data["parameters"])))]
+        entry[draw(st.sampled_from(["shape", "fixed", "role", "value"]))] = draw(json_values)
     return json.dumps(data)
 
 
