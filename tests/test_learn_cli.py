@@ -135,3 +135,11 @@ def test_bad_training_options_are_usage_errors(capsys, tmp_path):
     code, _, err = run(capsys, "train", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor",
                        "--lr", "0", "--out", tmp_path)
     assert code == 2 and "argument --lr: must be a positive number, got 0" in err
+
+
+def test_without_a_terminal_progress_lines_come_every_log_every_epochs(capsys, tmp_path):
+    code, _, err = train_xor_vector(capsys, tmp_path, "--log-every", "30")
+    lines = err.splitlines()
+    assert code == 0 and [line.split(":")[0] for line in lines] == [f"epoch {e}/150" for e in (30, 60, 90, 120, 150)]
+    assert all(re.fullmatch(r"epoch \d+/150: train error \S+, lowest train error \S+, [\d.]+ s", line)
+               for line in lines)

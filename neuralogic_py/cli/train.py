@@ -19,8 +19,8 @@ NAME = "train"
 HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
-UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "epochs", "strict",
-              "command", "run")
+UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
+              "epochs", "strict", "command", "run")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -89,7 +89,10 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="every N epochs (and after the last) write the run so far to checkpoint.json in --out")
     o.add_argument("--resume", metavar="DIR",
                    help="continue the run whose checkpoint is in DIR (same options; --epochs is the total)")
-    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar and no progress lines")
+    o.add_argument("--log-every", type=integer(1), metavar="EPOCHS",
+                   help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
+                        "(default: one every few seconds)")
     add_underivable_argument(o)
     add_memory_argument(o)
     p.set_defaults(run=run)
@@ -138,11 +141,14 @@ def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
+    from ..learn.trainer import LOG_SECONDS
+
     return {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
             "weight_decay": args.weight_decay, "lr_decay": args.lr_decay, "decay_every": args.decay_every,
             "clip_norm": args.clip_norm, "patience": args.patience, "select": args.select,
             "restore_best": not args.last, "shuffle": args.shuffle, "eval_every": args.eval_every,
             "progress": sys.stderr.isatty() and not args.no_progress,
+            "log_every": 0 if args.no_progress or sys.stderr.isatty() else args.log_every or LOG_SECONDS,
             "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
 

@@ -121,6 +121,9 @@ class Program:
         self.need = np.zeros(self.n_rows, np.int8)
         self.PRE = np.zeros(self.size)
         self.GX = np.zeros(self.size)
+        self.items = np.zeros((self.max_items, self.width))  # work space of the kernels
+        self.gitems = np.zeros((self.max_items, self.width))
+        self.scratch = np.zeros((6, self.width))
 
     # -- building
 
@@ -231,7 +234,7 @@ class Program:
         n = len(outputs)
         result = f.run(mode, self.steps, self.ints_array, self.rows, self.X, self.PRE, self.GX,
                      _EMPTY if M is None else M, _EMPTY if V is None else V, self.need, self.bucket, self.bstart,
-                     self.cnt, self.width, self.max_items, outputs,
+                     self.cnt, self.items, self.gitems, self.scratch, outputs,
                      np.zeros((n, 1)) if targets is None else targets, np.ones(n) if weights is None else weights,
                      loss, _NO_FLAGS if learnable is None else learnable, kind,
                      _NO_HYPER if hyper is None else hyper, t)
@@ -341,7 +344,7 @@ class FusedTrainer:
             self._lr, (_, self._hyper) = opt.lr, opt.fused_rule()
         opt.steps += 1
         error, ok, _ = self.f.run(self.f.TRAIN, p.steps, p.ints_array, p.rows, p.X, p.PRE, p.GX, self.M, self.V,
-                                  p.need, p.bucket, p.bstart, p.cnt, p.width, p.max_items, p.outputs[batch],
+                                  p.need, p.bucket, p.bstart, p.cnt, p.items, p.gitems, p.scratch, p.outputs[batch],
                                   self.targets[batch], self.weights[batch], self.loss_code, self.learnable,
                                   self.kind, self._hyper, opt.steps)
         if not self._ran:
