@@ -118,7 +118,7 @@ def test_a_full_disk_while_writing_keeps_the_previous_run(capsys, tmp_path, monk
     code, _, err = train_xor(capsys, tmp_path, "--seed", "1")
     assert code == cli.EXIT_ERROR
     assert err.splitlines() == [f"note: nothing written; {tmp_path} holds the previous run's files unchanged",
-                                "error: No space left on device"]
+                                f"error: No space left on device: {tmp_path}/results.json"]
     assert snapshot(tmp_path) == before
     monkeypatch.undo()
     assert train_xor(capsys, tmp_path, "--seed", "1")[0] == 0  # the lock was let go
