@@ -151,10 +151,11 @@ def add_sources_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
 
 
-def add_underivable_argument(p: Parsers) -> None:
-    """``--allow-underivable``."""
+def add_grounding_arguments(p: Parsers) -> None:
+    """The options of every command that grounds: ``--allow-underivable`` and ``--max-memory``."""
     p.add_argument("--allow-underivable", action="store_true",
                    help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    add_memory_argument(p)
 
 
 def add_profile_argument(p: Parsers) -> None:
