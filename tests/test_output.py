@@ -270,6 +270,11 @@ def test_resuming_with_other_options_is_refused(capsys, tmp_path):
     assert code == cli.EXIT_ERROR
     assert err == (f"error: no checkpoint: {tmp_path}/more does not exist\n"
                    "    hint: --resume takes the --out folder of a run made with --checkpoint-every\n")
+    other = tmp_path / "other.rules"
+    other.write_text(XOR[0].read_text().replace("[activation=sigmoid]", "[activation=tanh]"))
+    code, _, err = run(capsys, "train", other, XOR[1], "--epochs", "4", "--lr", "0.05", "--no-progress",
+                       "--out", tmp_path / "more", "--resume", tmp_path)
+    assert (code, err) == (cli.EXIT_ERROR, f"error: --resume {tmp_path}: the checkpointed run has another template\n")
     (tmp_path / "checkpoint.json").write_text('{"format": "neuralogic_py checkpoint", "version": 7}')
     code, _, err = train_xor(capsys, tmp_path / "more", "--resume", tmp_path)
     assert err == (f"error: {tmp_path}/checkpoint.json is a checkpoint of format version 7, this version "
