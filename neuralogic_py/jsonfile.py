@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import Span, ValidationError, display_path, span_in
 from .language.preprocess import read_text
@@ -38,6 +38,29 @@ class JsonFile:
             if at < 0:
                 return span_in(self.text, 0, self.file)
         return span_in(self.text, at, self.file, at + len(quoted))
+
+
+    def entries(self) -> Iterator[tuple[str, Any, Span]]:
+        """The top-level object's keys, values and the places of the keys, in text order.
+
+        One pass over the text, whatever the number of keys or the length of its lines.
+        """
+        at, line, line_start, source = 0, 1, 0, ""
+        for key, value in self.data.items():
+            quoted = json.dumps(key)
+            found = self.text.find(quoted, at)
+            if found < 0:  # written with escapes that json.dumps does not produce
+                yield key, value, self.span_of_key(key)
+                continue
+            newlines = self.text.count("\n", at, found)
+            if newlines or not source:
+                line += newlines
+                line_start = self.text.rfind("\n", 0, found) + 1
+                end = self.text.find("\n", found)
+                source = self.text[line_start:end if end >= 0 else len(self.text)]
+            at = found + len(quoted)
+            column = found - line_start + 1
+            yield key, value, Span(self.file, line, column, line, column + len(quoted), source)
 
 
 def read_json(path: str | Path, what: str) -> JsonFile:

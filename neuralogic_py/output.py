@@ -69,9 +69,11 @@ def write_atomic(path: str | Path, text: str | bytes) -> Path:
         finally:
             os.close(fd)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(e, OSError) and e.filename is None:  # a failed write: say which file it was
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
     _fsync_folder(path.parent)
     return path
@@ -213,7 +215,10 @@ class OutputFolder:
         """
         staged = self.staging / name
         staged.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(staged, text)
+        try:
+            write_atomic(staged, text)
+        except OSError as e:  # named by the file it was to become
+            raise OSError(e.errno, e.strerror, str(self.path / name)) from None
         self._record(name)
         return self.path / name
 

@@ -265,7 +265,7 @@ def test_warning_is_positioned_and_strict_makes_it_an_error(capsys, tmp_path):
 def test_interrupt_exits_130(capsys, monkeypatch):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli.check, "load_sources", interrupted)
+    monkeypatch.setattr(cli.command("check"), "load_sources", interrupted)
     code, _, err = run_main(capsys, "check", "x.rules")
     assert code == cli.EXIT_INTERRUPTED and err == "interrupted\n"
 
@@ -275,7 +275,7 @@ def test_os_error_is_a_message(capsys, monkeypatch, tmp_path):
 
     def unreadable(*_paths):
         raise PermissionError(13, "Permission denied", "t.rules")
-    monkeypatch.setattr(cli.check, "load_template", unreadable)
+    monkeypatch.setattr(cli.command("check"), "load_template", unreadable)
     code, _, err = run_main(capsys, "check", tmp_path / "t.rules")
     assert code == cli.EXIT_ERROR and err == "error: Permission denied: t.rules\n"
 

@@ -118,7 +118,7 @@ def test_a_full_disk_while_writing_keeps_the_previous_run(capsys, tmp_path, monk
     code, _, err = train_xor(capsys, tmp_path, "--seed", "1")
     assert code == cli.EXIT_ERROR
     assert err.splitlines() == [f"note: nothing written; {tmp_path} holds the previous run's files unchanged",
-                                "error: No space left on device"]
+                                f"error: No space left on device: {tmp_path}/results.json"]
     assert snapshot(tmp_path) == before
     monkeypatch.undo()
     assert train_xor(capsys, tmp_path, "--seed", "1")[0] == 0  # the lock was let go
@@ -218,6 +218,7 @@ def weights(folder: Path) -> dict:
 @pytest.mark.parametrize("options", [
     ("--batch-size", "2", "--val-fraction", "0.5"),
     ("--optimizer", "sgd", "--lr-decay", "0.5", "--decay-every", "3", "--last"),
+    ("--engine", "fused", "--batch-size", "2"),
 ])
 def test_ten_epochs_equal_five_and_five_resumed(capsys, tmp_path, options):
     whole, part = tmp_path / "whole", tmp_path / "part"
@@ -269,6 +270,11 @@ def test_resuming_with_other_options_is_refused(capsys, tmp_path):
     assert code == cli.EXIT_ERROR
     assert err == (f"error: no checkpoint: {tmp_path}/more does not exist\n"
                    "    hint: --resume takes the --out folder of a run made with --checkpoint-every\n")
+    other = tmp_path / "other.rules"
+    other.write_text(XOR[0].read_text().replace("[activation=sigmoid]", "[activation=tanh]"))
+    code, _, err = run(capsys, "train", other, XOR[1], "--epochs", "4", "--lr", "0.05", "--no-progress",
+                       "--out", tmp_path / "more", "--resume", tmp_path)
+    assert (code, err) == (cli.EXIT_ERROR, f"error: --resume {tmp_path}: the checkpointed run has another template\n")
     (tmp_path / "checkpoint.json").write_text('{"format": "neuralogic_py checkpoint", "version": 7}')
     code, _, err = train_xor(capsys, tmp_path / "more", "--resume", tmp_path)
     assert err == (f"error: {tmp_path}/checkpoint.json is a checkpoint of format version 7, this version "

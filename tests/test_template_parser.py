@@ -248,3 +248,34 @@ def test_a_file_imported_along_two_paths_is_included_once(tmp_path: Path):
     (tmp_path / "t.txt").write_text("import ./left.txt\nimport ./right.txt\n")
     template = load_template(tmp_path / "t.txt")
     assert [r.head.predicate for r in template.rules] == ["common", "left", "right"]
+
+
+@pytest.mark.parametrize("text", [
+    "h :- a.\n  $w_e={3} emb(e, 1) .  \n{2,3} f.\n",
+    "$w_e={3} emb(e).\n$w_f = { 3 , 2 } emb(f, -12, a-b).\n{1} g. % comment\nh(X) :- {1} emb(X).\n",
+    "h :- a.\n[activation=relu]\n{3} e(a).\n[activation=sigmoid]\n{3} e(b).\n",  # metadata after a fact
+    "h :-\n{3} e(a).\n{3} e(b).\nh/1 {1}\n{3} e(c).\n/* x */ {3} e(d).\n",  # a fact line inside a rule
+    "{3} e(a). {3} e(b).\n{3} e(X).\n",
+])
+def test_shaped_facts_read_fast_are_what_lark_reads(text):
+    """Lines such as `$w={3} e(a).` skip lark; the statements and their spans are the same."""
+    from neuralogic_py.language.parser import _run, _template_statements, strip_comments
+
+    blanked = strip_comments(text, "t.rules")
+    slow = _run(blanked, "template", "t.rules", text)
+    fast = _template_statements(blanked, "t.rules", text)
+    assert fast == slow
+    assert [s.span for s in fast] == [s.span for s in slow]
+
+
+def test_a_shaped_fact_read_fast_reports_errors_as_lark_does():
+    from neuralogic_py.errors import NeuralogicError
+    from neuralogic_py.language.parser import _run, _template_statements, strip_comments
+
+    text = "{3} e(a).\n{0} e(b).\n"
+    with pytest.raises(NeuralogicError) as slow:
+        _run(strip_comments(text, "t.rules"), "template", "t.rules", text)
+    with pytest.raises(NeuralogicError) as fast:
+        _template_statements(strip_comments(text, "t.rules"), "t.rules", text)
+    assert str(fast.value) == str(slow.value)
+

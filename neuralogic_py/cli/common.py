@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import NeuralogicError, NeuralogicWarning, display_path, render
+from ..limits import memory_limit
 
 EXIT_OK = 0
 EXIT_STRICT = 1
@@ -62,7 +63,8 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
         # numpy's overflow and invalid-value warnings: every non-finite result is checked and reported with its place
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"neuralogic_py\.")
         try:
-            return run(args, counter)
+            with memory_limit(getattr(args, "max_memory", None)):
+                return run(args, counter)
         except NeuralogicWarning as w:
             print(render("error", w.message, w.span, w.hint or "a warning, made an error by --strict"),
                   file=sys.stderr)
@@ -149,10 +151,11 @@ def add_sources_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
 
 
-def add_underivable_argument(p: Parsers) -> None:
-    """``--allow-underivable``."""
+def add_grounding_arguments(p: Parsers) -> None:
+    """The options of every command that grounds: ``--allow-underivable`` and ``--max-memory``."""
     p.add_argument("--allow-underivable", action="store_true",
                    help="drop queries no rule derives (with one warning) instead of stopping with an error")
+    add_memory_argument(p)
 
 
 def add_profile_argument(p: Parsers) -> None:
@@ -162,6 +165,20 @@ def add_profile_argument(p: Parsers) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
                    help="functions where the template states none: reference (tanh, sum, avg; the Java CLI's) or "
                         "pyneuralogic (identity, sum, avg)")
+
+
+def add_memory_argument(p: Parsers) -> None:
+    """``--max-memory``: the most memory one step (a grounding join, a weight) may take."""
+    from ..limits import parse_size
+
+    def size(text: str) -> int:
+        try:
+            return parse_size(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a size such as 4G or 500M, got {_shown(text)}") from None
+
+    p.add_argument("--max-memory", type=size, metavar="SIZE",
+                   help="stop with an error when one step would need more memory (default: 80%% of the machine's)")
 
 
 def add_lifting_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,8 +10,8 @@ from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from . import COMMANDS
-from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
-                     add_underivable_argument, file_name, integer, lifting, no_data_error)
+from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_lifting_arguments, add_profile_argument,
+                     add_sources_arguments, file_name, integer, lifting, no_data_error)
 
 NAME = "compress"
 HELP = COMMANDS[NAME]
@@ -30,7 +30,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_profile_argument(p)
     p.add_argument("--seed", type=integer(0), default=0, help="seed of the value method's weight draws (default 0)")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    add_underivable_argument(p)
+    add_grounding_arguments(p)
     p.set_defaults(run=run)
 
 

@@ -12,7 +12,7 @@ from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import Split, load_sources, load_split
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_sources_arguments, add_underivable_argument, file_name
+from .common import EXIT_OK, WarningCounter, add_grounding_arguments, add_sources_arguments, file_name
 
 NAME = "ground"
 HELP = COMMANDS[NAME]
@@ -29,7 +29,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--print", dest="print_rules", action="store_true",
                    help="also list the ground rules ([example] head :- body.), for small inputs")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    add_underivable_argument(p)
+    add_grounding_arguments(p)
     p.set_defaults(run=run)
 
 

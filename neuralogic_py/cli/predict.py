@@ -10,7 +10,7 @@ from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from ..output import write_atomic
 from . import COMMANDS
-from .common import (EXIT_OK, WarningCounter, add_profile_argument, add_sources_arguments, add_underivable_argument,
+from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_profile_argument, add_sources_arguments,
                      file_name, integer, no_data_error)
 
 NAME = "predict"
@@ -31,7 +31,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--output", "-o", metavar="FILE", help="write the outputs here (default: standard output)")
     add_profile_argument(p)
     p.add_argument("--seed", type=integer(0), default=0, help="seed for weights written by shape only (default 0)")
-    add_underivable_argument(p)
+    add_grounding_arguments(p)
     p.set_defaults(run=run)
 
 

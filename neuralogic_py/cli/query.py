@@ -10,7 +10,7 @@ from ..errors import NeuralogicError
 from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter
+from .common import EXIT_OK, WarningCounter, add_memory_argument
 
 NAME = "query"
 HELP = COMMANDS[NAME]
@@ -27,6 +27,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("items", metavar="[DATA] GOAL", nargs="+",
                    help="examples file or sources directory (optional), then the goal atom, e.g. 'h(X, Y)'")
     p.add_argument("--json", action="store_true", help="print the answers as JSON")
+    add_memory_argument(p)
     p.set_defaults(run=run)
 
 

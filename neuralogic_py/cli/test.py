@@ -8,7 +8,7 @@ import contextlib
 from ..errors import display_path
 from ..language.sources import existing_path
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_underivable_argument, output_folder
+from .common import EXIT_OK, WarningCounter, add_grounding_arguments, output_folder
 
 NAME = "test"
 HELP = COMMANDS[NAME]
@@ -25,7 +25,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
     p.add_argument("--out", metavar="DIR",
                    help="also write evaluation.json and evaluation/<split>.tsv into this folder")
-    add_underivable_argument(p)
+    add_grounding_arguments(p)
     p.set_defaults(run=run)
 
 

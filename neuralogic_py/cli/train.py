@@ -12,15 +12,15 @@ from ..language.pairing import counted
 from ..language.parser import load_template
 from ..language.sources import load_sources
 from . import COMMANDS
-from .common import (EXIT_OK, WarningCounter, add_lifting_arguments, add_profile_argument, add_sources_arguments,
-                     add_underivable_argument, integer, lifting, number, output_folder)
+from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_lifting_arguments, add_profile_argument,
+                     add_sources_arguments, integer, lifting, number, output_folder)
 
 NAME = "train"
 HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "epochs", "strict", "command", "run")
+              "max_memory", "epochs", "strict", "command", "run")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -100,7 +100,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     o.add_argument("--log-every", type=integer(1), metavar="EPOCHS",
                    help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
                         "(default: one every few seconds)")
-    add_underivable_argument(o)
+    add_grounding_arguments(o)
     p.set_defaults(run=run)
 
 

@@ -95,13 +95,13 @@ class _Check:
         self.expect(isinstance(data.get("template"), str), "template", "template", "a string", data.get("template"))
         self.settings(data.get("settings"))
         loss = data.get("loss")
-        self.expect(loss in LOSS_CHOICES, "loss", "loss", f"one of {', '.join(LOSS_CHOICES)}", loss)
+        self.expect(_one_of(loss, LOSS_CHOICES), "loss", "loss", f"one of {', '.join(LOSS_CHOICES)}", loss)
         task = data.get("task")
-        self.expect(task is None or task in TASKS, "task", "task", f"null or one of {', '.join(TASKS)}", task)
+        self.expect(task is None or _one_of(task, TASKS), "task", "task", f"null or one of {', '.join(TASKS)}", task)
         seed = data.get("seed", 0)
         self.expect(_is_int(seed) and seed >= 0, "seed", "seed", "an integer >= 0", seed)
         initializer = data.get("initializer", "uniform")
-        self.expect(initializer in INITIALIZERS, "initializer", "initializer",
+        self.expect(_one_of(initializer, INITIALIZERS), "initializer", "initializer",
                     f"one of {', '.join(INITIALIZERS)}", initializer)
         training = data.get("training", {})
         self.expect(isinstance(training, dict), "training", "training", "an object", training)
@@ -139,6 +139,10 @@ class _Check:
         self.expect(count == shape[0] * shape[1], name, f"{where}.value",
                     f"{shape[0] * shape[1]} numbers for the shape {shape}", value,
                     f"{count} number{'' if count == 1 else 's'}")
+
+
+def _one_of(value: Any, names: Any) -> bool:
+    return isinstance(value, str) and value in names
 
 
 def _is_int(value: Any) -> bool:

@@ -327,7 +327,7 @@ class _Bucket:
         self.value: list[int] = []
 
     def relation(self, arity: int) -> Relation:
-        return Relation(np.asarray(self.ex, dtype=ID), np.asarray(self.args, dtype=ID).reshape(-1, arity),
+        return Relation(np.asarray(self.ex, dtype=ID), np.asarray(self.args, dtype=ID).reshape(len(self.ex), arity),
                         np.asarray(self.value, dtype=ID))
 
 

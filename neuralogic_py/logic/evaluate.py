@@ -44,8 +44,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from ..errors import Span
+from ..limits import ResourceError, max_memory, memory_error
 from .database import ID, Database
-from .keys import BITMAP_BITS, KeySet, SortedIndex, TupleKeys, first_rows, fits, pack, pack_together
+from .keys import (BITMAP_BITS, KeySet, SortedIndex, TooManyPairs, TupleKeys, first_rows, fits, pack,
+                   pack_together)
 from .program import UNKNOWN_CONSTANT, CompiledLiteral, CompiledRule, Program, compile_program
 
 # --------------------------------------------------------------------------- storage
@@ -350,7 +353,11 @@ class Evaluator:
             pending.remove(lit)
             if any(s.const == UNKNOWN_CONSTANT for s in lit.slots):
                 return None
-            bind = self._join(bind, lit, sources[lit.position])
+            try:
+                bind = self._join(bind, lit, sources[lit.position])
+            except TooManyPairs as e:
+                raise _too_large(rule, rule.rule.body[lit.position].atom, e.pairs, len(bind.cols) + len(lit.variables - bound),
+                                 lit.span or rule.span) from None
             newly = lit.variables - bound
             bound |= newly
             bind = self._after_binding(rule, bind, newly, bound, filters, pending, keep_always)
@@ -361,7 +368,11 @@ class Evaluator:
         for lit in filters:
             needed |= lit.variables
         for v in sorted(needed - bound):
-            bind = self._join_domain(bind, v, rule.var_types[v])
+            try:
+                bind = self._join_domain(bind, v, rule.var_types[v])
+            except TooManyPairs as e:
+                raise _too_large(rule, f"every constant for {rule.var_names[v]}", e.pairs, len(bind.cols) + 1,
+                                 rule.span) from None
             bound.add(v)
             bind = self._after_binding(rule, bind, {v}, bound, filters, pending, keep_always, typed=False)
             if len(bind) == 0:
@@ -455,13 +466,14 @@ class Evaluator:
             probe_cols = [bind.ex] + [bind.cols[lit.slots[p].var] if lit.slots[p].var is not None
                                       else np.full(n, lit.slots[p].const, dtype=ID) for p in key_positions]
             radices = [self.n_ex] + [self.n_const] * len(key_positions)
+            max_pairs = _max_rows(len(out_cols))
             if fits(radices):
                 index = chunk.index(key_positions, radices)
-                probe_rows, rows = index.match(pack(probe_cols, radices))
+                probe_rows, rows = index.match(pack(probe_cols, radices), max_pairs)
             else:
                 build_cols = [chunk.ex] + [chunk.args[:, p] for p in key_positions]
                 probe_key, build_key = pack_together([probe_cols, build_cols], radices)
-                probe_rows, rows = SortedIndex(build_key).match(probe_key)
+                probe_rows, rows = SortedIndex(build_key).match(probe_key, max_pairs)
             if repeats:
                 ok = np.ones(len(rows), dtype=bool)
                 for a, b in repeats:
@@ -480,7 +492,7 @@ class Evaluator:
         domain = self.domain(type_id)
         if bind.unit:
             return Bindings(domain.ex, {var: domain.args[:, 0]})
-        probe_rows, rows = domain.index((), [self.n_ex]).match(bind.ex.astype(np.int64))
+        probe_rows, rows = domain.index((), [self.n_ex]).match(bind.ex.astype(np.int64), _max_rows(len(bind.cols) + 1))
         out = bind.take(probe_rows)
         out.cols[var] = domain.args[rows, 0]
         return out
@@ -559,3 +571,19 @@ def evaluate(db: Database, program: Program | None = None, record: bool = True, 
     """The Herbrand model of ``db`` under its template rules (compiled unless ``program`` is given)."""
     program = program if program is not None else compile_program(db)
     return Evaluator(db, program, record=record, progress=progress).evaluate()
+
+
+ROW_BYTES = 4 + 16  # per substitution: its example id, and the two row indices of the join (int64)
+
+
+def _max_rows(columns: int) -> int:
+    """The most substitutions of ``columns`` variables a join may make within the memory limit."""
+    return max_memory() // (ROW_BYTES + 4 * columns)
+
+
+def _too_large(rule: CompiledRule, joined: object, pairs: int, columns: int, span: Span | None) -> ResourceError:
+    """The error of a join of ``rule`` that would make ``pairs`` substitutions of ``columns`` variables."""
+    return memory_error(pairs * (ROW_BYTES + 4 * columns),
+                        f"grounding rule '{rule.rule}' ({pairs:,} substitutions when joining {joined})", span,
+                        "--max-memory SIZE changes the limit (default: 80% of the machine's memory); or bind the "
+                        "rule's variables more tightly")

@@ -282,11 +282,27 @@ class SortedIndex:
         lo, hi = search(self.keys, probe, "left", "right")
         return lo, hi
 
-    def match(self, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probe row, build row) for every pair of equal keys."""
+    def match(self, probe: np.ndarray, max_pairs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(probe row, build row) for every pair of equal keys; :class:`TooManyPairs` beyond ``max_pairs``.
+
+        The pairs are counted from the key ranges before any is made, so a join that
+        would not fit in memory stops before allocating.
+        """
         lo, hi = self._ranges(probe)
+        if max_pairs is not None:
+            pairs = int((hi - lo).sum())
+            if pairs > max_pairs:
+                raise TooManyPairs(pairs)
         rows, position = expand_matches(lo, hi)
         return rows, self.order[position]
+
+
+class TooManyPairs(Exception):
+    """A join would make more pairs than allowed (``pairs``); the caller says which join it was."""
+
+    def __init__(self, pairs: int) -> None:
+        super().__init__(pairs)
+        self.pairs = pairs
 
 
 class KeySet:

@@ -51,6 +51,7 @@ import numpy as np
 
 from ..errors import Span, ValidationError, span_in, warn
 from ..jsonfile import read_json
+from ..limits import check_memory
 from ..language import ir
 
 Shape = tuple[int, int]
@@ -270,6 +271,7 @@ class ParameterStore:
         self.values[parameter.name] = self._initial(parameter)
 
     def _initial(self, p: Parameter) -> np.ndarray:
+        check_memory(8 * p.shape[0] * p.shape[1], f"the weight '{p.name}' (a {shape_text(p.shape)})", p.span)
         if p.initial is not None:
             return np.array(p.initial, dtype=np.float64).reshape(p.shape)
         drawn = np.asarray(self.init(p.shape, self.rng), dtype=np.float64)
@@ -319,9 +321,8 @@ class ParameterStore:
         for name in dict.fromkeys(doc.repeated):
             warn(f"'{name}' is given {doc.repeated.count(name) + 1} times; the last value counts",
                  doc.span_of_key(name, 2))
-        for name, value in doc.data.items():
+        for name, value, span in doc.entries():
             if name in self.parameters or strict:
-                span = doc.span_of_key(name)
                 self.set(name, _plain_numbers(value, name, span), span)
         if warn_missing:
             drawn = [name for name, p in self.parameters.items() if p.initial is None and name not in doc.data]
