@@ -93,8 +93,9 @@ def _network_drawing(args: argparse.Namespace, sources: Any, template: Any, draw
         raise NeuralogicError(f"--example {args.example}: {file_name(split.examples)} holds "
                               f"{counted(len(data.examples), 'example')}")
     network = neuralize(template, grounding, ParameterStore.from_template(template), PROFILES[args.profile])
+    span = data.examples[args.example - 1].span if data.examples else None
+    name = f"example {args.example}" + (f" ({display_path(span.file)}:{span.line})" if span and span.file else "")
     try:
-        return draw(template, network, args.example - 1, args.query, args.depth)
+        return draw(template, network, args.example - 1, args.query, args.depth, name=name)
     except UnknownAtom as e:  # at the example it looked in
-        span = data.examples[args.example - 1].span if data.examples else None
         raise UnknownAtom(e.message, span, e.hint) from None

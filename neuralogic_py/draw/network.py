@@ -128,13 +128,14 @@ class _Graph:
 
 
 def draw_ground(template: ir.Template, network: Network, example: int = 0, query: str | None = None,
-                depth: int | None = None, limit: int = LIMIT) -> Drawing:
+                depth: int | None = None, limit: int = LIMIT, name: str | None = None) -> Drawing:
     """The ground network of example ``example`` (0-based) of ``network``, or of its ``query`` atom.
 
-    See the module docstring for what is drawn and how ``depth`` and ``limit`` cut it.
+    See the module docstring for what is drawn and how ``depth`` and ``limit`` cut it; ``name``
+    names the example in the title (default ``example N``).
     """
     graph = _Graph(template, network)
-    roots, what = _roots(network, example, query)
+    roots, what = _roots(network, example, query, name)
     reached = graph.reached(roots)
     bypassed = ~graph.kept()
     drawing = Drawing(f"ground network of {what}")
@@ -149,14 +150,15 @@ KIND_DASHED = {"fact": "filled,dashed", "atom": "filled,dashed", "rule": "rounde
 
 
 def draw_lifted(template: ir.Template, network: Network, example: int = 0, query: str | None = None,
-                depth: int | None = None, limit: int = LIMIT) -> Drawing:
+                depth: int | None = None, limit: int = LIMIT, name: str | None = None) -> Drawing:
     """The lifted network of example ``example`` (0-based) of ``network``, or of its ``query`` atom.
 
     Chain pruning, then structural lifting within the example; each neuron is labelled with
-    how many neurons of the pruned network it stands for (module docstring).
+    how many neurons of the pruned network it stands for (module docstring). ``depth``,
+    ``limit`` and ``name`` as for :func:`draw_ground`.
     """
     ground = _Graph(template, network)
-    roots, what = _roots(network, example, query)
+    roots, what = _roots(network, example, query, name)
     reached = ground.reached(roots) & ground.kept()
     lifted_network, _, representative = lift(network, LiftingSettings(scope="example"))
     graph = _Graph(template, lifted_network)
@@ -232,8 +234,8 @@ def _distances(graph: _Graph, roots: np.ndarray, members: np.ndarray, through) -
     return distance
 
 
-def _roots(network: Network, example: int, query: str | None) -> tuple[np.ndarray, str]:
-    """The neurons a drawing starts from: the example's outputs, or the atom named ``query``; and their name."""
+def _roots(network: Network, example: int, query: str | None, name: str | None) -> tuple[np.ndarray, str]:
+    """The neurons a drawing starts from: the example's outputs, or the atom named ``query``; and what they are."""
     program = network.program
     examples = sorted({s.example for s in network.samples}) or [0]
     if example not in examples:
@@ -241,7 +243,7 @@ def _roots(network: Network, example: int, query: str | None) -> tuple[np.ndarra
                               hint=f"examples with queries: {_ranges(examples)}")
     if query is None:
         roots = np.unique([s.atom for s in network.samples if s.example == example])
-        return roots, f"example {example + 1}"
+        return roots, name or f"example {example + 1}"
     wanted = "".join(query.split())
     atoms = np.flatnonzero(program.atoms.ex == example)
     texts = {"".join(str(program.atom(a)).split()): a for a in atoms.tolist()}
@@ -250,7 +252,7 @@ def _roots(network: Network, example: int, query: str | None) -> tuple[np.ndarra
         raise UnknownAtom(f"--query {query}: example {example + 1} has no atom {query} that its outputs need",
                               hint=("did you mean " + ", ".join(close) + "?") if close else
                               f"its atoms include {', '.join(list(texts)[:5])}")
-    return np.array([texts[wanted]]), f"{query} in example {example + 1}"
+    return np.array([texts[wanted]]), f"{query} in {name or f'example {example + 1}'}"
 
 
 def _ranges(numbers: list[int]) -> str:
