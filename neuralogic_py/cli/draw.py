@@ -33,7 +33,8 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="draw one example's network instead of the template")
     p.add_argument("--split", choices=("train", "val", "test"),
                    help="the split whose examples --network draws (default: train, else test)")
-    p.add_argument("--example", type=integer(1), default=1, metavar="N", help="the example to draw (1-based, default 1)")
+    p.add_argument("--example", type=integer(1), default=1, metavar="N",
+                   help="the example to draw (1-based, default 1)")
     p.add_argument("--query", metavar="ATOM",
                    help="draw only what this atom of the example depends on (e.g. 'layer1(a2)')")
     p.add_argument("--depth", type=integer(0), metavar="D",

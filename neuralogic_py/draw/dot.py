@@ -135,7 +135,7 @@ def render(dot: str, format: str) -> bytes:
 
 
 def format_of(path: str | Path, format: str | None) -> str:
-    """The format to write ``path`` in: ``format`` when given, else its suffix (``.dot``/``.gv``, ``.svg``, ``.png``)."""
+    """The format to write ``path`` in: ``format`` when given, else its suffix (.dot or .gv, .svg, .png)."""
     if format is not None:
         return format
     suffix = Path(path).suffix.lower().lstrip(".")

@@ -25,7 +25,7 @@ limit. What is cut is said in the drawing's notes, and each neuron whose inputs 
 from __future__ import annotations
 
 import difflib
-from collections import Counter, defaultdict
+from collections import Counter
 
 import numpy as np
 
@@ -57,15 +57,13 @@ class _Graph:
         net = network
         layers = net.layers
         # every input slot: (reader, input, weight name, soft-negated)
-        head_weights = [layer.head_weight or "" for layer in layers]
-        body_names = [np.tile(np.array([w or "" for w in layer.weights] or [""], object)[:len(layer.weights)],
-                              layer.n_rules) for layer in layers]
+        head_weights = np.array([layer.head_weight or "" for layer in layers], object)
+        body_names = [np.tile(np.array([w or "" for w in layer.weights], object), layer.n_rules) for layer in layers]
         body_soft = [np.tile(np.array(layer.soft, bool), layer.n_rules) for layer in layers]
         self.parent = np.concatenate([net.in_atom, flat.rule_base + flat.body_rule, flat.agg_base + flat.member_agg])
         self.child = np.concatenate([flat.agg_base + flat.in_agg, flat.body_node, flat.rule_base + flat.member_rule])
-        self.name = np.concatenate([np.array(head_weights + [""], object)[flat.agg_layer[flat.in_agg]]
-                                    if len(flat.in_agg) else np.zeros(0, object),
-                                    *body_names, np.full(len(flat.member_agg), "", object)])
+        self.name = np.concatenate([head_weights[flat.agg_layer[flat.in_agg]], *body_names,
+                                    np.full(len(flat.member_agg), "", object)])
         self.soft = np.concatenate([np.zeros(len(net.in_atom), bool), *body_soft,
                                     np.zeros(len(flat.member_agg), bool)])
         order = np.argsort(self.parent, kind="stable")
