@@ -182,3 +182,32 @@ def test_report_without_matplotlib_says_what_is_missing(capsys, tmp_path, monkey
     page.feed((tmp_path / "report.html").read_text())
     assert len(page.images) == (1 if HAS_DOT else 0)  # the template only
     assert page.sections[2] == "curves"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a headless Chromium (Debian package chromium)")
+def test_report_renders_offline_in_a_headless_browser(capsys, tmp_path):
+    """The page as a person sees it: Chromium with its network off draws its embedded images.
+
+    The same page with every image's data removed is the baseline: the curves and the drawn
+    template make the screenshot of the real page much larger.
+    """
+    import re
+    import subprocess
+
+    train(capsys, tmp_path / "run")
+    assert run(capsys, "report", tmp_path / "run")[0] == 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    (tmp_path / "bare.html").write_text(re.sub(r'<img src="[^"]*"', '<img src=""', page))
+    sizes = []
+    for name, html in (("full", tmp_path / "run" / "report.html"), ("bare", tmp_path / "bare.html")):
+        shot = tmp_path / f"{name}.png"
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run",
+                        f"--user-data-dir={tmp_path / name}", f"--screenshot={shot}", "--window-size=1000,2400",
+                        html.as_uri()], capture_output=True, timeout=120, cwd=tmp_path)
+        assert shot.read_bytes().startswith(b"\x89PNG")
+        sizes.append(shot.stat().st_size)
+    assert sizes[0] > 1.5 * sizes[1], sizes

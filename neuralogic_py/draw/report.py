@@ -30,7 +30,7 @@ body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.6em; }
 table { border-collapse: collapse; margin: 0.6em 0; } caption { text-align: left; color: #555; }
 th, td { border: 1px solid #ddd; padding: 3px 9px; text-align: right; } th { background: #f3f3f3; }
-td:first-child, th:first-child, table.settings td { text-align: left; }
+td:first-child, th:first-child, table.settings td, table.settings th { text-align: left; }
 img { max-width: 100%; display: block; margin: 0.6em 0; }
 .note { color: #666; } pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 """
@@ -125,7 +125,7 @@ def _compression(results: dict[str, Any]) -> str:
     rows = [(s.get("stage"), *(f"{s.get(c, 0):,}" for c in STAGE_COLUMNS), f"{s.get('seconds') or 0:.3f}")
             for s in stages]
     return _table(["stage", *STAGE_COLUMNS, "seconds"], rows,
-                  f"neurons and edges the {compression.get('samples')} training outputs reach")
+                  f"neurons and edges the {compression.get('samples')} outputs of the training data reach")
 
 
 def _template(run: Run, notes: list[str]) -> str:
