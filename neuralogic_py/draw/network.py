@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -177,8 +178,8 @@ def draw_lifted(template: ir.Template, network: Network, example: int = 0, query
     return drawing
 
 
-def _draw(drawing: Drawing, graph: _Graph, roots: np.ndarray, members: np.ndarray, through, depth: int | None,
-          limit: int, style) -> list[int]:
+def _draw(drawing: Drawing, graph: _Graph, roots: np.ndarray, members: np.ndarray, through: Callable[[int], int],
+          depth: int | None, limit: int, style: Callable[[int], dict[str, str]]) -> list[int]:
     """Add the neurons ``members`` below ``roots`` to ``drawing``, inputs resolved by ``through``; return them."""
     distance = _distances(graph, roots, members, through)
     total = len(distance)
@@ -216,7 +217,8 @@ def _draw(drawing: Drawing, graph: _Graph, roots: np.ndarray, members: np.ndarra
     return shown
 
 
-def _distances(graph: _Graph, roots: np.ndarray, members: np.ndarray, through) -> dict[int, int]:
+def _distances(graph: _Graph, roots: np.ndarray, members: np.ndarray,
+               through: Callable[[int], int]) -> dict[int, int]:
     """Edges from the nearest root to every neuron of ``members`` below ``roots`` (breadth first)."""
     distance = {int(r): 0 for r in roots.tolist()}
     frontier = list(distance)
