@@ -180,13 +180,16 @@ def test_what_the_fused_engine_does_not_cover_falls_back_to_numpy_saying_why(tmp
         Model(tmp_path / "t.rules", engine="fused").fit(tmp_path / "e.txt", epochs=2)
 
 
-def test_auto_compiles_only_when_the_kernels_are_cached_or_the_training_repays_it(monkeypatch):
+def test_auto_takes_the_fused_engine_when_the_training_repays_compiling_or_loading_it(monkeypatch):
     compiled = _case("c01_scalar_avg")
-    monkeypatch.setattr(jit, "compiled_before", lambda: False)
-    assert not compiled.wants_fused(steps=1000, epochs=100)
+    monkeypatch.setattr(jit, "compiled_before", lambda: False)  # compiling: about half a minute
+    assert not compiled.wants_fused(steps=10 ** 4, epochs=100)
     assert compiled.wants_fused(steps=10 ** 6, epochs=100)
-    monkeypatch.setattr(jit, "compiled_before", lambda: True)
-    assert compiled.wants_fused(steps=10, epochs=1)
+    monkeypatch.setattr(jit, "compiled_before", lambda: True)  # loading: about a second
+    assert not compiled.wants_fused(steps=100, epochs=10)
+    assert compiled.wants_fused(steps=10 ** 4, epochs=100)
+    compiled.engine = "fused"
+    assert compiled.wants_fused(steps=1, epochs=1)
     compiled.engine = "numpy"
     assert not compiled.wants_fused(steps=10 ** 6, epochs=100)
 

@@ -20,7 +20,7 @@ def run(capsys, *argv: str | Path) -> tuple[int, str, str]:
 
 def train_xor_vector(capsys, out: Path, *extra: str) -> tuple[int, str, str]:
     return run(capsys, "train", REPO / "templates" / "xor_vector.rules", REPO / "datasets" / "xor_vector",
-               "--epochs", "150", "--lr", "0.05", "--out", out, *extra)
+               "--epochs", "150", "--lr", "0.05", "--batch-size", "1", "--loss", "mse", "--out", out, *extra)
 
 
 def test_train_prints_the_summary_and_writes_model_predictions_results(capsys, tmp_path):
@@ -78,6 +78,7 @@ def test_xval_prints_each_fold_and_the_summary(capsys, tmp_path):
                          "--epochs", "3", "--xval", "3", "--out", tmp_path)
     assert code == 0, err
     lines = out.splitlines()
+    assert err.splitlines()[0] == "defaults for an example set: batch size 32, lr 0.03, loss mse"
     assert [line.split(":")[0] for line in lines[:3]] == ["fold 1", "fold 2", "fold 3"]
     assert lines[3] == "3-fold cross-validation (mean +- std over folds):"
     assert any(line.strip().startswith("accuracy  train ") for line in lines)
@@ -135,3 +136,25 @@ def test_bad_training_options_are_usage_errors(capsys, tmp_path):
     code, _, err = run(capsys, "train", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor",
                        "--lr", "0", "--out", tmp_path)
     assert code == 2 and "argument --lr: must be a positive number, got 0" in err
+
+
+def test_without_a_terminal_progress_lines_come_every_log_every_epochs(capsys, tmp_path):
+    code, _, err = train_xor_vector(capsys, tmp_path, "--log-every", "30")
+    lines = err.splitlines()
+    assert code == 0 and [line.split(":")[0] for line in lines] == [f"epoch {e}/150" for e in (30, 60, 90, 120, 150)]
+    assert all(re.fullmatch(r"epoch \d+/150: train error \S+, lowest train error \S+, [\d.]+ s", line)
+               for line in lines)
+
+
+@pytest.mark.parametrize("data, line, trained", [
+    ("family", "defaults for a knowledge base: batch size full, lr 0.1, loss auto", "full batch, loss bce_logits"),
+    ("xor", "defaults for an example set: batch size 32, lr 0.03, loss mse", "batch size 32, loss mse"),
+])
+def test_options_left_open_take_the_measured_defaults_of_the_kind_of_data(capsys, tmp_path, data, line, trained):
+    template = [] if data == "family" else [REPO / "templates" / "xor.rules"]
+    code, out, err = run(capsys, "train", *template, REPO / "datasets" / data, "--epochs", "3", "--out", tmp_path)
+    assert code == 0 and err.splitlines()[0] == line  # on stderr, with the progress
+    assert out.splitlines()[1].startswith(f"trained adam lr {line.split('lr ')[1].split(',')[0]}, 3 epochs, {trained}")
+    code, out, err = run(capsys, "train", *template, REPO / "datasets" / data, "--epochs", "3", "--batch-size", "1",
+                         "--lr", "0.01", "--loss", "mse", "--out", tmp_path / "given")
+    assert (code, err) == (0, "")  # nothing left open: no defaults line

@@ -89,7 +89,7 @@ def test_a_run_replaces_the_previous_runs_files_and_keeps_the_users(capsys, tmp_
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
-    code, _, err = run(capsys, "train", XOR[0], data, "--epochs", "2", "--out", out)
+    code, _, err = run(capsys, "train", XOR[0], data, "--epochs", "2", "--no-progress", "--out", out)
     assert (code, err) == (0, "")
     assert (out / "predictions" / "test.tsv").is_file()
     code, stdout, err = train_xor(capsys, out)  # a run without a test split

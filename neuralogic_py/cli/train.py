@@ -19,8 +19,8 @@ NAME = "train"
 HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
-UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "epochs", "strict",
-              "command", "run")
+UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
+              "epochs", "strict", "command", "run")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -28,6 +28,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..learn.initializers import INITIALIZERS
     from ..learn.losses import LOSS_CHOICES, TASKS
     from ..learn.optimizers import OPTIMIZERS
+    from ..learn.defaults import EPOCHS, EXAMPLE_SETS, KNOWLEDGE_BASES, OPTIMIZER
     from ..learn.trainer import SHUFFLES
     from ..neural.compiled import ENGINES
 
@@ -40,21 +41,26 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     "or --xval K, runs cross-validation instead.")
     add_sources_arguments(p)
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=integer(0), default=100, help="passes over the training samples (default 100)")
-    t.add_argument("--batch-size", type=integer(0), default=1, metavar="N",
-                   help="samples per update; 1 = online, as the reference (default); 0 = full batch")
-    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam")
+    t.add_argument("--epochs", type=integer(0), default=EPOCHS,
+                   help=f"passes over the training samples (default {EPOCHS})")
+    t.add_argument("--batch-size", type=integer(0), metavar="N",
+                   help=f"samples per update; 1 = online, as the reference; 0 = full batch (default: "
+                        f"{EXAMPLE_SETS.batch_size} for example sets, full for a knowledge base, one example with "
+                        f"many queries; chosen by measurement, docs/learning.md)")
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=OPTIMIZER, help=f"default {OPTIMIZER}")
     t.add_argument("--lr", type=number(0, low_open=True), metavar="RATE",
-                   help="learning rate (default: adam 0.001, sgd 0.1)")
+                   help=f"learning rate (default: adam {EXAMPLE_SETS.lr} for example sets, {KNOWLEDGE_BASES.lr} "
+                        f"for a knowledge base; sgd 0.1)")
     t.add_argument("--weight-decay", type=number(0), default=0.0, metavar="L2", help="L2 penalty (default 0)")
     t.add_argument("--lr-decay", type=number(0, 1, low_open=True), metavar="FACTOR",
                    help="multiply the learning rate by FACTOR every --decay-every epochs")
     t.add_argument("--decay-every", type=integer(1), default=100, metavar="EPOCHS", help="default 100")
     t.add_argument("--clip-norm", type=number(0, low_open=True), metavar="NORM",
                    help="rescale longer gradients to this norm")
-    t.add_argument("--loss", choices=LOSS_CHOICES, default="mse",
-                   help="default mse; auto infers the loss and output activation as the reference does "
-                        "(classification: cross-entropy on the output's logits)")
+    t.add_argument("--loss", choices=LOSS_CHOICES,
+                   help=f"default {EXAMPLE_SETS.loss} for example sets, {KNOWLEDGE_BASES.loss} for a knowledge base; "
+                        "auto infers the loss and output activation as the reference does (classification: "
+                        "cross-entropy on the output's logits)")
     t.add_argument("--task", choices=TASKS, help="for --loss auto and the metrics (default: from the targets)")
     t.add_argument("--no-squish", action="store_true",
                    help="with --loss auto: cross-entropy on a sigmoid/softmax output instead of on logits")
@@ -89,7 +95,11 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="every N epochs (and after the last) write the run so far to checkpoint.json in --out")
     o.add_argument("--resume", metavar="DIR",
                    help="continue the run whose checkpoint is in DIR (same options; --epochs is the total)")
-    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--no-progress", action="store_true",
+                   help="nothing on stderr while working: no progress bar or lines, no note of the defaults taken")
+    o.add_argument("--log-every", type=integer(1), metavar="EPOCHS",
+                   help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
+                        "(default: one every few seconds)")
     add_underivable_argument(o)
     p.set_defaults(run=run)
 
@@ -101,11 +111,12 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     from ..learn.report import written_line
 
     checkpoint = read_checkpoint(args.resume) if args.resume else None
-    options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
-    if checkpoint is not None:
-        _check_resumable(args, options, checkpoint)
     with output_folder(args.out, "train", f"continue with --resume {display_path(args.out)}") as folder:
         sources = load_sources(args.template, args.data, args.queries)
+        _apply_defaults(args, sources)
+        options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
+        if checkpoint is not None:
+            _check_resumable(args, options, checkpoint)
         if sources.folds or args.xval:
             if checkpoint is not None or args.checkpoint_every:
                 raise NeuralogicError("--checkpoint-every and --resume are for a single training run, "
@@ -116,6 +127,31 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
         folder.commit()
     print(written_line(paths))
     return EXIT_OK
+
+
+def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
+    """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
+    (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
+    from ..learn.dataset import Dataset
+    from ..learn.defaults import defaults_for
+
+    if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
+        return
+    split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
+    defaults = defaults_for(Dataset.from_split(split) if split else Dataset())
+    chosen = []
+    if args.batch_size is None:
+        args.batch_size = defaults.batch_size
+        chosen.append(f"batch size {defaults.batch_size or 'full'}")
+    if args.lr is None and args.optimizer == "adam":
+        args.lr = defaults.lr
+        chosen.append(f"lr {defaults.lr:g}")
+    if args.loss is None:
+        args.loss = defaults.loss
+        chosen.append(f"loss {defaults.loss}")
+    if chosen and not args.no_progress:
+        print(f"defaults for {'a' if defaults.kind[0] not in 'aeiou' else 'an'} {defaults.kind}: "
+              f"{', '.join(chosen)}", file=sys.stderr, flush=True)
 
 
 def _check_resumable(args: argparse.Namespace, options: dict[str, Any], checkpoint: Any) -> None:
@@ -137,11 +173,14 @@ def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
+    from ..learn.trainer import LOG_SECONDS
+
     return {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
             "weight_decay": args.weight_decay, "lr_decay": args.lr_decay, "decay_every": args.decay_every,
             "clip_norm": args.clip_norm, "patience": args.patience, "select": args.select,
             "restore_best": not args.last, "shuffle": args.shuffle, "eval_every": args.eval_every,
             "progress": sys.stderr.isatty() and not args.no_progress,
+            "log_every": 0 if args.no_progress or sys.stderr.isatty() else args.log_every or LOG_SECONDS,
             "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
 

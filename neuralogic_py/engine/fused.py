@@ -45,11 +45,11 @@ from .jit import numba
 _nb = numba()
 if _nb is None:  # pragma: no cover - guarded by jit.available() at every import site
     raise ImportError("numba is not installed")
-# x/0 is inf or nan, as in numpy. Kernels that allocate nothing run without the runtime's reference
-# counting (_nrt=False): a call passing arrays then costs nothing, where counting costs ~20 ns per call.
+# x/0 is inf or nan, as in numpy. No kernel allocates (the caller passes work space), so none needs the
+# runtime's reference counting (_nrt=False): a call passing arrays then costs nothing, where counting
+# costs ~20 ns per call.
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 _njit = _nb.njit(_nrt=False, **_OPTIONS)
-_njit_alloc = _nb.njit(**_OPTIONS)
 _TYPES = {"f": _nb.types.float64[::1], "F": _nb.types.float64[:, ::1], "I": _nb.types.int64[::1],
           "II": _nb.types.int64[:, ::1], "i": _nb.types.int64}
 
@@ -886,20 +886,17 @@ def update(rows, X, GX, M, V, touched, learnable, kind, hyper, t):
 FORWARD, GRADIENTS, TRAIN = range(3)
 
 
-@_njit_alloc
-def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, width, max_items,
+@_njit
+def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, items, gitems, scratch,
         outputs, targets, weights, loss_code, learnable, opt_kind, hyper, t):
     """The one entry point (one compilation): ``FORWARD`` computes the rows ``outputs`` need;
     ``GRADIENTS`` also the batch error and GX; ``TRAIN`` also the update (module docstring).
 
     Returns (error, whether it and the gradients are finite, how many parameters the batch
     touched: their ids stay at the start of the parameter bucket until the next call).
-    The step loops live here, not in functions of their own: every level of calls makes numba
-    optimize everything below it once more, which is most of the compilation time.
+    ``items``, ``gitems`` (max items per row x widest value) and ``scratch`` (6 x widest value)
+    are work space, allocated once by the caller, so no kernel allocates or counts references.
     """
-    items = np.empty((max_items, width))
-    gitems = np.empty((max_items, width))
-    scratch = np.empty((6, width))
     xin, term, reduced, gz, gterm, gxin = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     reach(steps, ints, rows, outputs, need, bucket, bstart, cnt)
     S = len(steps)

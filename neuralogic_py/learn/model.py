@@ -186,6 +186,7 @@ class FitOptions:
     shuffle: str = "batches"
     eval_every: int = 1
     progress: bool = False
+    log_every: int = 0
     on_epoch: Callable[[int, History], None] | None = None  # called after every epoch (epochs done, history)
     # checkpoints (a single run, not cross-validation): called after every epoch with the run's state and optimizer
     checkpoint: Callable[[RunState, Optimizer], None] | None = None
@@ -207,7 +208,8 @@ class FitOptions:
     def config(self) -> TrainingConfig:
         return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
                               eval_every=self.eval_every, select=self.select, restore_best=self.restore_best,
-                              patience=self.patience, progress=self.progress)
+                              patience=self.patience, progress=self.progress,
+                              log_every=self.log_every)
 
     def describe(self) -> dict[str, Any]:
         return {"optimizer": self.make_optimizer().describe(), "epochs": self.epochs, "batch_size": self.batch_size,

@@ -44,8 +44,9 @@ def fit_lines(model: Model, result: FitResult, seconds_build: float) -> list[str
     if model.settings.output_activation:
         inferred += f", output activation {model.settings.output_activation}"
     per_epoch = 1000 * h.seconds / max(h.epochs, 1)
-    lines = [(f"trained {model.training.get('optimizer', '')}, {h.epochs} epochs, batch size "
-              f"{model.training.get('batch_size')}, loss {loss}{inferred}, {h.engine} engine: {h.seconds:.2f} s "
+    batch = model.training.get("batch_size")
+    lines = [(f"trained {model.training.get('optimizer', '')}, {h.epochs} epochs, "
+              f"{'full batch' if batch == 0 else f'batch size {batch}'}, loss {loss}{inferred}, {h.engine} engine: {h.seconds:.2f} s "
               f"({per_epoch:.1f} ms/epoch; grounding and compiling {seconds_build:.2f} s)")]
     kept = "the initial weights" if h.best_epoch == 0 else f"the weights of epoch {h.best_epoch}"
     stop = f", stopped early after {h.epochs} epochs" if h.stopped_early else ""

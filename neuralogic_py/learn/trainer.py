@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from .optimizers import Optimizer
 SHUFFLES = ("batches", "samples", "none")
 SELECTION_METRICS = ("accuracy", "auc_roc", "auc_pr")
 """The metrics each selection evaluation records beside its error (from the outputs it computes anyway)."""
+LOG_SECONDS = 5.0  # without a terminal, by default, a progress line at most this often
 
 
 class TrainingError(NeuralogicError):
@@ -83,7 +85,9 @@ class TrainingConfig:
     restore_best: bool = True
     patience: int | None = None
     min_delta: float = 0.0
-    progress: bool = False
+    progress: bool = False  # a bar on stderr
+    log_every: int | float = 0  # without the bar: a line on stderr every this many epochs (0: none); a float
+    # (LOG_SECONDS): a line after an epoch that ends at least that many seconds after the last line
 
     def __post_init__(self) -> None:
         if self.shuffle is True or self.shuffle is False:
@@ -219,8 +223,6 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
            config: TrainingConfig, rng: np.random.Generator, validation: tuple[Scorer, np.ndarray] | None,
            on_epoch: Callable[[int, History], None] | None, resume: RunState | None = None,
            on_state: Callable[[RunState], None] | None = None) -> History:
-    from tqdm.auto import tqdm
-
     started = time.perf_counter() - (resume.history.seconds if resume else 0.0)
     net = scorer.net
     train_samples = np.asarray(train_samples, dtype=np.int64)
@@ -248,15 +250,16 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     last = first if history.stopped_early else config.epochs
     fused = _fused(scorer, params, optimizer, config, len(batches.epoch_sizes()))
     history.engine = "numpy" if fused is None else "fused"
-    bar = tqdm(range(first, last), desc="training", unit="epoch", disable=not config.progress, leave=False)
-    for epoch in bar:
+    progress = _Progress(config, first, last, len(batches.epoch_sizes()), started)
+    for epoch in range(first, last):
         optimizer.start_epoch(epoch)
         total = 0.0
         for b, batch in enumerate(batches.epoch()):
+            progress.batch(total)
             error = fused.step(batch) if fused is not None else None
             if error is None:
                 if fused is not None:
-                    fused.sync()
+                    fused.sync(moments=True)
                 weights = None if scorer.weights is None else scorer.weights[batch]
                 error, grads = net.value_and_grad(params, scorer.loss, scorer.targets[batch], batch, weights)
                 if not (math.isfinite(error) and all(np.isfinite(g).all() for g in grads.values())):
@@ -275,24 +278,88 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
             history.selection_error.append((done, error))
             history.selection_metrics.append(metrics)
             improved = best.offer(done, params, error, accuracy)
-            bar.set_postfix(error=f"{history.train_error[-1]:.4g}", selected=f"{best.error:.4g}")
             if not improved and config.patience is not None and best.stale >= config.patience:
                 history.stopped_early = True
+        progress.epoch(done, history, best.error)
         history.epoch_seconds.append(time.perf_counter() - started)
         if on_state is not None:
+            if fused is not None:
+                fused.sync(moments=True)
             state.epochs, history.seconds = done, history.epoch_seconds[-1]
             on_state(state)
         if history.stopped_early:
             break
         if on_epoch is not None:
             on_epoch(done, history)
-    bar.close()
+    progress.close()
+    if fused is not None:
+        fused.sync(moments=True)
     history.best_epoch, history.best_error = best.epoch, best.error
     if config.restore_best and best.params is not None:
         for name, value in best.params.items():
             params[name][...] = value
     history.seconds = time.perf_counter() - started
     return history
+
+
+class _Progress:
+    """What a run shows while it trains (``config.progress``, ``config.log_every``).
+
+    On a terminal, a bar advancing with the batches, its postfix the running mean error of
+    the epoch; it is touched once every :data:`BAR_STRIDE` batches, so it costs nothing next to a
+    step. Otherwise (a pipe, a log file), a plain line every ``log_every`` epochs: epochs done,
+    train error, the selection error kept so far, time.
+    """
+
+    BAR_STRIDE = 16
+
+    def __init__(self, config: TrainingConfig, first: int, last: int, per_epoch: int, started: float) -> None:
+        self.total, self.per_epoch, self.started = last, per_epoch, started
+        self.log_every = config.log_every
+        self.bar = None
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=(last - first) * per_epoch, desc=f"epoch {first + 1}/{last}", unit="batch",
+                            leave=False, mininterval=0.25)
+        self.pending = 0
+        self.seen = 0
+        self.last_line = started
+
+    def batch(self, total: float) -> None:
+        """Called before each batch with the epoch's summed error so far."""
+        if self.bar is None:
+            return
+        self.pending += 1
+        if self.pending == self.BAR_STRIDE:
+            self.seen += self.pending
+            self.bar.update(self.pending)
+            self.pending = 0
+            if self.seen:
+                self.bar.set_postfix_str(f"error {total / self.seen:.4g}", refresh=False)
+
+    def epoch(self, done: int, history: History, selected: float) -> None:
+        """Called after each epoch."""
+        if self.bar is not None:
+            self.bar.update(self.pending)
+            self.pending = self.seen = 0
+            self.bar.set_description_str(f"epoch {min(done + 1, self.total)}/{self.total}", refresh=False)
+            self.bar.set_postfix_str(f"error {history.train_error[-1]:.4g}, selected {selected:.4g}")
+        elif self._due(done):
+            self.last_line = time.perf_counter()
+            print(f"epoch {done}/{self.total}: train error {history.train_error[-1]:.4g}, lowest "
+                  f"{history.selection_set} error {selected:.4g}, {time.perf_counter() - self.started:.1f} s",
+                  file=sys.stderr, flush=True)
+
+    def _due(self, done: int) -> bool:
+        if isinstance(self.log_every, float):  # by time: the run's lines are few, and short runs print none
+            now = time.perf_counter()
+            return now - self.last_line >= self.log_every or (done == self.total and self.last_line > self.started)
+        return bool(self.log_every) and (done % self.log_every == 0 or done == self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _fused(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, config: TrainingConfig,
@@ -355,7 +422,8 @@ class _Best:
         if better or not self.seen:
             self.seen = True
             self.epoch, self.error, self.accuracy = epoch, error, accuracy
-            self.params = copy.deepcopy(dict(params)) if self.config.restore_best else None
+            self.params = {name: value.copy() for name, value in params.items()} if self.config.restore_best \
+                else None
             self.stale = 0
             return True
         self.stale += 1

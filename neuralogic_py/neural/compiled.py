@@ -16,9 +16,10 @@ specification); ``fused`` runs forward, backward and the optimizer update of a
 batch in one compiled call (:mod:`.program`, :mod:`neuralogic_py.engine.fused`),
 whose fixed cost per step is a few microseconds instead of half a millisecond;
 ``auto`` (the default) takes ``fused`` when numba is installed, the network uses
-only what the fused engine covers, and its kernels are compiled already (they are
-kept per user, :mod:`neuralogic_py.engine.jit`) or the training is long enough to
-repay compiling them (:data:`COMPILE_SECONDS`).
+only what the fused engine covers, and the training is long enough on numpy to repay
+loading the compiled kernels (:data:`LOAD_SECONDS`) or, the first time on a machine,
+compiling them (:data:`COMPILE_SECONDS`; they are then kept per user,
+:mod:`neuralogic_py.engine.jit`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .schedule import Schedule
 CACHE_ROWS = 4_000_000  # computed rows of all cached plans together (a few hundred MB at most)
 ENGINES = ("auto", "fused", "numpy")
 COMPILE_SECONDS = 30.0  # what compiling the fused kernels costs once per machine, with a margin
+LOAD_SECONDS = 1.0  # what importing numba and loading the compiled kernels costs a process
 NUMPY_STEP_SECONDS = 5e-4  # the numpy engine's fixed cost of one optimizer step (benchmarks/README.md)
 NUMPY_ROW_SECONDS = 2e-6  # and its cost per computed row and step
 
@@ -130,12 +132,12 @@ class CompiledNetwork:
                 raise ValidationError(f"the fused engine cannot run this network: {reason}",
                                       hint="use --engine numpy (or auto, which falls back by itself)")
             return False
+        if self.engine == "fused":
+            return True
         from ..engine import jit
 
-        if self.engine == "fused" or jit.compiled_before():
-            return True
         estimate = steps * NUMPY_STEP_SECONDS + epochs * sum(self.schedule.bank_sizes) * NUMPY_ROW_SECONDS
-        return estimate > COMPILE_SECONDS
+        return estimate > (LOAD_SECONDS if jit.compiled_before() else COMPILE_SECONDS)
 
     def fused_trainer(self, params: dict[str, np.ndarray], optimizer: Any, loss: Any, targets: np.ndarray,
                       weights: np.ndarray | None, steps: int, epochs: int) -> FusedTrainer | None:

@@ -62,7 +62,6 @@ def unsupported(schedule: Schedule) -> str | None:
 class Program:
     """Flat arrays of a schedule for :mod:`neuralogic_py.engine.fused` (module docstring)."""
 
-
     def __init__(self, schedule: Schedule, store: ParameterStore) -> None:
         from ..engine import fused as f
 
@@ -73,12 +72,10 @@ class Program:
         bank_base = np.concatenate([[len(self.names)], len(self.names) + np.cumsum(schedule.bank_sizes)]).astype(INDEX)
         self.n_rows = int(bank_base[-1])
         rows = np.zeros((self.n_rows, 4), INDEX)
-        sizes = [r * c for r, c in shapes]
-        for b, (r, c) in enumerate(schedule.bank_shapes):
-            sizes += [r * c] * schedule.bank_sizes[b]
-            rows[bank_base[b]:bank_base[b + 1], f.RR:f.RC + 1] = (r, c)
-        rows[:len(shapes), f.RR:f.RC + 1] = np.asarray(shapes, INDEX).reshape(-1, 2)
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(INDEX)
+        rows[:, f.RR:f.RC + 1] = np.concatenate([np.asarray(shapes, INDEX).reshape(-1, 2),
+                                                 np.repeat(np.asarray(schedule.bank_shapes, INDEX).reshape(-1, 2),
+                                                           schedule.bank_sizes, axis=0)])
+        offsets = np.concatenate([[0], np.cumsum(rows[:, f.RR] * rows[:, f.RC])]).astype(INDEX)
         rows[:, f.OFF] = offsets[:-1]
         self.param_offsets = offsets[:len(self.names) + 1]
         self.size = int(offsets[-1])
@@ -121,6 +118,9 @@ class Program:
         self.need = np.zeros(self.n_rows, np.int8)
         self.PRE = np.zeros(self.size)
         self.GX = np.zeros(self.size)
+        self.items = np.zeros((self.max_items, self.width))  # work space of the kernels
+        self.gitems = np.zeros((self.max_items, self.width))
+        self.scratch = np.zeros((6, self.width))
 
     # -- building
 
@@ -231,7 +231,7 @@ class Program:
         n = len(outputs)
         result = f.run(mode, self.steps, self.ints_array, self.rows, self.X, self.PRE, self.GX,
                      _EMPTY if M is None else M, _EMPTY if V is None else V, self.need, self.bucket, self.bstart,
-                     self.cnt, self.width, self.max_items, outputs,
+                     self.cnt, self.items, self.gitems, self.scratch, outputs,
                      np.zeros((n, 1)) if targets is None else targets, np.ones(n) if weights is None else weights,
                      loss, _NO_FLAGS if learnable is None else learnable, kind,
                      _NO_HYPER if hyper is None else hyper, t)
@@ -293,8 +293,8 @@ class FusedTrainer:
     """Optimizer steps through a :class:`Program`: parameters and optimizer moments in flat buffers.
 
     ``params`` (the learnable arrays by name) are copied in once; :meth:`sync` copies
-    the buffer back into them (and the moments into the optimizer), which the
-    training loop does before every evaluation and at the end.
+    the buffer back into them (and, when asked, the moments into the optimizer), which
+    the training loop does after every epoch (moments before a checkpoint and at the end).
     """
 
     def __init__(self, program: Program, params: dict[str, np.ndarray], optimizer: Any, loss: str,
@@ -341,7 +341,7 @@ class FusedTrainer:
             self._lr, (_, self._hyper) = opt.lr, opt.fused_rule()
         opt.steps += 1
         error, ok, _ = self.f.run(self.f.TRAIN, p.steps, p.ints_array, p.rows, p.X, p.PRE, p.GX, self.M, self.V,
-                                  p.need, p.bucket, p.bstart, p.cnt, p.width, p.max_items, p.outputs[batch],
+                                  p.need, p.bucket, p.bstart, p.cnt, p.items, p.gitems, p.scratch, p.outputs[batch],
                                   self.targets[batch], self.weights[batch], self.loss_code, self.learnable,
                                   self.kind, self._hyper, opt.steps)
         if not self._ran:
@@ -357,7 +357,8 @@ class FusedTrainer:
         self.program.load(self.params)
         self._moments(load=True)
 
-    def sync(self) -> None:
-        """Parameters (and optimizer moments) back from the buffers."""
+    def sync(self, moments: bool = False) -> None:
+        """Parameters (and, with ``moments``, the optimizer's moments) back from the buffers."""
         self.program.store(self.params)
-        self._moments(load=False)
+        if moments:
+            self._moments(load=False)
