@@ -48,7 +48,8 @@ MANIFEST_VERSION = 1
 CHUNK = 1 << 20  # bytes per write call
 
 # which earlier runs a run replaces: a new model makes every earlier evaluation stale
-SUPERSEDES = {"train": ("train", "test"), "test": ("test",)}
+SUPERSEDES = {"train": ("train", "test", "plot", "report"), "test": ("test",), "plot": ("plot",),
+              "report": ("report",)}
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> Path:

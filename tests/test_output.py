@@ -94,8 +94,10 @@ def test_a_run_replaces_the_previous_runs_files_and_keeps_the_users(capsys, tmp_
     assert (out / "predictions" / "test.tsv").is_file()
     code, stdout, err = train_xor(capsys, out)  # a run without a test split
     assert (code, err) == (0, "")
-    assert stdout.splitlines()[-1] == f"wrote {out}/model.json, {out}/predictions/train.tsv, {out}/results.json"
-    assert sorted(snapshot(out)) == [MANIFEST, "model.json", "notes.txt", "predictions/train.tsv", "results.json"]
+    assert stdout.splitlines()[-1] == (f"wrote {out}/model.json, {out}/predictions/train.tsv, {out}/results.json, "
+                                       f"{out}/history.csv")
+    assert sorted(snapshot(out)) == [MANIFEST, "history.csv", "model.json", "notes.txt", "predictions/train.tsv",
+                                     "results.json"]
     assert (out / "notes.txt").read_text() == "mine\n"
 
 

@@ -41,6 +41,9 @@ COMMANDS: dict[str, str] = {
     "compress": "print the neurons and edges before and after pruning and lifting",
     "train": "learn a template's weights from data; print metrics, save the model",
     "test": "evaluate a saved model on data",
+    "draw": "draw a template, or one example's ground or lifted network (DOT, SVG, PNG)",
+    "plot": "plot a training run's loss and metric curves and its ROC and PR curves",
+    "report": "write a self-contained report.html of a training run",
 }
 """Every subcommand by name, with its line in ``nlp --help``."""
 

@@ -264,4 +264,5 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
     paths.append(folder.write("results.json", report.json_text({
         "command": "train", "model": model.to_json()["training"], **result.as_dict(),
         "compression": compression.as_dict(), "evaluations": {role: e.as_dict() for role, e in evaluations.items()}})))
+    paths.append(folder.write("history.csv", report.history_csv(result.history)))
     return paths + [folder.path / name for name in folder.live]

@@ -155,6 +155,20 @@ def auc_pr(targets: np.ndarray | Sequence, scores: np.ndarray | Sequence) -> flo
     return float((recall_step * precision).sum())
 
 
+def curve_points(targets: np.ndarray | Sequence, scores: np.ndarray | Sequence) -> dict[str, np.ndarray] | None:
+    """The ROC curve (``fpr``, ``tpr``) and the precision-recall curve (``recall``, ``precision``) of a binary
+    task, one point per distinct score, high to low, after the start (0, 0) and (0, 1); None without both
+    classes."""
+    y = binary_labels(targets)
+    s = as_rows(scores)[:, 0]
+    p = int(y.sum())
+    if p == 0 or p == len(y):
+        return None
+    _, tp, fp = _cuts(y, s)
+    return {"fpr": np.r_[0.0, fp / (len(y) - p)], "tpr": np.r_[0.0, tp / p],
+            "recall": np.r_[0.0, tp / p], "precision": np.r_[1.0, tp / (tp + fp)]}
+
+
 def mse(targets: np.ndarray | Sequence, scores: np.ndarray | Sequence) -> float:
     t, s = as_rows(targets), as_rows(scores)
     return float(((s - t) ** 2).mean(axis=1).mean()) if len(t) else math.nan

@@ -5,6 +5,7 @@ Files under the output folder (how they are written: :mod:`neuralogic_py.output`
     model.json                    the trained model (:meth:`Model.to_text`)
     predictions/<split>.tsv       one line per sample: id, query, target, output, score
     results.json                  settings, history, metrics of every split
+    history.csv                   per epoch: time, learning rate, losses and metrics (:func:`history_csv`)
     checkpoint.json               with --checkpoint-every: the run so far (:mod:`.checkpoint`)
 
 Cross-validation writes ``results.json`` with every fold and the summary, and per fold
@@ -14,6 +15,8 @@ Cross-validation writes ``results.json`` with every fold and the summary, and pe
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -23,6 +26,7 @@ from ..errors import display_path
 from ..output import OutputFolder
 from .metrics import Evaluation
 from .model import CrossValidation, FitResult, FoldResult, Model, Predictions
+from .trainer import SELECTION_METRICS, History
 
 SUMMARY_METRICS = (("accuracy", "accuracy"), ("auc_roc", "AUC-ROC"), ("auc_pr", "AUC-PR"), ("error", "error"))
 
@@ -114,3 +118,36 @@ def _plain(value: Any) -> Any:
 
 def written_line(paths: list[Path]) -> str:
     return "wrote " + ", ".join(display_path(p) for p in paths)
+
+
+def history_columns(history: History) -> list[str]:
+    """The columns of :func:`history_csv`; ``<set>`` is ``val`` when a validation set selects, else ``train``."""
+    prefix = "val" if history.selection_set == "validation" else "train"
+    return ["epoch", "seconds", "learning_rate", "batch_loss", f"{prefix}_loss",
+            *(f"{prefix}_{name}" for name in SELECTION_METRICS)]
+
+
+def history_csv(history: History) -> str:
+    """One row per epoch (0: the initial weights), from what training computed, with no extra pass.
+
+    ``seconds``: training time when the epoch ended; ``learning_rate``; ``batch_loss``: the mean of
+    the epoch's mini-batch losses (the weights change during the epoch); ``<set>_loss`` and
+    ``<set>_accuracy``, ``_auc_roc``, ``_auc_pr``: the evaluation of the selection set (validation,
+    else training samples) after the epoch, in epochs that had one. An empty cell: not computed
+    in that epoch, or not defined (accuracy of a regression).
+    """
+    evaluations = {epoch: (error, metrics) for (epoch, error), metrics in
+                   zip(history.selection_error, history.selection_metrics)}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(history_columns(history))
+    for epoch in range(history.epochs + 1):
+        trained = [history.epoch_seconds[epoch - 1], history.learning_rate[epoch - 1],
+                   history.train_error[epoch - 1]] if epoch else [0.0, None, None]
+        error, metrics = evaluations.get(epoch, (None, {}))
+        writer.writerow([epoch, *map(_cell, [*trained, error, *(metrics.get(m) for m in SELECTION_METRICS)])])
+    return out.getvalue()
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else repr(float(value))

@@ -49,6 +49,8 @@ from .metrics import Evaluation, evaluate
 from .optimizers import Optimizer
 
 SHUFFLES = ("batches", "samples", "none")
+SELECTION_METRICS = ("accuracy", "auc_roc", "auc_pr")
+"""The metrics each selection evaluation records beside its error (from the outputs it computes anyway)."""
 LOG_SECONDS = 5.0  # without a terminal, by default, a progress line at most this often
 
 
@@ -117,6 +119,9 @@ class History:
     selection_set: str = "train"
     seconds: float = 0.0
     engine: str = "numpy"  # which engine took the optimizer steps (fused or numpy)
+    # per evaluation, beside selection_error: the metrics of SELECTION_METRICS (NaN where one does not apply)
+    selection_metrics: list[dict[str, float]] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # training time when each epoch ended
 
     @property
     def epochs(self) -> int:
@@ -126,7 +131,8 @@ class History:
         return {"epochs": self.epochs, "train_error": self.train_error,
                 "selection_error": [list(e) for e in self.selection_error], "learning_rate": self.learning_rate,
                 "best_epoch": self.best_epoch, "best_error": self.best_error, "stopped_early": self.stopped_early,
-                "selection_set": self.selection_set, "seconds": self.seconds, "engine": self.engine}
+                "selection_set": self.selection_set, "seconds": self.seconds, "engine": self.engine,
+                "selection_metrics": self.selection_metrics, "epoch_seconds": self.epoch_seconds}
 
 
 @dataclass
@@ -200,7 +206,11 @@ class RunState:
         h = data["history"]
         history = History([float(e) for e in h["train_error"]], [(int(e), float(v)) for e, v in h["selection_error"]],
                           [float(r) for r in h["learning_rate"]], int(h["best_epoch"]), float(h["best_error"]),
-                          bool(h["stopped_early"]), str(h["selection_set"]), float(h["seconds"]))
+                          bool(h["stopped_early"]), str(h["selection_set"]), float(h["seconds"]),
+                          # (a checkpoint of an earlier version has neither: no metrics, no times)
+                          selection_metrics=[{k: math.nan if v is None else float(v) for k, v in m.items()} for m in
+                                             h.get("selection_metrics", [{}] * len(h["selection_error"]))],
+                          epoch_seconds=[float(t) for t in h.get("epoch_seconds", [math.nan] * len(h["train_error"]))])
         b, best = data["best"], _Best(config)
         best.epoch, best.error, best.accuracy = int(b["epoch"]), float(b["error"]), float(b["accuracy"])
         best.stale, best.seen = int(b["stale"]), bool(b["seen"])
@@ -229,8 +239,10 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
         else:
             history, selector, selection = History(selection_set="train"), scorer, train_samples
         best = _Best(config)
-        best.offer(0, params, *_selection_score(selector, params, selection, config))
+        error, accuracy, metrics = _selection_score(selector, params, selection, config)
+        best.offer(0, params, error, accuracy)
         history.selection_error.append((0, best.error))
+        history.selection_metrics.append(metrics)
     state = RunState(first, history, best, copy.deepcopy(rng.bit_generator.state))
     batches = _Batches(train_samples, config, rng)
     for _ in range(first):  # the sample order of the epochs done
@@ -262,16 +274,18 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
         history.learning_rate.append(optimizer.lr)
         done = epoch + 1
         if done % config.eval_every == 0 or done == config.epochs:
-            error, accuracy = _selection_score(selector, params, selection, config)
+            error, accuracy, metrics = _selection_score(selector, params, selection, config)
             history.selection_error.append((done, error))
+            history.selection_metrics.append(metrics)
             improved = best.offer(done, params, error, accuracy)
             if not improved and config.patience is not None and best.stale >= config.patience:
                 history.stopped_early = True
         progress.epoch(done, history, best.error)
+        history.epoch_seconds.append(time.perf_counter() - started)
         if on_state is not None:
             if fused is not None:
                 fused.sync(moments=True)
-            state.epochs, history.seconds = done, time.perf_counter() - started
+            state.epochs, history.seconds = done, history.epoch_seconds[-1]
             on_state(state)
         if history.stopped_early:
             break
@@ -417,12 +431,15 @@ class _Best:
 
 
 def _selection_score(scorer: Scorer, params: Mapping[str, np.ndarray], samples: np.ndarray,
-                     config: TrainingConfig) -> tuple[float, float]:
+                     config: TrainingConfig) -> tuple[float, float, dict[str, float]]:
+    """The selection set's error and (``select="accuracy"``) accuracy, and its :data:`SELECTION_METRICS`, all
+    from one forward pass."""
+    evaluation, _ = scorer.evaluate(params, samples)
+    metrics = {name: float(getattr(evaluation, name)) for name in SELECTION_METRICS}
     if config.select == "accuracy":
-        evaluation, _ = scorer.evaluate(params, samples)
-        return evaluation.error, evaluation.accuracy
-    error = scorer.error(params, samples)
-    return (error if math.isfinite(error) else math.inf), math.nan
+        return evaluation.error, evaluation.accuracy, metrics
+    error = evaluation.error
+    return (error if math.isfinite(error) else math.inf), math.nan, metrics
 
 
 def _nonfinite(net: TrainableNetwork, params: Mapping[str, np.ndarray], batch: np.ndarray, scorer: Scorer,

@@ -195,6 +195,18 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
     read its arrays. ``network`` itself is not changed: the lifted network shares its
     store and every array lifting does not rewire.
     """
+    lifted, report, _ = lift(network, lifting)
+    return lifted, report
+
+
+def lift(network: Network, lifting: str | LiftingSettings = "structural") -> tuple[Network, CompressionReport,
+                                                                                     np.ndarray]:
+    """:func:`compress`, and per neuron of ``network`` (global numbering of :class:`~.flat.Flat`) the neuron
+    that stands for it in the lifted network (:func:`~.lifting.representatives`; itself without lifting).
+
+    The lifted network keeps the numbering, so a representative that the lifted network's own chain
+    pruning bypasses resolves further (:func:`~.pruning.resolve` on the lifted network).
+    """
     settings = LiftingSettings.of(lifting)
     report = CompressionReport(len(network.samples), settings)
     started = time.perf_counter()
@@ -206,7 +218,7 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
     report.stages.append(Stage("ground network", count(network, flat, needed, everything), 0.0))
     report.stages.append(Stage("chain pruning", count(network, flat, needed, ~bypass.global_mask()), seconds))
     if settings.method == "none":
-        return network, report
+        return network, report, np.arange(flat.size, dtype=np.int64)
     started = time.perf_counter()
     vetoed = None
     graph = NeuronGraph(network, flat, bypass, needed)
@@ -233,7 +245,7 @@ def compress(network: Network, lifting: str | LiftingSettings = "structural") ->
     pruned = chain_bypass(lifted_flat).global_mask()
     report.stages.append(Stage(settings.describe(), count(lifted, lifted_flat, lifted_needed, ~pruned), seconds,
                                vetoed, merges(graph, rep, form, pruned)))
-    return lifted, report
+    return lifted, report, rep
 
 
 def _vetoed(graph: NeuronGraph, proposed: np.ndarray, certified: np.ndarray) -> int:
