@@ -13,16 +13,24 @@ Cases (data from ``../shared/datasets``; a case is skipped when its data is abse
 
 Engines, each timed at every batch size (default 1 and 32):
 
-``ours``        ``neuralogic_py`` (float64, OpenBLAS on one thread) with lifting off (the network as
-                neuralized: the figure the goals of the neural-engine issue are about): Adam (lr 1e-3),
-                MSE, the trainer's fixed mini-batches visited in a new order each epoch (a plan is compiled
-                once per batch); for batch sizes above 1 also ``shuffle="samples"`` (new batches every
-                epoch, so a new plan every batch: what a data loader does). Where the build has a lifting
-                stage, the same again on the structurally lifted network ("ours, lifted");
+``ours``        ``neuralogic_py`` (float64, OpenBLAS on one thread), once per engine: ``fused`` (the numba
+                training step, ``engine="fused"``) and ``numpy`` (op by op on the tape, ``engine="numpy"``),
+                each from the same initial weights and batch order; Adam (lr 1e-3), MSE, through
+                ``learn.trainer.train`` (what ``Model.fit`` runs). The network is built with
+                ``lifting="none"``: exact chain pruning is always on since the lifting stage landed, so this
+                row is the neuralized network with chains pruned and nothing merged (not the raw ground
+                network of the figures before commit d2e79f2); "ours, lifted" is the same with structural
+                lifting across examples (``lifting="structural"``, the default). Two batch orders: the
+                trainer's fixed mini-batches visited in a new order each epoch (``shuffle="batches"``, the
+                default; like PyG's batches collated once) and, for batch sizes above 1, new batches every
+                epoch (``shuffle="samples"``; like PyG's shuffling ``DataLoader``). At batch size 1 the two
+                are the same. The child also reports the largest difference between the fused and the numpy
+                engine's final weights of each setting (it should be at rounding level);
 ``reference``   PyNeuraLogic 0.9.x (NeuraLogic's Java engine) through ``reference_engine.train_epochs``:
                 the same template text and files, Adam (lr 1e-3), MSE; once with its default iso-value
-                compression and chain pruning ("default") and once without ("plain", the network we
-                train before the lifting stage). Batch size b > 1 is its parallel mini-batch training;
+                compression and chain pruning ("default": the counterpart of "ours, lifted") and once without
+                either ("plain": the raw ground network; "ours" has its chains pruned, so it computes fewer
+                neurons than "plain"). Batch size b > 1 is its parallel mini-batch training;
 ``pyg``         PyTorch Geometric on the GCN cases only: the same model (a bias-free linear embedding of
                 one-hot node types, two ``SAGEConv(aggr="mean", bias=False)`` layers with relu, mean pooling,
                 a bias-free linear readout and a sigmoid), MSE, Adam (lr 1e-3), float32, CPU. Timed with
@@ -34,13 +42,16 @@ Engines, each timed at every batch size (default 1 and 32):
                 compute the same outputs (float64, the same weights copied by name).
 
 An epoch visits every sample once; every engine's figure is the median epoch after the first (ours
-compiles its plans in the first epoch, reported separately; the reference warms up its JIT). The last
-column is our median over that row's: below 1, ours is faster. Each engine and case runs in its
+builds its fused program or plans in the first epoch, reported separately; the reference warms up its
+JIT). The last column of the per-case tables is "ours, fused" with fixed batches over that row's median
+(below 1, ours is faster); the like-for-like table at the end puts fixed batches next to PyG's
+pre-collated batches and new batches every epoch next to PyG's DataLoader, each engine named. Each engine and case runs in its
 own child process so that its peak resident memory (``ru_maxrss``: grounding or dataset build, network,
 and training at every batch size) is its own; the reference's includes its JVM.
 
 Run: ``python benchmarks/training.py [--cases mutagenesis-c11,mutagenesis-gcn,mutag-gcn,nci-gnn]
-[--batch-sizes 1,32] [--epochs-scale 1.0] [--no-reference] [--no-plain-reference] [--no-pyg] [--no-lifted]``.
+[--batch-sizes 1,32] [--epochs-scale 1.0] [--engines fused,numpy] [--no-reference] [--no-plain-reference]
+[--no-pyg] [--no-lifted] [--quick]`` (``--quick``: half the epochs, no plain reference).
 torch and torch_geometric are benchmark baselines only (``pip install torch==2.13.0 torch_geometric``), never
 dependencies of the project.
 """
@@ -240,24 +251,38 @@ def child_ours(job: dict[str, Any]) -> dict[str, Any]:
     build_s = time.perf_counter() - started
     scorer = Scorer(compiled, make_loss("mse"), compiled.targets(), True)
     samples = np.arange(len(compiled.samples))
-    runs = []
-    for batch_size in job["batch_sizes"]:
-        for shuffle in ("batches", "samples") if batch_size > 1 else ("batches",):
-            model.reset_parameters()
-            epochs = epochs_for(case, batch_size)
-            if shuffle == "samples":
-                epochs = max(2, epochs // 3)  # compiles a plan per batch every epoch
-            config = TrainingConfig(epochs=epochs, batch_size=batch_size, shuffle=shuffle, eval_every=epochs,
-                                    restore_best=False)
-            stamps = [time.perf_counter()]
-            history = train(scorer, model.store.learnable(), make_optimizer("adam", LR), samples, config,
-                            np.random.default_rng(0 if shuffle == "batches" else 1),
-                            on_epoch=lambda done, h, record=stamps.append: record(time.perf_counter()))
-            runs.append({"batch_size": batch_size, "shuffle": shuffle,
-                         **summary(list(np.diff(stamps))), "train_error": history.train_error[-1]})
+    runs, finals, skipped = [], {}, []
+    for engine in job["engines"]:
+        compiled.engine = engine
+        for batch_size in job["batch_sizes"]:
+            for shuffle in ("batches", "samples") if batch_size > 1 else ("batches",):
+                model.store.reset(np.random.default_rng(12345))  # the same initial weights for every run
+                epochs = epochs_for(case, batch_size)
+                if shuffle == "samples":
+                    epochs = max(2, epochs // 3)
+                config = TrainingConfig(epochs=epochs, batch_size=batch_size, shuffle=shuffle, eval_every=epochs,
+                                        restore_best=False)
+                stamps = [time.perf_counter()]
+                try:
+                    history = train(scorer, model.store.learnable(), make_optimizer("adam", LR), samples, config,
+                                    np.random.default_rng(0 if shuffle == "batches" else 1),
+                                    on_epoch=lambda done, h, record=stamps.append: record(time.perf_counter()))
+                except Exception as error:  # noqa: BLE001 - an engine that cannot run this network is a note
+                    skipped.append(f"{engine}: {type(error).__name__}: {str(error).splitlines()[0]}")
+                    break
+                finals[(engine, batch_size, shuffle)] = {k: v.copy() for k, v in model.store.learnable().items()}
+                runs.append({"engine": engine, "ran": history.engine, "batch_size": batch_size, "shuffle": shuffle,
+                             **summary(list(np.diff(stamps))), "train_error": history.train_error[-1]})
+    differences = {}
+    for (engine, batch_size, shuffle), params in finals.items():
+        other = finals.get(("numpy", batch_size, shuffle))
+        if engine != "numpy" and other is not None:
+            differences[f"{engine} vs numpy, batch {batch_size}, {shuffle}"] = max(
+                float(np.max(np.abs(params[k] - other[k]))) for k in params)
     rows = sum(compiled.plan(np.array([i])).rows for i in range(min(len(samples), 50)))
     return {"build_s": build_s, "samples": len(samples), "rows_per_sample": rows / min(len(samples), 50),
-            "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(), "runs": runs}
+            "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(), "runs": runs, "differences": differences,
+            "engines_skipped": skipped}
 
 
 # PyG side: graphs read from the NeuraLogic text (the files every engine reads)
@@ -447,7 +472,7 @@ def run_case(case: Case, batch_sizes: list[int], args: argparse.Namespace) -> Ca
     result = CaseResult(case, {b: [] for b in batch_sizes})
     print(f"\n== {case.name} ({case.note or case.template.name})", flush=True)
     for lifting in ("none", "structural") if args.lifted else ("none",):
-        ours = run_child("ours", case, batch_sizes, lifting=lifting)
+        ours = run_child("ours", case, batch_sizes, lifting=lifting, engines=args.engines.split(","))
         name = "ours" if lifting == "none" else f"ours, lifted ({lifting})"
         if "error" in ours or "skipped" in ours:
             result.notes.append(ours.get("error") or ours["skipped"])
@@ -457,10 +482,16 @@ def run_case(case: Case, batch_sizes: list[int], args: argparse.Namespace) -> Ca
                             f"{ours['build_s']:.2f} s, {ours['samples']} samples, "
                             f"{ours['rows_per_sample']:.0f} computed rows per sample (online plans)")
         for run in ours["runs"]:
-            label = name if run["shuffle"] == "batches" else f"{name}, new batches every epoch"
+            label = f"{name}, {run['engine']}" + ("" if run["shuffle"] == "batches" else ", new batches every epoch")
+            if run["ran"] != run["engine"]:
+                label += f" (ran {run['ran']})"
             result.rows[run["batch_size"]].append(Row(label, run["median_ms"], run["min_ms"], run["first_ms"]))
-        print(f"  {name} done: {[(r['batch_size'], r['shuffle'], round(r['median_ms'], 1)) for r in ours['runs']]}",
-              flush=True)
+        for what, diff in ours["differences"].items():
+            result.notes.append(f"{name}: largest final-weight difference {what}: {diff:.1e}")
+        for note in ours["engines_skipped"]:
+            result.notes.append(f"{name}: skipped engine {note}")
+        print(f"  {name} done: {[(r['engine'], r['batch_size'], r['shuffle'], round(r['median_ms'], 1)) for r in ours['runs']]}"
+              f" differences {ours['differences']}", flush=True)
     if args.reference:
         import reference_engine
 
@@ -523,7 +554,7 @@ def report(results: list[CaseResult]) -> str:
         out.append("| batch | engine | ms/epoch (median) | min | first epoch | ours / this |")
         out.append("| --- | --- | --- | --- | --- | --- |")
         for batch, rows in result.rows.items():
-            ours = next((r for r in rows if r.engine == "ours"), None)
+            ours = next((r for r in rows if r.engine == "ours, fused"), None)
             for row in rows:
                 ratio = f"{ours.median_ms / row.median_ms:.2f}" if ours and row is not ours else ""
                 first = f"{row.first_ms:.1f}" if row.first_ms is not None else ""
@@ -539,12 +570,45 @@ def report(results: list[CaseResult]) -> str:
     return "\n".join(out)
 
 
+def like_for_like(results: list[CaseResult]) -> str:
+    """Markdown: fixed batches beside PyG's pre-collated batches, new batches beside PyG's DataLoader (1 thread)."""
+    out = ["\n### Like for like (median ms per epoch; ratios ours / PyG, below 1: ours faster)", "",
+           "| case | batch | ours fused, fixed | ours numpy, fixed | ours lifted fused, fixed | PyG SAGEConv "
+           "pre-collated | fused / PyG | lifted fused / PyG | ours fused, new batches | ours numpy, new batches | "
+           "ours lifted fused, new batches | PyG SAGEConv DataLoader | fused / PyG | lifted fused / PyG |",
+           "| --- |" + " --- |" * 13]
+    for result in results:
+        for batch, rows in result.rows.items():
+            by = {r.engine: r.median_ms for r in rows}
+            fresh = "" if batch == 1 else ", new batches every epoch"  # at batch 1 fixed batches are reshuffled
+
+            def get(label: str) -> float | None:
+                return by.get(label)
+
+            def ratio(a: float | None, b: float | None) -> str:
+                return f"{a / b:.2f}" if a and b else ""
+
+            def cell(v: float | None) -> str:
+                return f"{v:.1f}" if v is not None else ""
+
+            lifted = "ours, lifted (structural)"
+            fixed = [get("ours, fused"), get("ours, numpy"), get(f"{lifted}, fused")]
+            new = [get(f"ours, fused{fresh}"), get(f"ours, numpy{fresh}"), get(f"{lifted}, fused{fresh}")]
+            collated, loader = get("PyG SAGEConv, pre-collated, 1 thread"), get("PyG SAGEConv, DataLoader, 1 thread")
+            out.append(f"| {result.case.name} | {batch} | " + " | ".join(map(cell, fixed)) + f" | {cell(collated)} | "
+                       f"{ratio(fixed[0], collated)} | {ratio(fixed[2], collated)} | " + " | ".join(map(cell, new)) +
+                       f" | {cell(loader)} | {ratio(new[0], loader)} | {ratio(new[2], loader)} |")
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every case's epoch counts")
+    parser.add_argument("--engines", default="fused,numpy", help="our engines to time")
+    parser.add_argument("--quick", action="store_true", help="half the epochs, no plain reference")
     parser.add_argument("--no-reference", dest="reference", action="store_false")
     parser.add_argument("--no-plain-reference", dest="plain_reference", action="store_false",
                         help="time the reference with its default compression only")
@@ -556,6 +620,9 @@ def main() -> int:
         child_main(json.loads(args.child))
         return 0
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    if args.quick:
+        args.epochs_scale *= 0.5
+        args.plain_reference = False
     if not SHARED.is_dir():
         print(f"skipped: the shared material is absent ({SHARED})")
         return 0
@@ -568,6 +635,7 @@ def main() -> int:
         cases = make_cases(args.cases.split(","), Path(folder), args.epochs_scale)
         results = [run_case(case, batch_sizes, args) for case in cases]
     print(report(results))
+    print(like_for_like(results))
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
     return 0
 
