@@ -78,7 +78,7 @@ def test_xval_prints_each_fold_and_the_summary(capsys, tmp_path):
                          "--epochs", "3", "--xval", "3", "--out", tmp_path)
     assert code == 0, err
     lines = out.splitlines()
-    assert err.splitlines()[0] == "defaults for an example set: batch size 32, lr 0.03, loss mse"
+    assert err.splitlines()[0] == "defaults for an example set: batch size 32, lr 0.01, loss mse"
     assert [line.split(":")[0] for line in lines[:3]] == ["fold 1", "fold 2", "fold 3"]
     assert lines[3] == "3-fold cross-validation (mean +- std over folds):"
     assert any(line.strip().startswith("accuracy  train ") for line in lines)
@@ -148,7 +148,7 @@ def test_without_a_terminal_progress_lines_come_every_log_every_epochs(capsys, t
 
 @pytest.mark.parametrize("data, line, trained", [
     ("family", "defaults for a knowledge base: batch size full, lr 0.1, loss auto", "full batch, loss bce_logits"),
-    ("xor", "defaults for an example set: batch size 32, lr 0.03, loss mse", "batch size 32, loss mse"),
+    ("xor", "defaults for an example set: batch size 32, lr 0.01, loss mse", "batch size 32, loss mse"),
 ])
 def test_options_left_open_take_the_measured_defaults_of_the_kind_of_data(capsys, tmp_path, data, line, trained):
     template = [] if data == "family" else [REPO / "templates" / "xor.rules"]
