@@ -601,6 +601,17 @@ def _spread_members(h, i, ints, rows, GX, gz, size, gterm):
 
 
 @_njit
+def _members_backward(h, i, ints, rows, GX, items, k, R, C, z, zo, gz, gitems):
+    """Each member of row i (loaded in ``items``, combined into ``z[zo:]``) gets its part of ``gz``."""
+    _item_grads(h[COMB], items, k, R * C, z, zo, gz, gitems)
+    lo = ints[h[B_PTR] + i]
+    for t in range(k):
+        m = ints[lo + t]
+        if rows[m, STEP] != CONSTANT:
+            _store_grad(gitems, t, R, C, GX, rows[m, OFF], rows[m, RR], rows[m, RC])
+
+
+@_njit
 def _reduced(h, i, ints, rows, X, items, reduced):
     """The aggregated value of row i into ``reduced``, before the head weight; returns its shape.
 
@@ -665,12 +676,7 @@ def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, 
         if _additive(comb):
             _spread_members(h, i, ints, rows, GX, gz, size, reduced)
             continue
-        _item_grads(comb, items, k, size, reduced, 0, gz, gitems)
-        lo = ints[h[B_PTR] + i]
-        for t in range(k):
-            m = ints[lo + t]
-            if rows[m, STEP] != CONSTANT:
-                _store_grad(gitems, t, mr, mc, GX, rows[m, OFF], rows[m, RR], rows[m, RC])
+        _members_backward(h, i, ints, rows, GX, items, k, mr, mc, reduced, 0, gz, gitems)
 
 
 @_njit
@@ -726,12 +732,7 @@ def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz):
             _spread_members(h, i, ints, rows, GX, gz, size, items[0])
         elif h[COMB] != COUNT:
             k = _members(h, i, ints, rows, X, items, R, C)
-            _item_grads(h[COMB], items, k, size, PRE, off, gz, gitems)
-            lo = ints[h[B_PTR] + i]
-            for t in range(k):
-                m = ints[lo + t]
-                if rows[m, STEP] != CONSTANT:
-                    _store_grad(gitems, t, R, C, GX, rows[m, OFF], rows[m, RR], rows[m, RC])
+            _members_backward(h, i, ints, rows, GX, items, k, R, C, PRE, off, gz, gitems)
 
 
 # -- the passes ------------------------------------------------------------------------------------
