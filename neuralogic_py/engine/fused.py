@@ -346,16 +346,14 @@ def _rule_items(h, i, ints, rows, X, items, xin, term):
     for j in range(h[NPOS]):
         a = ints[h[B_IN] + j * n + i]
         ao, ar, ac = rows[a, OFF], rows[a, RR], rows[a, RC]
-        soft = ints[h[B_SOFT] + j]
-        for e in range(ar * ac):
-            xin[e] = activate(h[NEG], X[ao + e]) if soft else X[ao + e]
+        src, so = _negated(h, X, ao, ar * ac, ints[h[B_SOFT] + j], xin)
         w = ints[h[B_W] + j * n + i]
         if w >= 0:
-            times(X, rows[w, OFF], rows[w, RR], rows[w, RC], xin, 0, ar, ac, term, 0)
+            times(X, rows[w, OFF], rows[w, RR], rows[w, RC], src, so, ar, ac, term, 0)
             tr, tc = times_shape(rows[w, RR], rows[w, RC], ar, ac)
             _load(term, 0, tr, tc, R, C, items, k)
         else:
-            _load(xin, 0, ar, ac, R, C, items, k)
+            _load(src, so, ar, ac, R, C, items, k)
         k += 1
     return k
 
@@ -391,6 +389,13 @@ def _negated(h, X, ao, n, soft, xin):
     for e in range(n):
         xin[e] = activate(h[NEG], X[ao + e])
     return xin, 0
+
+
+@_njit
+def _input_grad(h, X, GX, ao, n, soft, xin, gxin):
+    """GX[ao:ao+n] += the gradient ``gxin`` of the (negated, when soft: xin) input, through the negation."""
+    for e in range(n):
+        GX[ao + e] += gxin[e] * derivative(h[NEG], X[ao + e], xin[e]) if soft else gxin[e]
 
 
 @_njit
@@ -493,11 +498,9 @@ def _rule_backward_additive(h, i, ints, rows, X, GX, gz, gterm, xin, gxin):
             times_vjp(gterm, 0, X, rows[w, OFF], wr, wc, src, so, ar, ac, GX, rows[w, OFF], gxin, 0)
         else:
             _spread(gz, size, scale_by, ar * ac, gxin)
-            if soft:
-                _negated(h, X, ao, ar * ac, soft, xin)
+            _negated(h, X, ao, ar * ac, soft, xin)
         if keep:
-            for e in range(ar * ac):
-                GX[ao + e] += gxin[e] * derivative(h[NEG], X[ao + e], xin[e]) if soft else gxin[e]
+            _input_grad(h, X, GX, ao, ar * ac, soft, xin, gxin)
 
 
 @_njit
@@ -528,24 +531,20 @@ def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, 
             ao, ar, ac = rows[a, OFF], rows[a, RR], rows[a, RC]
             soft = ints[h[B_SOFT] + j]
             w = ints[h[B_W] + j * n + i]
+            src, so = _negated(h, X, ao, ar * ac, soft, xin)
+            for e in range(ar * ac):
+                gxin[e] = 0.0
             if w >= 0:
                 wr, wc = rows[w, RR], rows[w, RC]
                 tr, tc = times_shape(wr, wc, ar, ac)
                 for e in range(tr * tc):
                     gterm[e] = 0.0
                 _store_grad(gitems, t, R, C, gterm, 0, tr, tc)
-                for e in range(ar * ac):
-                    xin[e] = activate(h[NEG], X[ao + e]) if soft else X[ao + e]
-                    gxin[e] = 0.0
-                times_vjp(gterm, 0, X, rows[w, OFF], wr, wc, xin, 0, ar, ac, GX, rows[w, OFF], gxin, 0)
+                times_vjp(gterm, 0, X, rows[w, OFF], wr, wc, src, so, ar, ac, GX, rows[w, OFF], gxin, 0)
             else:
-                for e in range(ar * ac):
-                    gxin[e] = 0.0
-                    xin[e] = activate(h[NEG], X[ao + e]) if soft else X[ao + e]
                 _store_grad(gitems, t, R, C, gxin, 0, ar, ac)
             if rows[a, STEP] != CONSTANT:
-                for e in range(ar * ac):
-                    GX[ao + e] += gxin[e] * derivative(h[NEG], X[ao + e], xin[e]) if soft else gxin[e]
+                _input_grad(h, X, GX, ao, ar * ac, soft, xin, gxin)
             t += 1
 
 

@@ -315,7 +315,6 @@ class FusedTrainer:
         rule, self._hyper = optimizer.fused_rule()
         self.kind = f.ADAM if rule == "adam" else f.SGD
         self._lr = optimizer.lr
-        self._ran = False
         self.M = np.zeros(program.size)
         self.V = np.zeros(program.size)
         program.load(params)
@@ -340,13 +339,8 @@ class FusedTrainer:
         if opt.lr != self._lr:  # the hyper-parameters change with the learning rate's schedule only
             self._lr, (_, self._hyper) = opt.lr, opt.fused_rule()
         opt.steps += 1
-        error, ok, _ = self.f.run(self.f.TRAIN, p.steps, p.ints_array, p.rows, p.X, p.PRE, p.GX, self.M, self.V,
-                                  p.need, p.bucket, p.bstart, p.cnt, p.items, p.gitems, p.scratch, p.outputs[batch],
-                                  self.targets[batch], self.weights[batch], self.loss_code, self.learnable,
-                                  self.kind, self._hyper, opt.steps)
-        if not self._ran:
-            self._ran = True
-            _compiled()
+        error, ok, _ = p.run(self.f.TRAIN, p.outputs[batch], self.targets[batch], self.weights[batch], self.loss_code,
+                             self.M, self.V, self.learnable, self.kind, self._hyper, opt.steps)
         if not ok:
             opt.steps -= 1
             return None
