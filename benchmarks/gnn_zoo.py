@@ -54,7 +54,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
+
+from timing import peak_rss_mb, rss_mb
 
 TU = (ROOT / ".." / "shared" / "datasets" / "tu").resolve()
 DATASETS = ("MUTAG", "NCI1")
@@ -151,19 +154,6 @@ def pyg_dataset(dataset: str, folder: Path) -> Any:
     for path in (TU / dataset).glob(f"{dataset}_*.txt"):
         (raw / path.name).symlink_to(path)
     return TUDataset(str(folder), dataset)
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def median_ms(stamps: list[float]) -> float:

@@ -80,6 +80,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import paper_templates
+from timing import peak_rss_mb, rss_mb
 
 SHARED = (ROOT / ".." / "shared").resolve()
 DATASETS = SHARED / "datasets"
@@ -173,20 +174,6 @@ def make_cases(names: list[str], workdir: Path, scale: float) -> list[Case]:
 
 
 # -- child processes --------------------------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    """The process's resident memory now (MB)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def run_child(kind: str, case: Case, batch_sizes: list[int], **extra: Any) -> dict[str, Any]:
