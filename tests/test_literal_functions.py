@@ -320,3 +320,20 @@ def test_the_fused_engine_runs_element_wise_literal_functions_as_the_op_table():
 def test_the_fused_engine_declines_what_it_does_not_compute(template, reason):
     compiled = network(template, "<4.0> f(a), <1.0> s(a, b), <2.0> s(a, c).", "out(a).")
     assert reason in unsupported(compiled.schedule)
+
+
+# --------------------------------------------------------------------------- duplicate_grounding
+
+MULTIGRAPH = "<2.0> f(b), <3.0> f(c), e(a, b, 1), e(a, b, 2), e(a, c, 1), e(b, c, 5)."
+
+
+@pytest.mark.parametrize("meta, want", [("", [5.0, 3.0]), (", duplicate_grounding=false", [5.0, 3.0]),
+                                        (", duplicate_grounding=true", [7.0, 3.0])])
+def test_duplicate_grounding_keeps_one_rule_neuron_per_substitution(meta, want):
+    """By default a ground body appears once per head; with duplicate_grounding each substitution of the
+    positive literals (the hidden edge's label K too) is a rule neuron of its own."""
+    template = f"h(X) :- f(Y), *e(X, Y, K). [aggregation=sum{meta}]"
+    plain, _ = assert_lifting_exact(template, MULTIGRAPH, "h(a). h(b).")
+    np.testing.assert_allclose(plain.forward().ravel(), want, rtol=0, atol=0)
+    assert_gradients_match_finite_differences(network("h(X) :- {2} f(Y), *e(X, Y, K). "
+                                                      f"[aggregation=avg{meta}]", MULTIGRAPH, "h(a). h(b)."))
