@@ -14,6 +14,7 @@ from test_fused import assert_engines_agree
 
 from neuralogic_py import cli
 from neuralogic_py.engine import jit, ops
+from neuralogic_py.engine.gradcheck import numerical_gradient
 from neuralogic_py.errors import NeuralogicError
 from neuralogic_py.language.data import parse_examples, parse_queries
 from neuralogic_py.language.dsl import A, R, T, V
@@ -33,27 +34,16 @@ def squared(out, targets):
     return ops.sum_all(ops.mse(out, targets))
 
 
-def finite_differences(compiled, targets, step=1e-6):
-    """Central differences of the summed squared error for every learnable parameter."""
+def finite_differences(compiled, targets):
+    """Central differences of the summed squared error for every learnable parameter (engine/gradcheck.py)."""
     params = {n: np.array(v, dtype=float) for n, v in compiled.store.learnable().items()}
 
-    def loss() -> float:
-        out = compiled.forward(params)
-        return float(((out - targets) ** 2).mean(axis=(1, 2)).sum())
+    def loss(name: str, value: np.ndarray) -> np.ndarray:
+        out = compiled.forward({**params, name: value})
+        return np.asarray(((out - targets) ** 2).mean(axis=(1, 2)).sum())
 
-    grads = {}
-    for name, value in params.items():
-        g = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            original = value[index]
-            value[index] = original + step
-            up = loss()
-            value[index] = original - step
-            down = loss()
-            value[index] = original
-            g[index] = (up - down) / (2 * step)
-        grads[name] = g
-    return grads
+    return {name: numerical_gradient(lambda v, name=name: loss(name, v), [value], 0, np.ones(()))
+            for name, value in params.items()}
 
 
 def assert_gradients_match_finite_differences(compiled, seed=1):
