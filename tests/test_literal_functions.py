@@ -349,3 +349,11 @@ def test_scaled_dot_product_attention_as_pyneuralogic_expands_it():
     weights = np.exp(scores - scores.max(axis=1, keepdims=True))
     weights /= weights.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(compiled.forward()[:, :, 0], weights @ v, rtol=0, atol=1e-12)
+
+
+def test_a_function_name_on_a_constant_that_is_a_nullary_predicate_gets_a_warning():
+    """PyNeuraLogic prints sqrt applied to the 0-ary atom n as sqrt(n), which reads here as an atom."""
+    with pytest.warns(UserWarning, match=r"'sqrt\(n\)' is the atom sqrt/1 of the constant n") as caught:
+        parse_template("n :- f(X).\nh :- sqrt(n).")
+    assert "sqrt(n())" in str(caught[0].message)
+    assert str(parse_template("n :- f(X).\nh :- sqrt(n()).").rules[1].body[0]) == "sqrt(n())"
