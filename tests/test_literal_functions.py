@@ -357,3 +357,29 @@ def test_a_function_name_on_a_constant_that_is_a_nullary_predicate_gets_a_warnin
         parse_template("n :- f(X).\nh :- sqrt(n).")
     assert "sqrt(n())" in str(caught[0].message)
     assert str(parse_template("n :- f(X).\nh :- sqrt(n()).").rules[1].body[0]) == "sqrt(n())"
+
+
+GATED = """
+h(X, 0) :- h0(X).
+z(X, T) :- $wz={2,2} inp(X, T), $uz={2,2} h(X, Z), @next(Z, T). [activation=sigmoid]
+n(X, T) :- $wn={2,2} inp(X, T), $un={2,2} h(X, Z), @next(Z, T). [activation=tanh]
+left(X, T) :- reverse(z(X, T)), n(X, T). [combination=elproduct]
+right(X, T) :- z(X, T), h(X, Z), @next(Z, T). [combination=elproduct]
+h(X, T) :- left(X, T), right(X, T).
+"""
+
+
+def test_a_gated_recurrence_over_next_with_reverse_on_a_literal():
+    """h_t = (1 - z_t) * n_t + z_t * h_{t-1}, z_t = sigmoid(Wz x_t + Uz h_{t-1}), n_t = tanh(Wn x_t + Un h_{t-1})."""
+    rng = np.random.default_rng(3)
+    xs, h = rng.normal(size=(3, 2)), rng.normal(size=2)
+    vector = lambda v: f"<[{v[0]:.17g}, {v[1]:.17g}]>"
+    data = ", ".join([f"{vector(h)} h0(s)"] + [f"{vector(x)} inp(s, {t + 1})" for t, x in enumerate(xs)]) + "."
+    compiled = network(GATED, data, "h(s, 3).", "structural")
+    w = {k: np.asarray(v) for k, v in compiled.store.values.items()}
+    for x in xs:
+        z = 1 / (1 + np.exp(-(w["wz"] @ x + w["uz"] @ h)))
+        n = np.tanh(w["wn"] @ x + w["un"] @ h)
+        h = (1 - z) * n + z * h
+    np.testing.assert_allclose(compiled.forward().ravel(), h, rtol=0, atol=1e-12)
+    assert_gradients_match_finite_differences(compiled)
