@@ -383,3 +383,15 @@ def test_a_gated_recurrence_over_next_with_reverse_on_a_literal():
         h = (1 - z) * n + z * h
     np.testing.assert_allclose(compiled.forward().ravel(), h, rtol=0, atol=1e-12)
     assert_gradients_match_finite_differences(compiled)
+
+
+def test_a_cycle_through_a_softmax_partition_is_a_positioned_error():
+    """att(a, b) depends on s(a, c) through its partition's softmax, and s(a, c) on att(a, b)."""
+    template = """att(I, J) :- s(I, J). [aggregation=softmax(agg_terms=[J])]
+s(I, J) :- e(I, J).
+t(I, K) :- att(I, J), e(J, K).
+s(I, K) :- t(I, K), @neq(I, K).
+"""
+    with pytest.raises(NeuralogicError, match=r"cycle in example 1: att\(a, b\) <- s\(a, c\) <- t\(a, c\)") as info:
+        network(template, "<1.0> e(a, b), <2.0> e(b, c), <1.0> e(a, c).", "att(a, c).")
+    assert info.value.span.line == 1
