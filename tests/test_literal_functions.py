@@ -395,3 +395,11 @@ s(I, K) :- t(I, K), @neq(I, K).
     with pytest.raises(NeuralogicError, match=r"cycle in example 1: att\(a, b\) <- s\(a, c\) <- t\(a, c\)") as info:
         network(template, "<1.0> e(a, b), <2.0> e(b, c), <1.0> e(a, c).", "att(a, c).")
     assert info.value.span.line == 1
+
+
+def test_settings_take_parameterised_functions_but_not_a_softmax_over_head_variables():
+    from neuralogic_py.neural import NeuralSettings
+
+    assert NeuralSettings(rule_activation="leakyrelu(0.2)").rule_activation == "leakyrelu(0.2)"
+    with pytest.raises(NeuralogicError, match="belongs in that rule's metadata"):
+        NeuralSettings(aggregation="softmax(agg_terms=[J])")
