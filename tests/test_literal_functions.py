@@ -403,3 +403,25 @@ def test_settings_take_parameterised_functions_but_not_a_softmax_over_head_varia
     assert NeuralSettings(rule_activation="leakyrelu(0.2)").rule_activation == "leakyrelu(0.2)"
     with pytest.raises(NeuralogicError, match="belongs in that rule's metadata"):
         NeuralSettings(aggregation="softmax(agg_terms=[J])")
+
+
+def test_parameterised_activations_of_predicates():
+    """h/1 [activation=slice(...)], [activation=reshape(...)] and [activation=leakyrelu(0.3)] on atom neurons."""
+    template = """g(X) :- $a={4,2} f(X).
+g/1 [activation=slice(rows=[1, 3])]
+k(X) :- $b={2,2} g(X).
+k/1 [activation=reshape(shape=[1, 2])]
+out(X) :- $c={2,1} k(X). [combination=product]
+out(X) :- $d={1,2} g(X).
+out/1 [activation=leakyrelu(0.3)]
+"""
+    data = "<[0.5, -1.0]> f(a). <[-2.0, 0.25]> f(b)."
+    compiled = network(template, data, "out(a). out(b).", "structural")
+    w = {k: np.asarray(v) for k, v in compiled.store.values.items()}
+    for row, f in zip(compiled.forward(), ([0.5, -1.0], [-2.0, 0.25])):
+        g = (w["a"] @ np.array(f))[1:3]
+        k = (w["b"] @ g).reshape(1, 2)
+        z = (w["c"] @ k).reshape(2, 2)  # a column times a row: the outer product, as the reference's times
+        assert row.shape == (2, 2)
+        np.testing.assert_allclose(row, leaky(z + (w["d"] @ g).item(), 0.3), rtol=0, atol=1e-12)
+    assert_gradients_match_finite_differences(compiled)
