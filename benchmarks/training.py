@@ -7,8 +7,8 @@ Cases (data from ``../shared/datasets``; a case is skipped when its data is abse
 ``mutagenesis-gcn``  the same molecules, ``templates/gcn.rules`` (two GCN layers with mean aggregation,
                      10-dim values) with one embedding rule per atom type of the data;
 ``mutag-gcn``        the TU MUTAG graphs (the same 188 molecules without hydrogens: 17.9 nodes each,
-                     7 node types), written by ``neuralogic_py.graphs`` (unary node types, ``bond/2``) into a temporary folder,
-                     ``templates/gcn.rules`` with an embedding rule per node type;
+                     7 node types), written by ``neuralogic_py.graphs`` (unary node types, ``bond/2``) into a
+                     temporary folder, ``templates/gcn.rules`` with an embedding rule per node type;
 ``nci-gnn``          NCI 786_0, 3504 molecules, the lifting paper's molecule GNN (paper_templates.py).
 
 Engines, each timed at every batch size (default 1 and 32):

@@ -177,7 +177,8 @@ def read_tu(folder: str | Path, name: str | None = None, *,
     sizes = np.bincount(graph_of, minlength=count)
     if count and not sizes.all():
         empty = int(np.argmin(sizes))
-        raise ValidationError(f"graph {empty + 1} has no nodes", indicator.value_span(int(np.argmax(graph_of > empty)), 0),
+        raise ValidationError(f"graph {empty + 1} has no nodes",
+                              indicator.value_span(int(np.argmax(graph_of > empty)), 0),
                               "graph ids run from 1 to the number of graphs without gaps")
     targets, classes = _targets(present, table, count, indicator.file)
     edges = table("A", int, 2)
@@ -218,7 +219,7 @@ def _targets(present: dict[str, Path], table: Callable[..., _Table], count: int,
 
 def _features(present: dict[str, Path], table: Callable[..., _Table], kind: str, rows: int,
               counted_in: str) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """``[attributes, one-hot labels]`` of nodes or edges, and the column names (None, () when neither file is there)."""
+    """``[attributes, one-hot labels]`` of nodes or edges and the column names (None, () without either file)."""
     blocks, names = [], []
     where = f"{counted_in} {'lists' if kind == 'node' else 'has'}"
     if f"{kind}_attributes" in present:
