@@ -263,3 +263,23 @@ def test_shared_mutag():
     examples, queries = reparsed(dataset)
     assert len(examples) == len(queries) == 188
     assert [tuple(e.facts) for e in examples] == [tuple(e.facts) for e in dataset.examples]
+
+
+def test_tu_attributes_and_regression_targets(tmp_path):
+    """Edge attributes come before one-hot edge labels; graph attributes replace the labels as the target (as PyG)."""
+    files = {**TINY, "edge_attributes": "0.5, 1\n0.5, 1\n2, 0\n2, 0\n-1, 1\n-1, 1\n", "graph_attributes": "0.25\n3\n"}
+    data = read_tu(write_tu(tmp_path / "tiny", files))
+    assert data.edge_columns == ("attribute0", "attribute1", "label1", "label2")
+    assert data.classes == ()
+    assert data.graphs[1].edge_attr.tolist() == [[-1.0, 1.0, 1.0, 0.0], [-1.0, 1.0, 1.0, 0.0]]
+    assert queries_text(data.to_dataset()) == "0.25 predict.\n3.0 predict.\n"
+
+
+def test_tu_folder_read_by_pyg_gives_the_same_examples(tmp_path):
+    """PyG's own TUDataset reader on the tiny folder (attributes kept) and read_tu give the same text."""
+    datasets = pytest.importorskip("torch_geometric.datasets")
+    write_tu(tmp_path / "TINY" / "raw", TINY)
+    theirs = datasets.TUDataset(str(tmp_path), "TINY", use_node_attr=True, use_edge_attr=True)
+    ours = read_tu(tmp_path / "TINY" / "raw").to_dataset()
+    assert examples_text(to_dataset(theirs)) == examples_text(ours)
+    assert queries_text(to_dataset(theirs)) == queries_text(ours)
