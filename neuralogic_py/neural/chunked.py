@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..errors import NeuralogicWarning
 from ..language import ir
@@ -30,6 +31,15 @@ from .settings import REFERENCE, NeuralSettings
 
 CHUNK_SIZE = 1000  # examples (query lines of a knowledge base) per chunk when chunking is asked for without a size
 AUTO_EXAMPLES = 20_000  # sets of more examples are chunked by default (docs/learning.md, benchmarks/chunked.py)
+
+
+def chunk_size(data: Any, asked: int | None) -> int:
+    """Examples per chunk for ``data`` (examples and query lines): ``asked`` (0: no chunks), or when None
+    :data:`CHUNK_SIZE` for a set of more than :data:`AUTO_EXAMPLES` examples (query lines of one knowledge base)."""
+    if asked is not None:
+        return asked
+    many = len(data.query_lines) if len(data.examples) <= 1 else len(data.examples)
+    return CHUNK_SIZE if many > AUTO_EXAMPLES else 0
 
 
 def build_chunked(template: ir.Template, chunks: Iterable[Chunk], *, settings: NeuralSettings = REFERENCE,
