@@ -106,6 +106,25 @@ def test_id_pairing_and_labelled_examples_keep_the_whole_sets_sample_order():
     check_chunked(template, labelled, (), sizes=(1, 2))
 
 
+def test_a_known_class_met_at_a_lower_level_joins_and_lifts_again(monkeypatch):
+    """Example 1 reaches tanh(w * 2.0) through an identity chain (level 3), example 2 directly (level 1): the
+    second chunk lowers a known class's level, which the builder handles by lifting the two together."""
+    from neuralogic_py.neural.incremental import LiftedBuilder
+
+    template = parse_template("g(X) :- f(X). [activation=identity]\nh(X) :- g(X). [activation=identity]\n"
+                              "g/1 [activation=identity]\nh/1 [activation=identity]\n"
+                              "p :- $w={1} h(X). [activation=tanh]\np :- $w={1} f2(X). [activation=tanh]\n", "t.rules")
+    examples = parse_examples("<2.0> f(a). <2.0> f2(b). <2.0> f(a), <3.0> f2(c).", "e.txt")
+    from neuralogic_py.language.data import parse_queries
+
+    queries = parse_queries("1.0 p. 0.0 p. 1.0 p.", "q.txt")
+    rejoined = []
+    finish = LiftedBuilder.finish
+    monkeypatch.setattr(LiftedBuilder, "finish", lambda self: rejoined.append(self.rejoined) or finish(self))
+    check_chunked(template, examples, queries, sizes=(1, 2))
+    assert rejoined == [1, 1]
+
+
 # --------------------------------------------------------------------------- reading files in chunks
 
 

@@ -1,39 +1,43 @@
 """Lifting chunk by chunk: each chunk's ground network lifted into the network lifted so far.
 
-Grounding memory grows with the examples while the lifted network does not (:mod:`.lifting`
+Grounding memory grows with the examples while lifting shrinks the network (:mod:`.lifting`
 merges the atom-type embeddings of every molecule into one neuron each), so large sets are
 grounded in chunks (:mod:`.chunked`) and :class:`LiftedBuilder` keeps only
 
-* the lifted network of the chunks seen so far, *compact*: only the neurons its samples
-  reach, one per class, renumbered densely (:func:`compact`), with the atoms' names kept as
-  global predicate and constant ids (:class:`AtomNames`) instead of the chunk's database;
+* the lifted network of the chunks seen so far, one neuron per class and space (nodes, rule
+  neurons, aggregations), numbered densely, with atoms named by global predicate and constant
+  ids (:class:`AtomNames`) instead of a chunk's database;
+* the key table of structural lifting (:class:`~.lifting.KeyTable`: every key met so far and
+  its class) and, per class and space, the neuron of the lifted network that stands for it;
 * the samples (their queries, targets, importance) and each one's output neuron.
 
-Adding a chunk lays its ground network beside the lifted one (:func:`join`: nodes, rule
-and aggregation neurons of the chunk numbered after those of the lifted network, layer by
-layer, since every chunk is grounded from one template), lifts the pair with the whole-set
-lifting (:func:`.compression.lift`) and compacts the result. The chunk's ground network is
-then dropped.
+Adding a chunk (structural lifting) classifies the chunk's neurons against the key table
+(:func:`~.lifting.structural_classes` with the table kept, signatures coded alike, constants and
+fact parameters numbered globally), so a neuron gets the class it has among all examples. The
+chunk is rewired to its own representatives (:func:`~.lifting.representatives`); those of a
+class the lifted network already has are replaced by its neuron there, the others are appended
+to the lifted network, reading lifted neurons or appended ones. The work is the chunk's: the
+lifted network is only extended.
 
-Why this is the lifted network of all examples at once. A structural class is decided by
-a neuron's function and the classes of its inputs (:mod:`.lifting`), whichever other
-neurons are present; the network lifted so far holds one neuron per class, of the lowest
-level among the class's members (the representative rule), with its inputs rewired to
-representatives. Lifting it again with a chunk puts every chunk neuron in the class it has
-among all examples, and a class met before keeps one neuron, again of the lowest level. By
-induction over the chunks, the final network has the classes, levels and output classes
-that lifting all examples at once gives; only which member stands for a class, and so the
-numbering, may differ, and with it the order of floating-point sums (outputs and gradients
-agree to rounding). Pairing of queries and examples is the chunk reader's business
-(:mod:`neuralogic_py.language.chunks`): each chunk pairs as the whole set does.
+Why this is the lifted network of all examples at once. A class depends on a neuron's function
+and its inputs' classes only, whichever other neurons are present, so the chunked classes are
+the whole-set ones; a class keeps one neuron of the lowest level among its members, as the
+whole-set representative rule does. When a chunk brings a member of a known class at a lower
+level than the lifted network's neuron (a chain of identities made it higher elsewhere), the
+lifted network and the chunk are joined (:func:`join`) and classified afresh, which again keeps
+the lowest level. So the classes, their levels and the outputs' classes are those of lifting all
+examples at once; which member stands for a class and the numbering may differ, and with them
+the order of floating-point sums (outputs and gradients agree to rounding).
 
-Work per chunk is the lifting of (lifted so far + chunk), so the lifted network is lifted
-again with every chunk: chunks of a few hundred examples or more keep that small.
+The value method and no lifting join and lift (:func:`.compression.lift`) every chunk with the
+network so far, which costs the size of that network per chunk. How queries pair with examples
+is the chunk reader's (:mod:`neuralogic_py.language.chunks`): each chunk pairs as the whole set.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -42,9 +46,13 @@ import numpy as np
 from ..language import ir
 from ..logic.ground import GroundProgram
 from ..logic.samples import Sample, sample_id
-from .compression import CompressionReport, Counts, LiftingSettings, Stage, lift
+from .compression import CompressionReport, Counts, LiftingSettings, Stage, count, lift
 from .flat import Flat
+from .lifting import KeyTable, NeuronGraph, representatives, rewire, structural_classes
 from .network import INDEX, Layer, Network
+from .pruning import chain_bypass
+
+NODE, RULE, AGGREGATION = range(3)  # the spaces of :attr:`~.lifting.NeuronGraph.space`
 
 
 @dataclass
@@ -73,31 +81,29 @@ class AtomNames:
     _const_ids: dict[tuple, int] = field(default_factory=dict)
 
     def predicate(self, key: tuple[str, int]) -> int:
-        found = self._pred_ids.get(key)
-        if found is None:
-            found = self._pred_ids[key] = len(self.predicates)
-            self.predicates.append(key)
-        return found
+        return _intern(self._pred_ids, self.predicates, key, key)
 
     def constant(self, c: ir.Constant) -> int:
-        key = (type(c.value), c.value, c.type)
-        found = self._const_ids.get(key)
-        if found is None:
-            found = self._const_ids[key] = len(self.constants)
-            self.constants.append(c)
-        return found
+        return _intern(self._const_ids, self.constants, (type(c.value), c.value, c.type), c)
 
     def columns(self, program: GroundProgram, first_example: int) -> AtomColumns:
         """The atoms of one chunk's ground program in global ids (examples counted from ``first_example``)."""
         db, atoms = program.db, program.atoms
-        pred_map = np.array([self.predicate(key) for key in db.predicates.keys], INDEX)
+        pred_map = np.array([self.predicate(key) for key in db.predicates.keys] + [-1], INDEX)
         terms = atoms.terms.astype(INDEX, copy=True)
         used = np.unique(terms[terms >= 0])
         const_map = np.full(int(used.max()) + 1 if len(used) else 0, -1, INDEX)
         const_map[used] = [self.constant(db.symbols.constant(int(i))) for i in used.tolist()]
         terms[terms >= 0] = const_map[terms[terms >= 0]]
-        return AtomColumns(pred_map[atoms.pred] if len(pred_map) else atoms.pred.astype(INDEX),
-                           atoms.ex.astype(INDEX) + first_example, terms)
+        return AtomColumns(pred_map[atoms.pred], atoms.ex.astype(INDEX) + first_example, terms)
+
+
+def _intern(ids: dict, items: list, key, item) -> int:
+    found = ids.get(key)
+    if found is None:
+        found = ids[key] = len(items)
+        items.append(item)
+    return found
 
 
 @dataclass
@@ -112,23 +118,54 @@ class LiftedProgram:
         return ir.Atom(name, tuple(self.names.constants[t] for t in self.atoms.terms[a, :arity].tolist()))
 
 
+@dataclass
+class _Globals:
+    """What every network of one builder numbers alike: functions, offsets, constants (by value), fact parameters."""
+
+    functions: list[str] = field(default_factory=list)
+    offsets: list[str] = field(default_factory=list)
+    constants: list[np.ndarray | None] = field(default_factory=list)
+    fact_params: list[str] = field(default_factory=list)
+    _function_ids: dict[str, int] = field(default_factory=dict)
+    _offset_ids: dict[str, int] = field(default_factory=dict)
+    _constant_ids: dict[tuple, int] = field(default_factory=dict)
+    _param_ids: dict[str, int] = field(default_factory=dict)
+
+    def maps(self, network: Network) -> tuple[np.ndarray, ...]:
+        """Index maps (with -1 kept as -1) of ``network``'s functions, offsets, constants and fact parameters."""
+        constants = [_intern(self._constant_ids, self.constants,
+                             None if c is None else (c.shape, c.tobytes()), c) for c in network.constants]
+        return tuple(np.array(ids + [-1], INDEX) for ids in (
+            [_intern(self._function_ids, self.functions, f, f) for f in network.functions],
+            [_intern(self._offset_ids, self.offsets, o, o) for o in network.offset_names], constants,
+            [_intern(self._param_ids, self.fact_params, p, p) for p in network.fact_params]))
+
+
 class LiftedBuilder:
     """The lifted network of the chunks added so far (module docstring).
 
-    ``add(network, first_example)`` lifts one chunk's ground network (neuralized with this
-    builder's parameter store) into it; ``finish()`` returns the lifted network of every
-    sample, in query order, and a compression report whose first two stages sum the chunks.
+    ``add(network, first_example, lines, examples)`` lifts one chunk's ground network
+    (neuralized with the parameter store every chunk shares) into it; ``finish()`` returns the
+    lifted network of every sample, in query order, and a compression report whose first two
+    stages sum the chunks'.
     """
 
     def __init__(self, lifting: str | LiftingSettings = "structural") -> None:
         self.settings = LiftingSettings.of(lifting)
         self.names = AtomNames()
+        self.globals = _Globals()
+        self.codes: dict[tuple, int] = {}  # signature codes (lifting.NeuronGraph), shared by every chunk
         self.network: Network | None = None
         self.samples: list[Sample] = []
         self.ground = [np.zeros(5, INDEX), np.zeros(5, INDEX)]  # ground and chain-pruned counts, summed
         self.seconds = [0.0, 0.0]  # chain pruning and lifting, summed over the chunks
-        self.last: Stage | None = None  # the last lifting's stage: the neurons of the network lifted so far
         self.chunks = 0
+        self.rejoined = 0  # chunks that brought a lower-level member of a known class (module docstring)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.table = KeyTable()
+        self.where = [np.full(0, -1, INDEX) for _ in range(3)]  # per space and class: lifted neuron (packed)
 
     def add(self, chunk: Network, first_example: int = 0, lines: np.ndarray | None = None,
             examples: Sequence[ir.Example] = ()) -> None:
@@ -144,33 +181,125 @@ class LiftedBuilder:
             self.samples.append(dataclasses.replace(s, example=s.example + first_example, request=request,
                                                     id=sample_id(examples, s.request, first_sample + k)))
         local = self._globalize(chunk, first_example)
-        _, own, _ = lift(local, "none")  # the chunk's ground network and its chain pruning, for the report
-        for i in range(2):
-            self.ground[i] += _counts(own.stages[i].counts)
-        self.seconds[0] += own.stages[1].seconds
-        joined = local if self.network is None else join(self.network, local)
-        joined.samples = self.samples
-        lifted, report, _ = lift(joined, self.settings)
-        self.seconds[1] += report.stages[-1].seconds
-        self.last = report.stages[-1]
-        self.network = compact(lifted)
+        started = time.perf_counter()
+        flat = Flat(local)
+        bypass = chain_bypass(flat)
+        needed = np.concatenate(flat.reachable())
+        self.seconds[0] += time.perf_counter() - started
+        for i, kept in enumerate((np.ones(len(needed), dtype=bool), ~bypass.global_mask())):
+            self.ground[i] += _counts(count(local, flat, needed, kept))
+        started = time.perf_counter()
+        if self.settings.method != "structural":
+            joined = local if self.network is None else join(self.network, local)
+            lifted, _, _ = lift(joined, self.settings)
+            self._reset()
+            self.network = None
+            self._absorb(lifted, Flat(lifted), np.full(0, -1, INDEX), np.full(0, -1, INDEX))
+        elif not self._merge(local, flat, bypass, needed):
+            self.rejoined += 1
+            joined = join(self.network, local)
+            self._reset()
+            self.network = None
+            joined_flat = Flat(joined)
+            joined_bypass = chain_bypass(joined_flat)
+            self._merge(joined, joined_flat, joined_bypass, np.concatenate(joined_flat.reachable()))
+        self.seconds[1] += time.perf_counter() - started
         self.chunks += 1
 
     def _globalize(self, chunk: Network, first_example: int) -> Network:
-        """``chunk`` with atoms, predicates, functions and offsets in this builder's global ids."""
-        base = self.network
-        functions = list(base.functions) if base is not None else []
-        offsets = list(base.offset_names) if base is not None else []
-
+        """``chunk`` with atoms, predicates, functions, offsets, constants and fact parameters in global ids."""
         program = chunk.program
-        columns = self.names.columns(program, first_example)
-        function_map = np.array([_code(functions, f) for f in chunk.functions] + [-1], INDEX)
-        offset_map = np.array([_code(offsets, o) for o in chunk.offset_names] + [-1], INDEX)
+        functions, offsets, constants, params = self.globals.maps(chunk)
         predicates = {self.names.predicate(program.db.predicates.keys[pid]): p for pid, p in chunk.predicates.items()}
         return dataclasses.replace(
-            chunk, program=LiftedProgram(columns, self.names), predicates=predicates,
-            activation=function_map[chunk.activation], combination=function_map[chunk.combination],
-            offset=offset_map[chunk.offset], functions=functions, offset_names=offsets)
+            chunk, program=LiftedProgram(self.names.columns(program, first_example), self.names),
+            predicates=predicates, activation=functions[chunk.activation], combination=functions[chunk.combination],
+            offset=offsets[chunk.offset], const=constants[chunk.const], param=params[chunk.param],
+            constants=self.globals.constants, fact_params=self.globals.fact_params,
+            functions=self.globals.functions, offset_names=self.globals.offsets)
+
+    def _merge(self, network: Network, flat: Flat, bypass, needed: np.ndarray) -> bool:
+        """Classify ``network`` against the key table and extend the lifted network with its new classes.
+
+        False (nothing changed but the key table) when a known class gets a member of a lower
+        level than the lifted network's neuron.
+        """
+        graph = NeuronGraph(network, flat, bypass, needed, self.codes)
+        scope = [graph.example] if self.settings.scope == "example" else []
+        classes, _ = structural_classes(graph, scope, self.table)
+        rep = representatives(graph, classes)
+        for space in range(3):
+            grown = np.full(self.table.n_classes, -1, INDEX)
+            grown[:len(self.where[space])] = self.where[space]
+            self.where[space] = grown
+        space = graph.space
+        target = np.full(len(classes), -1, INDEX)  # per neuron: the lifted neuron of its class and space
+        for s in range(3):
+            mine = np.flatnonzero((space == s) & (classes >= 0))
+            target[mine] = self.where[s][classes[mine]]
+        stands = np.flatnonzero((rep == np.arange(len(rep))) & (target >= 0))
+        if len(stands) and (graph.level[stands] < self._levels(space[stands], target[stands])).any():
+            return False
+        realized = rewire(network, flat, rep)
+        self._absorb(realized, Flat(realized), classes, target)
+        return True
+
+    def _levels(self, space: np.ndarray, packed: np.ndarray) -> np.ndarray:
+        """The levels of lifted neurons given by space and packed place (node id; layer << 40 | local)."""
+        net = self.network
+        out = np.empty(len(packed), INDEX)
+        nodes = space == NODE
+        out[nodes] = net.level[packed[nodes]]
+        for s, name in ((RULE, "rule_level"), (AGGREGATION, "agg_level")):
+            mine = np.flatnonzero(space == s)
+            layer, local = packed[mine] >> _BITS, packed[mine] & _MASK
+            for i in np.unique(layer).tolist():
+                at = layer == i
+                out[mine[at]] = getattr(net.layers[i], name)[local[at]]
+        return out
+
+    def _absorb(self, realized: Network, flat: Flat, classes: np.ndarray, target: np.ndarray) -> None:
+        """Append the neurons ``realized``'s outputs reach that have no lifted ``target`` (-1) to the lifted network,
+        their references to the others redirected to their targets, and record where each new class is."""
+        keep = np.concatenate(flat.reachable())
+        where = target.copy() if len(target) else np.full(len(keep), -1, INDEX)  # each kept neuron's place
+        new = keep & (where < 0)
+        base = self.network
+        n_rules = [layer.n_rules for layer in base.layers] if base is not None else [0] * len(realized.layers)
+        n_groups = [layer.n_groups for layer in base.layers] if base is not None else [0] * len(realized.layers)
+        nodes = np.flatnonzero(new[:flat.rule_base])
+        where[nodes] = (base.n_nodes if base is not None else 0) + np.arange(len(nodes))
+        for lo, layer_of, sizes in ((flat.rule_base, flat.rule_layer, n_rules), (flat.agg_base, flat.agg_layer, n_groups)):
+            mine = np.flatnonzero(new[lo:lo + len(layer_of)])
+            rank = np.arange(len(mine)) - np.searchsorted(layer_of[mine], layer_of[mine])
+            where[lo + mine] = (layer_of[mine] << _BITS) | (np.asarray(sizes, INDEX)[layer_of[mine]] + rank)
+        for s, (lo, hi) in enumerate(((0, flat.rule_base), (flat.rule_base, flat.agg_base),
+                                      (flat.agg_base, flat.size))):
+            fresh = lo + np.flatnonzero(new[lo:hi])
+            if len(classes):
+                self.where[s][classes[fresh]] = where[fresh]
+        node_where = where[:flat.rule_base]
+        rule_where, agg_where = where[flat.rule_base:flat.agg_base], where[flat.agg_base:]
+        layers = []
+        for i, layer in enumerate(realized.layers):
+            rules = np.flatnonzero(new[flat.rule_base + flat.rule_offset[i]:flat.rule_base + flat.rule_offset[i + 1]])
+            groups = np.flatnonzero(new[flat.agg_base + flat.agg_offset[i]:flat.agg_base + flat.agg_offset[i + 1]])
+            entries = np.flatnonzero(new[flat.agg_base + flat.agg_offset[i] + layer.member_group])
+            members = rule_where[flat.members_of(i)[entries]]
+            part = dataclasses.replace(
+                layer, body=node_where[layer.body[rules]], member=members & _MASK, member_layer=members >> _BITS,
+                member_group=agg_where[flat.agg_offset[i] + layer.member_group[entries]] & _MASK,
+                head=node_where[layer.head[groups]],
+                **{f: getattr(layer, f)[rules if f.startswith("rule") else groups] for f in _LAYER_ARRAYS})
+            layers.append(part if base is None else _joined_layer(base.layers[i], part))
+        inputs = np.flatnonzero(new[realized.in_atom])
+        in_agg = agg_where[flat.in_agg[inputs]]
+        part = dataclasses.replace(
+            realized, program=LiftedProgram(realized.program.atoms.take(nodes), self.names), layers=layers,
+            kind=realized.kind[nodes], const=realized.const[nodes], param=realized.param[nodes],
+            in_atom=node_where[realized.in_atom[inputs]], in_layer=in_agg >> _BITS, in_group=in_agg & _MASK,
+            outputs=node_where[realized.outputs], **{f: getattr(realized, f)[nodes] for f in _NODE_ARRAYS})
+        self.network = part if base is None else _joined_nodes(base, part)
 
     def finish(self) -> tuple[Network, CompressionReport]:
         """The lifted network of every sample, samples in query order, and the compression report."""
@@ -181,115 +310,72 @@ class LiftedBuilder:
         order = np.arange(len(lines))
         if lines and None not in lines:  # queries files: samples in query line order, as one grounding gives
             order = np.argsort(np.array(lines), kind="stable")
-        outputs = network.outputs[order]
+        network.outputs = network.outputs[order]
         network.samples = [dataclasses.replace(self.samples[i], atom=int(a))
-                           for i, a in zip(order.tolist(), outputs.tolist())]
-        network.outputs = outputs
+                           for i, a in zip(order.tolist(), network.outputs.tolist())]
         report = CompressionReport(len(network.samples), self.settings)
         report.stages.append(Stage(f"ground networks of {self.chunks} chunks", Counts(*self.ground[0].tolist()), 0.0))
         report.stages.append(Stage("chain pruning", Counts(*self.ground[1].tolist()), self.seconds[0]))
         if self.settings.method != "none":
-            report.stages.append(dataclasses.replace(self.last, seconds=self.seconds[1], merged=None))
+            flat = Flat(network)
+            kept = ~chain_bypass(flat).global_mask()
+            report.stages.append(Stage(self.settings.describe(), count(network, flat, np.concatenate(flat.reachable()),
+                                                                       kept), self.seconds[1]))
         return network, report
+
+
+_BITS = 40  # a rule or aggregation neuron's place in the lifted network: layer << _BITS | index in the layer
+_MASK = (1 << _BITS) - 1
+_LAYER_ARRAYS = ("rule_level", "rule_shape", "agg_level", "agg_shape", "agg_count", "contrib_shape")
+_NODE_ARRAYS = ("level", "shape", "weighted", "activation", "combination", "offset")
 
 
 def _counts(c: Counts) -> np.ndarray:
     return np.array([c.facts, c.atoms, c.rules, c.aggregations, c.edges], INDEX)
 
 
-def join(first: Network, second: Network) -> Network:
-    """Two networks of one template side by side: ``second``'s neurons numbered after ``first``'s, layer by layer.
-
-    Both must share the parameter store, the function and offset names and the atom names
-    (:meth:`LiftedBuilder._globalize`). ``first`` may be lifted (``Layer.member_layer``).
-    """
-    n = first.n_nodes
-    layers = []
-    n_rules = np.array([layer.n_rules for layer in first.layers], INDEX)
-    n_groups = np.array([layer.n_groups for layer in first.layers], INDEX)
-    for i, (a, b) in enumerate(zip(first.layers, second.layers)):
-        a_of = _member_layer(a)
-        b_of = _member_layer(b)
-        layers.append(dataclasses.replace(
-            a, body=np.concatenate([a.body, b.body + n]), member=np.concatenate([a.member, b.member + n_rules[b_of]]),
-            member_layer=np.concatenate([a_of, b_of]), member_group=np.concatenate([a.member_group,
-                                                                                     b.member_group + n_groups[i]]),
-            head=np.concatenate([a.head, b.head + n]),
-            **{f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in _LAYER_ARRAYS}))
-    columns = [first.program.atoms, second.program.atoms]
-    width = max(c.terms.shape[1] for c in columns)
-    terms = np.full((n + second.n_nodes, width), -1, INDEX)
-    terms[:n, :columns[0].terms.shape[1]] = columns[0].terms
-    terms[n:, :columns[1].terms.shape[1]] = columns[1].terms
-    program = LiftedProgram(AtomColumns(np.concatenate([c.pred for c in columns]),
-                                        np.concatenate([c.ex for c in columns]), terms), first.program.names)
-    fact_params = list(first.fact_params)
-    param_map = np.array([_code(fact_params, p) for p in second.fact_params] + [-1], INDEX)
-    return dataclasses.replace(
-        first, program=program, layers=layers, predicates={**first.predicates, **second.predicates},
-        kind=np.concatenate([first.kind, second.kind]),
-        const=np.concatenate([first.const, np.where(second.const >= 0, second.const + len(first.constants), -1)]),
-        param=np.concatenate([first.param, param_map[second.param]]),
-        constants=first.constants + second.constants, fact_params=fact_params,
-        in_atom=np.concatenate([first.in_atom, second.in_atom + n]),
-        in_layer=np.concatenate([first.in_layer, second.in_layer]),
-        in_group=np.concatenate([first.in_group, second.in_group + n_groups[second.in_layer]]),
-        outputs=np.concatenate([first.outputs, second.outputs + n]),
-        **{f: np.concatenate([getattr(first, f), getattr(second, f)]) for f in _NODE_ARRAYS})
-
-
-_LAYER_ARRAYS = ("rule_level", "rule_shape", "agg_level", "agg_shape", "agg_count", "contrib_shape")
-_NODE_ARRAYS = ("level", "shape", "weighted", "activation", "combination", "offset")
-
-
 def _member_layer(layer: Layer) -> np.ndarray:
     return np.full(len(layer.member), layer.index, INDEX) if layer.member_layer is None else layer.member_layer
 
 
-def _code(names: list[str], name: str) -> int:
-    if name not in names:
-        names.append(name)
-    return names.index(name)
-
-
-def compact(network: Network) -> Network:
-    """``network`` reduced to the neurons its outputs reach, renumbered densely (nodes, and per layer).
-
-    Constants no fact reads are dropped. Samples are left as they are: their output neurons
-    are ``outputs`` (renumbered).
-    """
-    flat = Flat(network)
-    node_keep, rule_keep, agg_keep = flat.reachable()
-    node_new = np.cumsum(node_keep) - 1
-    rule_new = _local_numbers(rule_keep, flat.rule_offset, flat.rule_layer)
-    agg_new = _local_numbers(agg_keep, flat.agg_offset, flat.agg_layer)
-    layers = []
-    for i, layer in enumerate(network.layers):
-        rules = np.flatnonzero(rule_keep[flat.rule_offset[i]:flat.rule_offset[i + 1]])
-        groups = np.flatnonzero(agg_keep[flat.agg_offset[i]:flat.agg_offset[i + 1]])
-        kept = np.flatnonzero(agg_keep[flat.agg_offset[i] + layer.member_group])
-        members = flat.members_of(i)[kept]
-        layers.append(dataclasses.replace(
-            layer, body=node_new[layer.body[rules]], member=rule_new[members], member_layer=flat.rule_layer[members],
-            member_group=agg_new[flat.agg_offset[i] + layer.member_group[kept]], head=node_new[layer.head[groups]],
-            **{f: getattr(layer, f)[rules if f.startswith("rule") else groups] for f in _LAYER_ARRAYS}))
-    nodes = np.flatnonzero(node_keep)
-    inputs = np.flatnonzero(node_keep[network.in_atom])
-    const = network.const[nodes]
-    used, const_new = np.unique(const[const >= 0], return_inverse=True)
-    const = const.copy()
-    const[const >= 0] = const_new
+def _joined_layer(a: Layer, b: Layer) -> Layer:
+    """Layer ``a`` with ``b``'s rule and aggregation neurons after its own; ``b`` already refers to them so."""
     return dataclasses.replace(
-        network, program=LiftedProgram(network.program.atoms.take(nodes), network.program.names), layers=layers,
-        kind=network.kind[nodes], const=const, param=network.param[nodes],
-        constants=[network.constants[c] for c in used.tolist()],
-        in_atom=node_new[network.in_atom[inputs]], in_layer=flat.agg_layer[flat.in_agg[inputs]],
-        in_group=agg_new[flat.in_agg[inputs]], outputs=node_new[network.outputs],
-        **{f: getattr(network, f)[nodes] for f in _NODE_ARRAYS})
+        a, body=np.concatenate([a.body, b.body]), member=np.concatenate([a.member, b.member]),
+        member_layer=np.concatenate([_member_layer(a), _member_layer(b)]),
+        member_group=np.concatenate([a.member_group, b.member_group]), head=np.concatenate([a.head, b.head]),
+        **{f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in _LAYER_ARRAYS})
 
 
-def _local_numbers(keep: np.ndarray, offsets: np.ndarray, layer_of: np.ndarray) -> np.ndarray:
-    """Per flat neuron, its new index within its layer once only the ``keep`` ones are kept."""
-    total = np.cumsum(keep) - 1
-    before = np.r_[0, np.cumsum(keep)][offsets[:-1]] if len(offsets) > 1 else np.zeros(0, INDEX)
-    return (total - before[layer_of]).astype(INDEX) if len(keep) else np.zeros(0, INDEX)
+def _joined_nodes(a: Network, b: Network) -> Network:
+    """Network ``a`` with ``b``'s nodes after its own (layers already joined in ``b``); ``b`` refers to them so."""
+    columns = [a.program.atoms, b.program.atoms]
+    width = max(c.terms.shape[1] for c in columns)
+    terms = np.full((a.n_nodes + b.n_nodes, width), -1, INDEX)
+    terms[:a.n_nodes, :columns[0].terms.shape[1]] = columns[0].terms
+    terms[a.n_nodes:, :columns[1].terms.shape[1]] = columns[1].terms
+    program = LiftedProgram(AtomColumns(np.concatenate([c.pred for c in columns]),
+                                        np.concatenate([c.ex for c in columns]), terms), a.program.names)
+    return dataclasses.replace(
+        b, program=program, predicates={**a.predicates, **b.predicates},
+        **{f: np.concatenate([getattr(a, f), getattr(b, f)])
+           for f in ("kind", "const", "param", "in_atom", "in_layer", "in_group", "outputs", *_NODE_ARRAYS)})
+
+
+def join(first: Network, second: Network) -> Network:
+    """Two networks of one template and one builder side by side: ``second``'s neurons after ``first``'s.
+
+    Both number functions, offsets, constants, fact parameters and atoms alike
+    (:meth:`LiftedBuilder._globalize`); ``first`` may be lifted (``Layer.member_layer``).
+    """
+    n = first.n_nodes
+    layers = []
+    for i, (a, b) in enumerate(zip(first.layers, second.layers)):
+        shifted = dataclasses.replace(
+            b, body=b.body + n, member=b.member + np.array([x.n_rules for x in first.layers], INDEX)[_member_layer(b)],
+            member_layer=_member_layer(b), member_group=b.member_group + a.n_groups, head=b.head + n)
+        layers.append(_joined_layer(a, shifted))
+    n_groups = np.array([layer.n_groups for layer in first.layers], INDEX)
+    shifted = dataclasses.replace(second, layers=layers, in_atom=second.in_atom + n,
+                                  in_group=second.in_group + n_groups[second.in_layer], outputs=second.outputs + n)
+    return _joined_nodes(first, shifted)
