@@ -145,8 +145,8 @@ def statements(path: str | Path, within: FileRange = FileRange(), block: int = B
                     if stop is not None and begin >= stop:
                         return
                     yield Statement(begin, base + pos, line, column)
+                    line = (line if begin >= base else lines) + buf.count(b"\n", max(begin - base, 0), pos)
                     begin = base + pos
-                    line = lines + buf.count(b"\n", 0, pos)
                     newline = buf.rfind(b"\n", 0, pos)
                     column = len(buf[newline + 1:pos].decode("utf-8", "replace")) + 1
                     if newline < 0 and base == within.start:

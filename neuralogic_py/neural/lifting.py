@@ -252,13 +252,13 @@ def canonical(function: str, offset: bool) -> int:
 class KeyTable:
     """Key rows seen so far, per row layout, and their classes: new rows get new classes.
 
-    The rows of a layout are kept distinct and in lexicographic order, the order of
-    :func:`row_ids`, so new keys are sorted once among themselves and then looked up by
-    binary search when a layout's rows pack into one word (:func:`_packed` keeps that order).
+    New keys are made distinct by one sort (:func:`row_ids`), in lexicographic order, and
+    looked up among the kept ones by hash (:class:`_Layout`); the new ones are numbered in
+    that order. A table may be kept across networks (:mod:`.incremental`).
     """
 
     def __init__(self) -> None:
-        self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.rows: dict[tuple, _Layout] = {}
         self.n_classes = 0
 
     def classes(self, layout: tuple, keys: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
@@ -267,43 +267,81 @@ class KeyTable:
         some = np.empty(n_distinct, INDEX)
         some[local] = np.arange(len(keys))
         distinct = keys[some]  # in lexicographic order
-        known, known_classes = self.rows.get(layout, (keys[:0], np.zeros(0, INDEX)))
-        found, at = _lookup(known, distinct)
-        cls = np.full(n_distinct, -1, INDEX)
-        cls[found >= 0] = known_classes[found[found >= 0]]
+        table = self.rows.get(layout)
+        if table is None:
+            table = self.rows[layout] = _Layout(keys.shape[1])
+        cls = table.lookup(distinct)
+        found = cls >= 0
         if given is not None:  # equal rows have equal given classes: the input class is in the key
             cls = np.where(cls < 0, given[some], cls)
         unnumbered = np.flatnonzero(cls < 0)
         cls[unnumbered] = self.n_classes + np.arange(len(unnumbered))
         self.n_classes += len(unnumbered)
-        fresh = np.flatnonzero(found < 0)
+        fresh = np.flatnonzero(~found)
         if len(fresh):
-            if at is None:  # rows of several words: merge by one sort
-                rows = np.concatenate([known, distinct[fresh]])
-                order = np.lexsort(rows.T[::-1])
-                self.rows[layout] = rows[order], np.concatenate([known_classes, cls[fresh]])[order]
-            else:
-                self.rows[layout] = (np.insert(known, at[fresh], distinct[fresh], axis=0),
-                                     np.insert(known_classes, at[fresh], cls[fresh]))
+            table.add(distinct[fresh], cls[fresh])
         return cls[local]
 
 
-def _lookup(known: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per row (both matrices distinct and in lexicographic order): its index in ``known`` or -1, and where it
-    would go in ``known`` (None when the rows do not pack into one word: then found by one sort of both)."""
-    m = len(known)
-    if m == 0:
-        return np.full(len(rows), -1, INDEX), np.zeros(len(rows), INDEX)
-    words = _packed(np.concatenate([known, rows]))
-    if words.shape[1] == 1:
-        known_words, row_words = words[:m, 0], words[m:, 0]
-        at = np.searchsorted(known_words, row_words)
-        hit = known_words[np.minimum(at, m - 1)] == row_words
-        return np.where(hit, at, -1), at
-    ids, n_ids = row_ids(words)
-    index = np.full(n_ids, -1, INDEX)
-    index[ids[:m]] = np.arange(m)
-    return index[ids[m:]], None
+class _Layout:
+    """The distinct key rows of one layout (in the order first met) with their classes, and a hash of each row
+    in sorted order: a lookup costs a binary search per row, whatever the number of rows kept.
+
+    A hash found is checked against the row itself, so two rows that share a hash stay two keys.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.rows = np.zeros((16, width), INDEX)  # the first ``n`` rows are kept; the rest is room to grow
+        self.classes = np.zeros(16, INDEX)
+        self.n = 0
+        self.hashes = np.zeros(0, np.uint64)  # sorted
+        self.index = np.zeros(0, INDEX)  # the row of each hash
+
+    def lookup(self, rows: np.ndarray) -> np.ndarray:
+        """Per row (distinct): the class it was kept with, or -1."""
+        found = np.full(len(rows), -1, INDEX)
+        if not self.n or not len(rows):
+            return found
+        hashes = _row_hashes(rows)
+        lo = np.searchsorted(self.hashes, hashes)
+        hi = np.searchsorted(self.hashes, hashes, side="right")
+        one = np.flatnonzero(hi - lo == 1)
+        at = self.index[lo[one]]
+        same = (self.rows[at] == rows[one]).all(axis=1)
+        found[one[same]] = self.classes[at[same]]
+        for k in np.flatnonzero(hi - lo > 1).tolist():  # rows sharing a hash: compare each
+            for i in self.index[lo[k]:hi[k]].tolist():
+                if (self.rows[i] == rows[k]).all():
+                    found[k] = self.classes[i]
+        return found
+
+    def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
+        """Keep new rows (distinct, not kept before) with their classes."""
+        n, m = self.n, len(rows)
+        if n + m > len(self.rows):
+            size = max(2 * len(self.rows), n + m)
+            self.rows = np.concatenate([self.rows[:n], np.zeros((size - n, self.rows.shape[1]), INDEX)])
+            self.classes = np.concatenate([self.classes[:n], np.zeros(size - n, INDEX)])
+        self.rows[n:n + m], self.classes[n:n + m] = rows, classes
+        self.n = n + m
+        hashes = _row_hashes(rows)
+        order = np.argsort(hashes, kind="stable")
+        at = np.searchsorted(self.hashes, hashes[order])
+        self.hashes = np.insert(self.hashes, at, hashes[order])
+        self.index = np.insert(self.index, at, n + order)
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of every row of an int64 matrix (multiply-xor over the columns, then a final mix)."""
+    h = np.full(len(rows), np.uint64(len(rows[0]) if len(rows) else 0), np.uint64)
+    with np.errstate(over="ignore"):
+        for column in rows.T.view(np.uint64):
+            h = (h ^ column) * _HASH_MULTIPLIER
+            h ^= h >> np.uint64(29)
+    return h
 
 
 PLAIN, NORMALIZED, IDENTITY = range(3)  # how a neuron's key was formed (structural_classes)
