@@ -104,8 +104,9 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_grounding_arguments(o)
     o.add_argument("--chunk-size", type=integer(0), metavar="N",
                    help=f"ground N examples (query lines of a knowledge base) at a time, keeping only the lifted "
-                        f"network: memory stays that of one chunk (default: chunks of {CHUNK_SIZE} above "
-                        f"{AUTO_EXAMPLES:,} examples; 0: all at once; docs/learning.md)")
+                        f"network: memory stays that of one chunk and the lifted network (default: chunks of "
+                        f"{CHUNK_SIZE} for more than {AUTO_EXAMPLES:,} examples under structural lifting; 0: all at "
+                        f"once; docs/learning.md)")
     p.set_defaults(run=run)
 
 

@@ -299,7 +299,7 @@ class Model:
         for seen, compiled in self._built:
             if seen is dataset:
                 return dataset, compiled
-        size = chunk_size(dataset, self.chunk_size)
+        size = chunk_size(len(dataset.examples), self.chunk_size, self.lifting)
         if size:
             compiled = self._build_chunked(dataset, size, allow_underivable)
         else:
