@@ -24,7 +24,7 @@ from neuralogic_py.language.pairing import PairingMode, infer_pairing
 from neuralogic_py.language.parser import load_template, parse_template
 from neuralogic_py.language.sources import Split
 from neuralogic_py.learn.model import Model
-from neuralogic_py.neural import build
+from neuralogic_py.neural import LiftingSettings, build
 from neuralogic_py.neural.chunked import build_chunked
 
 CASES = sorted(p.name for p in (SHARED / "conformance").glob("c*") if p.is_dir()) or ["c01_scalar_avg"]
@@ -93,6 +93,18 @@ def test_nci_molecules_chunked_equal_whole():
     examples = load_examples(require_shared("datasets", "nci_gi50", "786_0", "examples.txt"))[:120]
     queries = load_queries(SHARED / "datasets" / "nci_gi50" / "786_0" / "queries.txt")[:120]
     check_chunked(load_template(root / "template.txt"), examples, queries, sizes=(1, 50))
+
+
+@pytest.mark.parametrize("lifting", [LiftingSettings("structural", scope="example"),
+                                     LiftingSettings("value", iso_check=True), LiftingSettings("none")],
+                         ids=["within-examples", "value-checked", "none"])
+def test_other_lifting_settings_chunked_equal_whole(lifting):
+    template, examples, queries = conformance("c11_mutagenesis_gnn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = build(template, examples[:40], queries[:40], lifting=lifting, seed=2)
+        chunks = chunks_of(examples[:40], queries[:40], infer_pairing(examples[:40], queries[:40]), 7)
+        assert_same_network(build_chunked(template, chunks, store=whole.store, lifting=lifting), whole)
 
 
 def test_id_pairing_and_labelled_examples_keep_the_whole_sets_sample_order():

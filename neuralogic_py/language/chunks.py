@@ -76,12 +76,6 @@ def chunks_of(examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLine
         yield Chunk(examples[at:at + size], tuple(query_lines[i] for i in lines.tolist()), at, lines)
 
 
-def count_chunks(pairing: Pairing, size: int) -> int:
-    """How many chunks :func:`chunks_of` gives."""
-    n = pairing.query_lines if by_queries(pairing) else pairing.examples
-    return -(-n // size)
-
-
 # --------------------------------------------------------------------------- streamed from files
 
 BLOCK = 1 << 20  # bytes read at a time while finding statements
