@@ -23,6 +23,7 @@ from neuralogic_py.language.data import load_examples, load_queries, parse_examp
 from neuralogic_py.language.pairing import PairingMode, infer_pairing
 from neuralogic_py.language.parser import load_template, parse_template
 from neuralogic_py.language.sources import Split
+from neuralogic_py.learn.dataset import DataFiles, Dataset
 from neuralogic_py.learn.model import Model
 from neuralogic_py.neural import LiftingSettings, build
 from neuralogic_py.neural.chunked import build_chunked
@@ -227,6 +228,7 @@ def test_training_with_chunks_equals_training_without():
     results = []
     for size in (0, 9):
         model = Model(REPO / "templates" / "gnn.rules", seed=4, chunk_size=size, engine="numpy")
+        assert isinstance(model.data(data), DataFiles if size else Dataset)  # chunks are read from the files
         lines = []
         model.on_stage = lines.append
         fit = model.fit(data, epochs=3, batch_size=16, lr=0.02)

@@ -138,13 +138,13 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
 def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
     """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
     (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
-    from ..learn.dataset import Dataset
+    from ..learn.dataset import DataFiles, Dataset
     from ..learn.defaults import defaults_for
 
     if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
         return
     split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
-    defaults = defaults_for(Dataset.from_split(split) if split else Dataset())
+    defaults = defaults_for(DataFiles(split) if split else Dataset())
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
@@ -243,7 +243,6 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
 
     from ..learn import report
     from ..learn.checkpoint import CHECKPOINT_FILE, checkpoint_text
-    from ..learn.dataset import Dataset
 
     if not sources.train:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
@@ -261,8 +260,8 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
                     state.history.stopped_early:
                 folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
         fit_options["checkpoint"] = write_checkpoint
-    train_data = Dataset.from_split(sources.train)
-    val_data = Dataset.from_split(sources.val) if sources.val else None
+    train_data = model.data(sources.train)
+    val_data = model.data(sources.val) if sources.val else None
     result = model.fit(train_data, val_data, **fit_options)
     evaluations = {"train": result.train}
     if result.val is not None:
@@ -275,7 +274,7 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
     elif val_data is not None:
         predictions["val"] = model.predict(val_data)
     if sources.test:
-        test_data = Dataset.from_split(sources.test)
+        test_data = model.data(sources.test)
         evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
         predictions["test"] = model.predict(test_data)
     held = f", {len(predictions['val'])} of them held out for validation" if result.held_out is not None else ""

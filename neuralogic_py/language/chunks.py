@@ -198,6 +198,12 @@ def _grouped(items: Iterator[Statement], size: int, max_bytes: int | None) -> It
         yield group
 
 
+def read_statement_groups(path: Path, size: int, parse: Callable[[str, str], tuple]) -> Iterator[tuple]:
+    """The statements of a data file parsed (``parse_examples`` or ``parse_queries``) ``size`` at a time."""
+    for group in _grouped(statements(path), size, None):
+        yield _parsed(path, group, parse)
+
+
 @dataclass(frozen=True)
 class Part:
     """One part of a split's files for one reader (a worker): byte ranges of the examples and queries files,
