@@ -72,7 +72,8 @@ arrays = [net.kind, net.const, net.param, net.in_atom, net.in_layer, net.in_grou
 arrays += [getattr(layer, f) for layer in net.layers for f in ("body", "member", "member_group", "head", "rule_level",
                                                               "rule_shape", "agg_level", "agg_shape", "agg_count",
                                                               "contrib_shape") if getattr(layer, f) is not None]
-print(json.dumps({"lifted_mb": sum(a.nbytes for a in arrays) / 2 ** 20,"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "imported_kb": imported,
+print(json.dumps({"lifted_mb": sum(a.nbytes for a in arrays) / 2 ** 20,
+                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "imported_kb": imported,
                   "seconds": seconds, "neurons": final.neurons, "edges": final.edges,
                   "samples": len(compiled.samples)}))
 """
@@ -120,7 +121,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}; templates/gnn.rules on generated NCI-like molecules; chunks of "
           f"{args.chunk}; peak RSS of a fresh process in MB above its imports; lifted MB: the lifted network's arrays")
     with tempfile.TemporaryDirectory() as tmp:
-        for title, pool in (("all molecules distinct", None), (f"drawn from {args.pool} distinct molecules", args.pool)):
+        sets = (("all molecules distinct", None), (f"drawn from {args.pool} distinct molecules", args.pool))
+        for title, pool in sets:
             print(f"\n{title}:")
             print(f"{'molecules':>10} {'method':>8} {'peak MB':>8} {'vs whole':>9} {'vs 1x':>6} {'lifted MB':>9} "
                   f"{'build s':>8} {'vs whole':>9} {'neurons':>9}")

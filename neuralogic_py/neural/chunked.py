@@ -60,7 +60,8 @@ def build_chunked(template: ir.Template, chunks: Iterable[Chunk], *, settings: N
     done = seen = 0
     for chunk in chunks:
         with warnings.catch_warnings():  # how the data pairs was said once for the whole set
-            warnings.filterwarnings("ignore", category=NeuralogicWarning, message=".*(no sample|no queries file|no query line)")
+            warnings.filterwarnings("ignore", category=NeuralogicWarning,
+                                    message=".*(no sample|no queries file|no query line)")
             grounding = ground_samples(template, chunk.examples, chunk.query_lines,
                                        allow_underivable=allow_underivable, examples_file=examples_file,
                                        queries_file=queries_file)

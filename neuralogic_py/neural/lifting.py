@@ -13,13 +13,14 @@ and so does an avg, max or min whose inputs are all one class of weight 1 (avg(x
 x); such an aggregation with a head weight ``W`` is ``W x``, keyed by ``(W, class of x)``
 whichever rule it comes from. Neurons are visited in topological order, one group per
 (level, phase); a group's keys ``[signature, extra columns..., canonical inputs...]`` are
-one integer matrix per input layout, matched against every key seen so far by one sort
-(:func:`row_ids`), so the classes of a neuron's inputs are final before its own key is
-built. The signature names functions, offsets and weights, never the rule or the layer,
-so equal keys at different levels and of different rules share a class: the embedding
-rule neurons ``tanh(1.0)`` of ``{3,1} e(A) :- c_ar(A).`` and ``{3,1} e(A) :- o_2(A).``
-are one neuron (their head weights differ, and apply after the aggregation). No value is
-hashed: the classes are a certificate, by induction over the order.
+one integer matrix per input layout, made distinct by one sort (:func:`row_ids`) and
+looked up among every key seen so far by a checked hash (:class:`KeyTable`), so the classes
+of a neuron's inputs are final before its own key is built. The signature names functions,
+offsets and weights, never the rule or the layer, so equal keys at different levels and of
+different rules share a class: the embedding rule neurons ``tanh(1.0)`` of
+``{3,1} e(A) :- c_ar(A).`` and ``{3,1} e(A) :- o_2(A).`` are one neuron (their head weights
+differ, and apply after the aggregation). No value is hashed, and a key's hash is checked
+against the key: the classes are a certificate, by induction over the order.
 
 A class is *realized* by rewiring, never by copying: every reference to a neuron (a
 rule neuron's body, an aggregation's members, an atom neuron's inputs, a sample's
