@@ -254,3 +254,21 @@ def test_cli_train_chunk_size(tmp_path, monkeypatch, capsys):
     assert main(["train", str(template), str(data), "--epochs", "2", "--out", "b"]) == 0
     assert Path("a/predictions/train.tsv").read_text() == Path("b/predictions/train.tsv").read_text()
     assert main(["train", str(template), str(data), "--chunk-size", "-1", "--out", "c"]) == 2
+
+
+def test_errors_in_a_chunk_name_the_whole_sets_example_and_line(tmp_path):
+    from neuralogic_py.errors import GroundingError
+
+    molecules = [f"c(a{i}), o(b{i}), bond(a{i}, b{i}, x), bond(b{i}, a{i}, x), b_1(x)." for i in range(12)]
+    (tmp_path / "e.txt").write_text("\n".join(molecules) + "\n")
+    (tmp_path / "q.txt").write_text("".join("1.0 nothing.\n" if i == 9 else "1.0 predict.\n" for i in range(12)))
+    model = Model(REPO / "templates" / "gnn.rules", chunk_size=4)
+    with pytest.raises(GroundingError, match=r"nothing in example 10\n"):
+        model.build(tmp_path / "e.txt", queries=tmp_path / "q.txt")
+    molecules[6] = "c(a1), bond(a1, b1 x)."
+    (tmp_path / "e.txt").write_text("\n".join(molecules) + "\n")
+    with pytest.raises(Exception) as info:
+        model.build(tmp_path / "e.txt", queries=tmp_path / "q.txt")
+    with pytest.raises(Exception) as whole:
+        load_examples(tmp_path / "e.txt")
+    assert str(info.value) == str(whole.value) and (info.value.span.line, info.value.span.column) == (7, 20)

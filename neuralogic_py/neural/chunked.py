@@ -64,7 +64,7 @@ def build_chunked(template: ir.Template, chunks: Iterable[Chunk], *, settings: N
                                     message=".*(no sample|no queries file|no query line)")
             grounding = ground_samples(template, chunk.examples, chunk.query_lines,
                                        allow_underivable=allow_underivable, examples_file=examples_file,
-                                       queries_file=queries_file)
+                                       queries_file=queries_file, first_example=chunk.first_example)
         builder.add(neuralize(template, grounding, store, settings), chunk.first_example, chunk.lines,
                     chunk.examples)
         del grounding
