@@ -86,7 +86,7 @@ def test_large_conformance_cases_in_chunks_of_one(case):
 def test_molecules_chunked_equal_whole():
     root = REPO / "datasets" / "carbonyl"
     check_chunked(load_template(REPO / "templates" / "gnn.rules"), load_examples(root / "trainExamples.txt"),
-                  load_queries(root / "trainQueries.txt"), sizes=(1, 64))
+                  load_queries(root / "trainQueries.txt"), sizes=(7, 64))
 
 
 def test_nci_molecules_chunked_equal_whole():
@@ -193,7 +193,7 @@ def test_parts_cover_the_files_once():
     root = require_shared("datasets", "mutagenesis")
     split = Split(root / "examples.txt", root / "queries.txt")
     whole = list(read_chunks(split, 10))
-    for n in (1, 2, 3, 7):
+    for n in (1, 3):
         parts = split_parts(split, n)
         assert len(parts) == n and parts[0].examples.start == 0 and parts[-1].examples.stop is None
         assert_read_as_whole(split, [c for part in parts for c in read_chunks(split, 10, part)])
