@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+from neuralogic_py.engine import ops
 from neuralogic_py.engine.gradcheck import gradient_errors
 from neuralogic_py.errors import ValidationError
 from neuralogic_py.language.data import parse_examples, parse_queries
@@ -299,11 +300,40 @@ def test_nonfinite_values_are_traced_to_a_neuron_and_rule():
     assert "h(X) :- f(X). [activation=log]" in where
 
 
-def test_plans_are_cached_per_batch_within_a_row_budget():
+def test_plans_are_cached_per_batch_within_a_byte_budget():
     c = compiled("h(X) :- 2.0 f(X).", "<1.0> f(a).\n<2.0> f(b).\n<3.0> f(c).", "h(a).\nh(b).\nh(c).")
     first = c.plan(np.array([0, 2]))
     assert c.plan(np.array([0, 2])) is first
     np.testing.assert_allclose(c.forward(samples=np.array([2, 0]))[:, 0, 0], [6.0, 2.0])
-    c.cache_rows = 1  # every new plan pushes the older ones out
+    c.cache_bytes = 1  # every new plan pushes the older ones out
     c.plan(np.array([1]))
     assert c.plan(np.array([0, 2])) is not first
+
+
+def test_plan_cache_memory_stays_bounded_over_reshuffled_batches():
+    """New random batches every epoch: the bytes the cached plans hold stay within the budget (but for the
+    plan last made), counted from their arrays after they ran (the cached sums they build included)."""
+    template = "h(X) :- {3,2} f(Y), e(Y, X). [aggregation=sum]\nq :- h(X). [aggregation=avg]"
+    graphs = [", ".join([f"<[{g + x}, 1]> f(n{x})" for x in range(g % 4 + 2)]
+                        + [f"e(n{x}, n{(x * 7 + g) % (g % 4 + 2)})" for x in range(g % 4 + 2)]) + "."
+              for g in range(20)]
+    c = compiled(template, "\n".join(graphs), "\n".join(["q."] * 20))
+    values = c.values()
+    sizes = []
+    for batch in ([3, 5], [1, 2, 4, 6]):
+        plan = c.plan(np.array(batch))
+        before = plan.nbytes
+        plan.value_and_grad(values, lambda out, t: ops.sum_all(out), None)
+        sizes.append(plan.nbytes)
+        assert sizes[-1] >= before > 0  # the sums' matrices built on first use are counted too
+    c.cache_bytes = 3 * max(sizes)
+    rng = np.random.default_rng(0)
+    largest = 0
+    for _ in range(40):  # epochs of new batches
+        for batch in np.array_split(rng.permutation(20), 5):
+            plan = c.plan(np.sort(batch))
+            plan.forward(values)
+            largest = max(largest, plan.nbytes)
+            held = sum(p.nbytes for p in c._plans.values())
+            assert held <= c.cache_bytes + largest
+    assert 1 < len(c._plans) < 200  # some plans are kept, far fewer than were made

@@ -64,6 +64,16 @@ class Segments:
         return self.ids.size
 
     @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held, the cached matrix included once built."""
+        arrays = [self.ids, self.counts, self.starts]
+        if self.order is not None:
+            arrays += [self.order, self.sorted_ids]
+        if self._matrix is not None:
+            arrays += [self._matrix.data, self._matrix.indices, self._matrix.indptr]
+        return sum(a.nbytes for a in arrays)
+
+    @property
     def matrix(self) -> sp.csr_array:
         """The (segments x members) 0/1 matrix S with ``S[ids[j], j] = 1``, so ``sum(x) = S @ x``."""
         if self._matrix is None:

@@ -2,9 +2,10 @@
 
 ``compile_network(network)`` schedules the network once (:mod:`.schedule`);
 ``compiled.plan(samples)`` materializes the plan of some samples (:mod:`.plan`),
-cached per sample set (least recently used first out, within ``cache_rows`` computed
-rows in all), so online training (batches of one sample) and fixed mini-batches
-compile each batch once.
+cached per sample set (least recently used first out, within ``cache_bytes`` of index
+arrays in all, counted as :attr:`~.plan.Plan.nbytes` once a plan has run and built its
+cached sums), so online training (batches of one sample) and fixed mini-batches
+compile each batch once, and new random batches every epoch hold a bounded memory.
 
 The methods ``forward``, ``value_and_grad``, ``fused_trainer`` and
 ``explain_nonfinite`` are the interface :mod:`neuralogic_py.learn.trainer` trains
@@ -38,7 +39,7 @@ from .plan import Plan, materialize
 from .program import FusedTrainer, Program, unsupported
 from .schedule import Schedule
 
-CACHE_ROWS = 4_000_000  # computed rows of all cached plans together (a few hundred MB at most)
+CACHE_BYTES = 256 * 2**20  # index arrays of all cached plans together
 ENGINES = ("auto", "fused", "numpy")
 COMPILE_SECONDS = 30.0  # what compiling the fused kernels costs once per machine, with a margin
 LOAD_SECONDS = 1.0  # what importing numba and loading the compiled kernels costs a process
@@ -49,16 +50,16 @@ NUMPY_ROW_SECONDS = 2e-6  # and its cost per computed row and step
 class CompiledNetwork:
     """A :class:`~.network.Network` with its :class:`~.schedule.Schedule` and cached plans."""
 
-    def __init__(self, network: Network, cache_rows: int = CACHE_ROWS, engine: str = "auto") -> None:
+    def __init__(self, network: Network, cache_bytes: int = CACHE_BYTES, engine: str = "auto") -> None:
         if engine not in ENGINES:
             raise ValidationError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
         self.engine = engine
         self._program: Program | None = None
         self.network = network
         self.schedule = Schedule(network)
-        self.cache_rows = cache_rows
+        self.cache_bytes = cache_bytes
         self._plans: OrderedDict[tuple | None, Plan] = OrderedDict()
-        self._cached_rows = 0
+        self._bytes: dict[tuple | None, int] = {}  # each cached plan's nbytes when last counted
         self.compression: CompressionReport | None = None  # set by build(): pruning and lifting figures
 
     @property
@@ -72,17 +73,25 @@ class CompiledNetwork:
     def plan(self, samples: np.ndarray | None = None) -> Plan:
         """The plan of ``samples`` (indices into ``network.samples``; None: all of them)."""
         key = None if samples is None else tuple(np.asarray(samples, dtype=INDEX).tolist())
+        if self._plans:  # the plan returned last has run since: count what it built
+            last = next(reversed(self._plans))
+            self._bytes[last] = self._plans[last].nbytes
         plan = self._plans.get(key)
         if plan is not None:
             self._plans.move_to_end(key)
             return plan
         plan = materialize(self.schedule, samples)
         self._plans[key] = plan
-        self._cached_rows += plan.rows
-        while self._cached_rows > self.cache_rows and len(self._plans) > 1:
-            _, dropped = self._plans.popitem(last=False)
-            self._cached_rows -= dropped.rows
+        self._bytes[key] = plan.nbytes
+        while self.cached_bytes > self.cache_bytes and len(self._plans) > 1:
+            dropped, _ = self._plans.popitem(last=False)
+            del self._bytes[dropped]
         return plan
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes held by the cached plans, as last counted (bounded by ``cache_bytes``, but for one plan)."""
+        return sum(self._bytes.values())
 
     def values(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Every parameter's value: the store's, overridden by ``params``."""
@@ -182,6 +191,6 @@ class CompiledNetwork:
         return self.plan(samples).explain_nonfinite(self.values(params))
 
 
-def compile_network(network: Network, cache_rows: int = CACHE_ROWS, engine: str = "auto") -> CompiledNetwork:
+def compile_network(network: Network, cache_bytes: int = CACHE_BYTES, engine: str = "auto") -> CompiledNetwork:
     """Schedule ``network`` once; plans are then materialized per set of samples."""
-    return CompiledNetwork(network, cache_rows, engine)
+    return CompiledNetwork(network, cache_bytes, engine)

@@ -94,6 +94,19 @@ class Step:
         return self.layout.bank
 
 
+def _nbytes(value: Any) -> int:
+    """Bytes of the arrays in a plan's part: an array, :class:`Segments`, a Read, a WeightRef, or a list of them."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, Segments):
+        return value.nbytes
+    if isinstance(value, (Read, WeightRef)):
+        return sum(_nbytes(v) for v in vars(value).values())
+    if isinstance(value, list):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
+
 # --------------------------------------------------------------------------- materializing a plan
 
 
@@ -267,6 +280,12 @@ class Plan:
     def rows(self) -> int:
         """Rows computed by all steps together (the plan's size)."""
         return sum(step.n for step in self.steps)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the index arrays the plan holds (its steps' rows, gathers, members, weight picks)."""
+        return sum(_nbytes(v) for step in self.steps for v in vars(step).values() if not isinstance(v, StepLayout)) \
+            + sum(_nbytes(rows) + _nbytes(read) for rows, read in self.output_reads)
 
     @property
     def output_shape(self) -> Shape | None:
