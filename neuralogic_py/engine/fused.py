@@ -19,6 +19,8 @@ One call of :func:`train_step` for the output rows of a batch:
    the inputs, ``W_j`` the weights and ``w.x`` the reference's ``times``)::
 
        rule         z = comb(offset, W_1.neg?(x_1), ..., W_p.neg?(x_p)),  y = act(z)
+                    (product: the left fold ((t_0.t_1).t_2)... of the items with ``.``,
+                    its prefixes kept; backward walks the fold back, as the tape does)
        aggregation  y = W_head . agg(members)
        atom         z = W_head . x  or  comb(members, offsets),            y = act(z)
 
@@ -65,8 +67,8 @@ ACTIVATIONS = {name: i for i, name in enumerate((
     "identity", "sigmoid", "tanh", "relu", "leakyrelu", "signum", "lukasiewicz", "exp", "log", "sqrt",
     "inverse", "reverse"))}
 COMBINATIONS = {name: i for i, name in enumerate(("first", "one", "sum", "avg", "max", "min", "count",
-                                                  "elproduct"))}
-FIRST, ONE, SUM, AVG, MAX, MIN, COUNT, ELPRODUCT = range(8)
+                                                  "elproduct", "product"))}
+FIRST, ONE, SUM, AVG, MAX, MIN, COUNT, ELPRODUCT, PRODUCT = range(9)
 RULE, AGGREGATION, ATOM_FIRST, ATOM_ONE, ATOM_SEGMENT = range(5)
 LOSSES = {"mse": 0, "bce_logits": 1, "softmax_crossentropy": 2, "crossentropy": 3}
 ADAM, SGD = 0, 1
@@ -335,25 +337,139 @@ def _store_grad(gitems, t, R, C, GX, off, r, c):
 # -- rule rows -----------------------------------------------------------------------------------
 
 @_njit
+def _rule_term(h, i, j, ints, rows, X, xin, term):
+    """Input j of rule row i, negated and weighted (``W_j.neg?(x_j)``): (array, offset, r, c)."""
+    n = h[N]
+    a = ints[h[B_IN] + j * n + i]
+    ar, ac = rows[a, RR], rows[a, RC]
+    src, so = _negated(h, X, rows[a, OFF], ar * ac, ints[h[B_SOFT] + j], xin)
+    w = ints[h[B_W] + j * n + i]
+    if w < 0:
+        return src, so, ar, ac
+    times(X, rows[w, OFF], rows[w, RR], rows[w, RC], src, so, ar, ac, term, 0)
+    tr, tc = times_shape(rows[w, RR], rows[w, RC], ar, ac)
+    return term, 0, tr, tc
+
+
+@_njit
+def _product_forward(h, i, ints, rows, X, items, xin, term, out, oo):
+    """out[oo:] = the product of rule row i's items, folded left: items[t] holds the prefix up to item t."""
+    k = 0
+    pr, pc = 0, 0
+    if h[B_OFF] >= 0:
+        p = ints[h[B_OFF] + i]
+        pr, pc = rows[p, RR], rows[p, RC]
+        for e in range(pr * pc):
+            items[0, e] = X[rows[p, OFF] + e]
+        k = 1
+    for j in range(h[NPOS]):
+        src, so, tr, tc = _rule_term(h, i, j, ints, rows, X, xin, term)
+        if k == 0:
+            for e in range(tr * tc):
+                items[0, e] = src[so + e]
+            pr, pc = tr, tc
+        else:
+            times(items[k - 1], 0, pr, pc, src, so, tr, tc, items[k], 0)
+            pr, pc = times_shape(pr, pc, tr, tc)
+        k += 1
+    for e in range(pr * pc):
+        out[oo + e] = items[k - 1, e]
+    return k
+
+
+@_njit
+def _term_backward(h, i, j, ints, rows, X, GX, gterm, xin, gxin):
+    """Input j of rule row i gets the gradient ``gterm`` of its term: through the weight and the negation."""
+    n = h[N]
+    a = ints[h[B_IN] + j * n + i]
+    ao, ar, ac = rows[a, OFF], rows[a, RR], rows[a, RC]
+    soft = ints[h[B_SOFT] + j]
+    src, so = _negated(h, X, ao, ar * ac, soft, xin)
+    w = ints[h[B_W] + j * n + i]
+    if w >= 0:
+        for e in range(ar * ac):
+            gxin[e] = 0.0
+        times_vjp(gterm, 0, X, rows[w, OFF], rows[w, RR], rows[w, RC], src, so, ar, ac, GX, rows[w, OFF], gxin, 0)
+    else:
+        for e in range(ar * ac):
+            gxin[e] = gterm[e]
+    if rows[a, STEP] != CONSTANT:
+        _input_grad(h, X, GX, ao, ar * ac, soft, xin, gxin)
+
+
+@_njit
+def _product_backward(h, i, ints, rows, X, GX, gz, items, gitems, xin, term, gterm, gxin):
+    """The VJP of :func:`_product_forward` (prefixes in ``items``, k of them): from the last item back,
+    gitems[t] is the gradient of prefix t; prefix t-1 and item t get theirs from ``times_vjp``."""
+    k = h[NPOS] + (1 if h[B_OFF] >= 0 else 0)
+    first = 1 if h[B_OFF] >= 0 else 0  # item t is input t - first
+    size = h[HR] * h[HC]
+    for e in range(size):
+        gitems[k - 1, e] = gz[e]
+    for t in range(k - 1, 0, -1):
+        # the shape of prefix t - 1: folded again from the items' shapes
+        pr, pc = _prefix_shape(h, i, ints, rows, t - 1)
+        src, so, tr, tc = _rule_term(h, i, t - first, ints, rows, X, xin, term)
+        for e in range(pr * pc):
+            gitems[t - 1, e] = 0.0
+        for e in range(tr * tc):
+            gterm[e] = 0.0
+        times_vjp(gitems[t], 0, items[t - 1], 0, pr, pc, src, so, tr, tc, gitems[t - 1], 0, gterm, 0)
+        _term_backward(h, i, t - first, ints, rows, X, GX, gterm, xin, gxin)
+    if first:
+        p = ints[h[B_OFF] + i]
+        for e in range(rows[p, RR] * rows[p, RC]):
+            GX[rows[p, OFF] + e] += gitems[0, e]
+    else:
+        for e in range(_item_size(h, i, ints, rows, 0)):
+            gterm[e] = gitems[0, e]
+        _term_backward(h, i, 0, ints, rows, X, GX, gterm, xin, gxin)
+
+
+@_njit
+def _item_shape(h, i, ints, rows, t):
+    """The shape of rule row i's item t (the offset first, then the weighted inputs)."""
+    if h[B_OFF] >= 0:
+        if t == 0:
+            p = ints[h[B_OFF] + i]
+            return rows[p, RR], rows[p, RC]
+        t -= 1
+    n = h[N]
+    a = ints[h[B_IN] + t * n + i]
+    w = ints[h[B_W] + t * n + i]
+    if w < 0:
+        return rows[a, RR], rows[a, RC]
+    return times_shape(rows[w, RR], rows[w, RC], rows[a, RR], rows[a, RC])
+
+
+@_njit
+def _item_size(h, i, ints, rows, t):
+    r, c = _item_shape(h, i, ints, rows, t)
+    return r * c
+
+
+@_njit
+def _prefix_shape(h, i, ints, rows, t):
+    """The shape of the product of rule row i's items 0..t."""
+    pr, pc = _item_shape(h, i, ints, rows, 0)
+    for u in range(1, t + 1):
+        tr, tc = _item_shape(h, i, ints, rows, u)
+        pr, pc = times_shape(pr, pc, tr, tc)
+    return pr, pc
+
+
+@_njit
 def _rule_items(h, i, ints, rows, X, items, xin, term):
     """The items of rule row i (offset first, then each weighted, negated input), broadcast to (R, C)."""
-    n, R, C = h[N], h[HR], h[HC]
+    R, C = h[HR], h[HC]
     k = 0
     if h[B_OFF] >= 0:
         p = ints[h[B_OFF] + i]
         _load(X, rows[p, OFF], rows[p, RR], rows[p, RC], R, C, items, k)
         k += 1
     for j in range(h[NPOS]):
-        a = ints[h[B_IN] + j * n + i]
-        ao, ar, ac = rows[a, OFF], rows[a, RR], rows[a, RC]
-        src, so = _negated(h, X, ao, ar * ac, ints[h[B_SOFT] + j], xin)
-        w = ints[h[B_W] + j * n + i]
-        if w >= 0:
-            times(X, rows[w, OFF], rows[w, RR], rows[w, RC], src, so, ar, ac, term, 0)
-            tr, tc = times_shape(rows[w, RR], rows[w, RC], ar, ac)
-            _load(term, 0, tr, tc, R, C, items, k)
-        else:
-            _load(src, so, ar, ac, R, C, items, k)
+        src, so, tr, tc = _rule_term(h, i, j, ints, rows, X, xin, term)
+        _load(src, so, tr, tc, R, C, items, k)
         k += 1
     return k
 
@@ -447,6 +563,8 @@ def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
             if comb == AVG:
                 for e in range(size):
                     PRE[off + e] /= k
+        elif comb == PRODUCT:
+            _product_forward(h, i, ints, rows, X, items, xin, term, PRE, off)
         else:
             k = _rule_items(h, i, ints, rows, X, items, xin, term)
             _combine(comb, items, k, size, PRE, off)
@@ -520,6 +638,10 @@ def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, 
         if _additive(h[COMB]) and _rule_fits(h, i, ints, rows):
             _rule_backward_additive(h, i, ints, rows, X, GX, gz, gterm, xin, gxin)
             continue
+        if h[COMB] == PRODUCT:
+            _product_forward(h, i, ints, rows, X, items, xin, term, gterm, 0)
+            _product_backward(h, i, ints, rows, X, GX, gz, items, gitems, xin, term, gterm, gxin)
+            continue
         k = _rule_items(h, i, ints, rows, X, items, xin, term)
         _item_grads(h[COMB], items, k, size, PRE, off, gz, gitems)
         t = 0
@@ -528,24 +650,11 @@ def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, 
             _store_grad(gitems, 0, R, C, GX, rows[p, OFF], rows[p, RR], rows[p, RC])
             t = 1
         for j in range(h[NPOS]):
-            a = ints[h[B_IN] + j * n + i]
-            ao, ar, ac = rows[a, OFF], rows[a, RR], rows[a, RC]
-            soft = ints[h[B_SOFT] + j]
-            w = ints[h[B_W] + j * n + i]
-            src, so = _negated(h, X, ao, ar * ac, soft, xin)
-            for e in range(ar * ac):
-                gxin[e] = 0.0
-            if w >= 0:
-                wr, wc = rows[w, RR], rows[w, RC]
-                tr, tc = times_shape(wr, wc, ar, ac)
-                for e in range(tr * tc):
-                    gterm[e] = 0.0
-                _store_grad(gitems, t, R, C, gterm, 0, tr, tc)
-                times_vjp(gterm, 0, X, rows[w, OFF], wr, wc, src, so, ar, ac, GX, rows[w, OFF], gxin, 0)
-            else:
-                _store_grad(gitems, t, R, C, gxin, 0, ar, ac)
-            if rows[a, STEP] != CONSTANT:
-                _input_grad(h, X, GX, ao, ar * ac, soft, xin, gxin)
+            tr, tc = _item_shape(h, i, ints, rows, t)
+            for e in range(tr * tc):
+                gterm[e] = 0.0
+            _store_grad(gitems, t, R, C, gterm, 0, tr, tc)
+            _term_backward(h, i, j, ints, rows, X, GX, gterm, xin, gxin)
             t += 1
 
 

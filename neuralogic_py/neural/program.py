@@ -11,7 +11,7 @@ parameter directly, so its gradient lands on the parameter.
 The program covers the functions of the element-wise table (identity, sigmoid,
 tanh, relu, leakyrelu, signum, lukasiewicz, exp, log, sqrt, inverse, reverse; one of them
 on a rule step's inputs, as ``~b`` or ``sqrt(b)``), combinations
-sum/avg/max/min/count/elproduct, aggregations sum/avg/max/min/count,
+sum/avg/max/min/count/elproduct/product, aggregations sum/avg/max/min/count,
 and the four losses; :func:`unsupported` names the first thing a network uses
 beyond that (softmax, concat, crosssum, ... activations or combinations; functions with
 parameters such as ``leakyrelu(0.2)``; the softmax over listed head variables; custom
@@ -32,7 +32,7 @@ from .schedule import FIRST, ONE, Pick, Schedule, StepLayout
 
 ELEMENTWISE = ("identity", "sigmoid", "tanh", "relu", "leakyrelu", "signum", "lukasiewicz", "exp", "log", "sqrt",
                "inverse", "reverse")
-COMBINATIONS = (FIRST, ONE, "sum", "avg", "max", "min", "count", "elproduct")
+COMBINATIONS = (FIRST, ONE, "sum", "avg", "max", "min", "count", "elproduct", "product")
 REDUCTIONS = ("sum", "avg", "max", "min", "count")
 LOSSES = ("mse", "bce_logits", "softmax_crossentropy", "crossentropy")
 
@@ -118,7 +118,8 @@ class Program:
         self.rows = rows
         self.ints_array = np.concatenate(self.ints) if self.ints else np.zeros(0, INDEX)
         del self.ints
-        self.width = int((rows[:, f.RR] * rows[:, f.RC]).max(initial=1))
+        self.width = max([int((rows[:, f.RR] * rows[:, f.RC]).max(initial=1))]
+                         + [self._product_width(layout, store) for layout in computed if layout.combination == "product"])
         self.outputs = np.array([self.gmap[b][r] for b, r in zip(schedule.output_bank.tolist(),
                                                                    schedule.output_rows.tolist())], INDEX)
         capacity = [len(layout.rows) for layout in computed] + [len(self.names)]
@@ -159,6 +160,15 @@ class Program:
         self._add(base + np.concatenate([[0], np.cumsum(counts)]))
         self._add(ids[order])
         return base - n - 1
+
+    def _product_width(self, layout: StepLayout, store: ParameterStore) -> int:
+        """A bound of the size of every prefix of a product's items (work space rows hold them):
+        each product a.b has the rows of a or b and the columns of a or b."""
+        shapes = [store.parameters[n].shape for n in layout.offset.names] if layout.offset is not None else []
+        for inp, weight in zip(layout.inputs, layout.weights):
+            x = self.schedule.bank_shapes[inp.bank]
+            shapes += [x] + ([store.parameters[n].shape for n in weight.names] if weight is not None else [])
+        return max(r for r, _ in shapes) * max(c for _, c in shapes)
 
     def _header(self, f: Any, layout: StepLayout, row0: int) -> np.ndarray:
         h = np.full(f.FIELDS, -1, INDEX)
