@@ -158,9 +158,24 @@ def times(A, ao, ar, ac, B, bo, br, bc, out, oo):
         b = B[bo]
         for k in range(ar * ac):
             out[oo + k] = A[ao + k] * b
-    else:
-        for i in range(ar):
-            for j in range(bc):
+    else:  # four rows at a time: four independent sums per element of b, each added in k order
+        for j in range(bc):
+            i = 0
+            while i + 4 <= ar:
+                r = ao + i * ac
+                s0, s1, s2, s3 = 0.0, 0.0, 0.0, 0.0
+                for k in range(ac):
+                    b = B[bo + k * bc + j]
+                    s0 += A[r + k] * b
+                    s1 += A[r + ac + k] * b
+                    s2 += A[r + 2 * ac + k] * b
+                    s3 += A[r + 3 * ac + k] * b
+                out[oo + i * bc + j] = s0
+                out[oo + (i + 1) * bc + j] = s1
+                out[oo + (i + 2) * bc + j] = s2
+                out[oo + (i + 3) * bc + j] = s3
+                i += 4
+            for i in range(i, ar):
                 s = 0.0
                 for k in range(ac):
                     s += A[ao + i * ac + k] * B[bo + k * bc + j]
@@ -184,9 +199,25 @@ def times_vjp(G, go, A, ao, ar, ac, B, bo, br, bc, GA, gao, GB, gbo):
             s += G[go + k] * A[ao + k]
             GA[gao + k] += G[go + k] * b
         GB[gbo] += s
-    else:
-        for i in range(ar):
-            for j in range(bc):
+    else:  # four rows of a at a time (skipped when their four gradients are 0), each sum in i order
+        for j in range(bc):
+            i = 0
+            while i + 4 <= ar:
+                g0, g1, g2, g3 = G[go + i * bc + j], G[go + (i + 1) * bc + j], G[go + (i + 2) * bc + j], \
+                    G[go + (i + 3) * bc + j]
+                if g0 != 0.0 or g1 != 0.0 or g2 != 0.0 or g3 != 0.0:
+                    r, gr = ao + i * ac, gao + i * ac
+                    for k in range(ac):
+                        b = B[bo + k * bc + j]
+                        GA[gr + k] += g0 * b
+                        GA[gr + ac + k] += g1 * b
+                        GA[gr + 2 * ac + k] += g2 * b
+                        GA[gr + 3 * ac + k] += g3 * b
+                        q = gbo + k * bc + j
+                        GB[q] = GB[q] + A[r + k] * g0 + A[r + ac + k] * g1 + A[r + 2 * ac + k] * g2 \
+                            + A[r + 3 * ac + k] * g3
+                i += 4
+            for i in range(i, ar):
                 g = G[go + i * bc + j]
                 if g == 0.0:
                     continue
