@@ -226,6 +226,27 @@ def test_auto_takes_the_fused_engine_when_the_training_repays_compiling_or_loadi
     assert not compiled.wants_fused(steps=10 ** 6, epochs=100)
 
 
+def test_auto_chooses_by_the_step_costs_measured_on_the_training_batches(monkeypatch):
+    compiled = _case("c11_mutagenesis_gnn")
+    monkeypatch.setattr(jit, "compiled_before", lambda: True)
+    params, loss = compiled.store.learnable(), LOSSES["mse"]
+    targets = compiled.targets()
+    batches = [np.arange(i, i + 4) for i in range(0, 12, 4)]
+    fused, numpy_run, planning = compiled.measured_costs(params, loss, targets, None, batches)
+    assert all(0 < t < 10 for t in (fused, numpy_run, planning))
+
+    def trainer(costs, new_batches):
+        monkeypatch.setattr(compiled, "measured_costs", lambda *args: costs)
+        return compiled.fused_trainer(params, Adam(0.01), loss, targets, None, 10 ** 5, 100, batches, new_batches)
+
+    assert trainer((1e-4, 1e-3, 0.0), False) is not None  # fused faster
+    assert trainer((1e-3, 1e-4, 0.0), False) is None  # numpy's batched steps faster
+    assert trainer((1e-3, 1e-4, 5e-3), True) is not None  # but a plan per new batch makes numpy slower
+    assert trainer((1e-3, 1e-4, 5e-3), False) is None  # fixed batches: a plan once, over 100 epochs
+    compiled.engine = "fused"
+    assert trainer((1e-3, 1e-4, 0.0), False) is not None  # insisting measures nothing
+
+
 def test_the_kernel_cache_is_per_user_and_outside_the_package(monkeypatch, tmp_path):
     import neuralogic_py
 

@@ -248,7 +248,7 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     for _ in range(first):  # the sample order of the epochs done
         batches.epoch()
     last = first if history.stopped_early else config.epochs
-    fused = _fused(scorer, params, optimizer, config, len(batches.epoch_sizes()))
+    fused = _fused(scorer, params, optimizer, config, batches)
     history.engine = "numpy" if fused is None else "fused"
     progress = _Progress(config, first, last, len(batches.epoch_sizes()), started)
     for epoch in range(first, last):
@@ -363,13 +363,18 @@ class _Progress:
 
 
 def _fused(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, config: TrainingConfig,
-           per_epoch: int) -> Any:
-    """The network's fused trainer for this run, or None (then every step runs on the numpy engine)."""
+           batches: _Batches) -> Any:
+    """The network's fused trainer for this run, or None (then every step runs on the numpy engine).
+
+    The network may time both engines on a few batches of the training's size (``probe``).
+    """
     make = getattr(scorer.net, "fused_trainer", None)
     if make is None:
         return None
+    per_epoch = len(batches.epoch_sizes())
+    probe = [batches.samples[i:i + batches.size] for i in range(0, len(batches.samples), batches.size)]
     return make(params, optimizer, scorer.loss, scorer.targets, scorer.weights, per_epoch * config.epochs,
-                config.epochs)
+                config.epochs, probe, config.shuffle == "samples")
 
 
 class _Batches:

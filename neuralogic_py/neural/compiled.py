@@ -17,10 +17,14 @@ specification); ``fused`` runs forward, backward and the optimizer update of a
 batch in one compiled call (:mod:`.program`, :mod:`neuralogic_py.engine.fused`),
 whose fixed cost per step is a few microseconds instead of half a millisecond;
 ``auto`` (the default) takes ``fused`` when numba is installed, the network uses
-only what the fused engine covers, and the training is long enough on numpy to repay
+only what the fused engine covers, the training is long enough on numpy to repay
 loading the compiled kernels (:data:`LOAD_SECONDS`) or, the first time on a machine,
 compiling them (:data:`COMPILE_SECONDS`; they are then kept per user,
-:mod:`neuralogic_py.engine.jit`).
+:mod:`neuralogic_py.engine.jit`), and, measured on a few of the training's batches
+(:meth:`CompiledNetwork.measured_costs`), the fused steps of the whole training plus
+loading cost less than the numpy steps (with a plan made per batch when batches are new
+every epoch, else once). Wide values over a big lifted network can make numpy's
+batched matrix products the faster ones.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
+
+import time
 
 import numpy as np
 
@@ -45,6 +51,7 @@ COMPILE_SECONDS = 30.0  # what compiling the fused kernels costs once per machin
 LOAD_SECONDS = 1.0  # what importing numba and loading the compiled kernels costs a process
 NUMPY_STEP_SECONDS = 5e-4  # the numpy engine's fixed cost of one optimizer step (benchmarks/README.md)
 NUMPY_ROW_SECONDS = 2e-6  # and its cost per computed row and step
+PROBE_BATCHES = 3  # batches timed on each engine to choose between them
 
 
 class CompiledNetwork:
@@ -148,19 +155,57 @@ class CompiledNetwork:
         estimate = steps * NUMPY_STEP_SECONDS + epochs * sum(self.schedule.bank_sizes) * NUMPY_ROW_SECONDS
         return estimate > (LOAD_SECONDS if jit.compiled_before() else COMPILE_SECONDS)
 
+    def measured_costs(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
+                       weights: np.ndarray | None, batches: list[np.ndarray]) -> tuple[float, float, float]:
+        """Seconds per step, timed on ``batches`` (the smallest of a few runs): the fused step, the numpy
+        step on a ready plan, and making a plan. The fused kernels are loaded first (not timed)."""
+        program = self.program()
+        values = self.values(params)
+        program.value_and_grad(values, loss.name, targets[batches[0]], batches[0])  # loads the kernels
+        fused, numpy_run, planning = [], [], []
+        for batch in batches:
+            share = None if weights is None else weights[batch]
+            for _ in range(2):
+                started = time.perf_counter()
+                program.value_and_grad(values, loss.name, targets[batch], batch, share)
+                fused.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            plan = materialize(self.schedule, batch)
+            planning.append(time.perf_counter() - started)
+            objective = lambda out, t: loss.mean(out, t, share)  # noqa: E731 - the batch's loss, as value_and_grad
+            for _ in range(2):
+                started = time.perf_counter()
+                plan.value_and_grad(values, objective, targets[batch], set(params))
+                numpy_run.append(time.perf_counter() - started)
+        n = len(batches)
+        return (sum(sorted(fused)[:n]) / n, sum(sorted(numpy_run)[:n]) / n, sum(planning) / n)
+
     def fused_trainer(self, params: dict[str, np.ndarray], optimizer: Any, loss: Any, targets: np.ndarray,
-                      weights: np.ndarray | None, steps: int, epochs: int) -> FusedTrainer | None:
-        """Optimizer steps through the fused engine, or None when training should run on numpy."""
+                      weights: np.ndarray | None, steps: int, epochs: int,
+                      probe: list[np.ndarray] | None = None, new_batches: bool = False) -> FusedTrainer | None:
+        """Optimizer steps through the fused engine, or None when training should run on numpy.
+
+        ``probe``: some of the training's batches, to time both engines on (``auto``, module
+        docstring); ``new_batches``: whether every epoch makes new batches (a plan each on numpy).
+        """
+        if not self.fused_covers(loss, optimizer) or not self.wants_fused(steps, epochs):
+            return None
+        if self.engine == "auto" and probe:
+            fused, numpy_run, planning = self.measured_costs(params, loss, targets, weights, probe[:PROBE_BATCHES])
+            if fused >= numpy_run + (planning if new_batches else planning / epochs):
+                return None
+        return FusedTrainer(self.program(), params, optimizer, loss.name, targets, weights)
+
+    def fused_covers(self, loss: Any, optimizer: Any) -> bool:
+        """Whether the fused engine runs this loss and optimizer (``engine="fused"`` insists: an error if not)."""
         from .program import LOSSES
 
-        if getattr(loss, "name", None) not in LOSSES or optimizer.fused_rule() is None:
-            if self.engine == "fused":
-                raise ValidationError("the fused engine runs the built-in losses and optimizers only",
-                                      hint="use --engine numpy")
-            return None
-        if not self.wants_fused(steps, epochs):
-            return None
-        return FusedTrainer(self.program(), params, optimizer, loss.name, targets, weights)
+        if getattr(loss, "name", None) in LOSSES and optimizer.fused_rule() is not None:
+            return True
+        if self.engine == "fused":
+            raise ValidationError("the fused engine runs the built-in losses and optimizers only",
+                                  hint="use --engine numpy")
+        return False
 
     def forward(self, params: Mapping[str, Any] | None = None, samples: np.ndarray | None = None) -> np.ndarray:
         """Outputs ``(len(samples), rows, cols)`` of ``samples`` (None: all) under ``params``.
