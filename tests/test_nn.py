@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neuralogic_py.engine import ops
 from neuralogic_py.language.dsl import R, Example, QueryLine, TemplateBuilder
 from neuralogic_py.learn.dataset import Dataset
 from neuralogic_py.learn.model import Model
@@ -147,7 +148,7 @@ def test_gin(seed, eps, train_eps):
     g = Graph(seed)
     layer = GINConv(MLP([3, 5, 4], "h", "h_in"), "x", eps=eps, train_eps=train_eps)
     w, out = run([layer], g, "h", seed)
-    factor = w["h_in__eps"][0, 0] if train_eps else 1.0 + eps
+    factor = 1.0 + (w["h_in__eps"][0, 0] if train_eps else eps)
     np.testing.assert_allclose(out, mlp(w, "h", factor * g.x + g.adjacency() @ g.x, 2), rtol=0, atol=TOL)
 
 
@@ -236,3 +237,53 @@ def test_appnp(seed):
     for _ in range(4):
         h = 0.85 * a @ h + 0.15 * g.x
     np.testing.assert_allclose(out, h, rtol=0, atol=TOL)
+
+
+# --------------------------------------------------------------------------- composition: gradients and training
+
+
+def stacked(activation: str = "relu") -> list:
+    """GCN -> ResGated -> SAGE -> GIN, a mean readout and an MLP head with a sigmoid output."""
+    return [GCNConv(3, 4, "h1", "x", activation=activation),
+            ResGatedGraphConv(4, 4, "h2", "h1", activation=activation),
+            SAGEConv(4, 4, "h3", "h2", activation="tanh"),
+            GINConv(MLP([4, 4, 3], "h4", "h4_in"), "h3"),
+            MeanPooling("g", "h4"),
+            MLP([3, 3, 1], "predict", "g", arity=0),
+            (R.predict / 0) | {"activation": "sigmoid"}]
+
+
+def graph_data(seeds: list[int]) -> Dataset:
+    """Graphs labelled 1.0 when their nodes' first feature is positive on average."""
+    graphs = [Graph(seed) for seed in seeds]
+    return Dataset(tuple(Example(g.facts(), queries=R.predict[float(g.x[:, 0].mean() > 0)]) for g in graphs))
+
+
+def test_a_stacked_model_has_the_finite_difference_gradient():
+    model = Model(TemplateBuilder(stacked("tanh")), seed=0)
+    _, compiled = model.build(graph_data([0, 1, 2]))
+    params = model.store.learnable()
+    cotangent = np.random.default_rng(0).normal(size=compiled.forward(params).shape)
+
+    _, grads = compiled.value_and_grad(params, lambda out, t: ops.sum_all(ops.multiply(out, cotangent)),
+                                       compiled.targets())
+    assert set(grads) == set(params)
+    step = 1e-6
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            shifted = {**params, name: value.copy()}
+            shifted[name][index] += step
+            up = float((compiled.forward(shifted) * cotangent).sum())
+            shifted[name][index] -= 2 * step
+            down = float((compiled.forward(shifted) * cotangent).sum())
+            numeric[index] = (up - down) / (2 * step)
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_a_stacked_model_trains():
+    model = Model(TemplateBuilder(stacked()), seed=0, loss="crossentropy")
+    result = model.fit(graph_data(list(range(16))), epochs=15, optimizer="adam", lr=0.01)
+    errors = result.history.train_error
+    assert len(errors) == 15
+    assert errors[-1] < 0.8 * errors[0]

@@ -119,9 +119,8 @@ class GINConv(Module):
 
     :math:`h_{\mathbf{\Theta}}` is ``nn``, a :class:`Linear` or :class:`MLP`: this layer
     writes its argument into ``nn.input_name`` and ``nn``'s rules follow, so the output
-    predicate is ``nn.output_name``. ``train_eps=True`` learns the factor
-    :math:`1 + \epsilon` as the weight ``$<nn input>__eps`` (it holds ``1 + eps``, where
-    PyG's parameter holds ``eps``).
+    predicate is ``nn.output_name``. ``train_eps=True`` learns :math:`\epsilon` as the
+    weight ``$<nn input>__eps`` (PyG's ``eps``), in a second rule ``eps * x_i``.
 
     PyNeuraLogic: ``GINConv(in_channels, out_channels, output_name, feature_name,
     edge_name, activation, aggregation)`` with a fixed two-matrix nn.
@@ -140,15 +139,19 @@ class GINConv(Module):
                 | functions(aggregation="sum")]
 
     def rules(self) -> list[Any]:
-        factor = W[f"{self.input_name}__eps": 1.0 + self.eps] if self.train_eps else fixed(1.0 + self.eps)
-        root = (atom(self.input_name, I) <= atom(self.feature_name, I)[factor]) | functions()
-        return [*self._messages(), root, declare(self.input_name, 1), *self.nn.rules()]
+        node = atom(self.feature_name, I)
+        if self.train_eps:  # x_i + eps x_i, so that the parameter is PyG's eps
+            roots = [node, node[W[f"{self.input_name}__eps": float(self.eps)]]]
+        else:
+            roots = [node[fixed(1.0 + self.eps)]]
+        return [*self._messages(), *((atom(self.input_name, I) <= root) | functions() for root in roots),
+                declare(self.input_name, 1), *self.nn.rules()]
 
     @property
     def pyg_names(self) -> dict[str, str]:
         names = {f"nn.{key}": name for key, name in self.nn.pyg_names.items()}
         if self.train_eps:
-            names["eps"] = f"{self.input_name}__eps"  # holds 1 + eps
+            names["eps"] = f"{self.input_name}__eps"
         return names
 
 
