@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from neuralogic_py.engine import ops
 from neuralogic_py.language.dsl import R, Example, QueryLine, TemplateBuilder
@@ -16,6 +17,7 @@ from neuralogic_py.learn.dataset import Dataset
 from neuralogic_py.learn.model import Model
 from neuralogic_py.nn import (APPNP, MLP, GCNConv, GINConv, GINEConv, GraphConv, Linear, MaxPooling, MeanPooling,
                               ResGatedGraphConv, RGCNConv, SAGEConv, SGConv, SumPooling, TAGConv)
+from neuralogic_py.nn.models import MODELS, ready_template
 
 TOL = 1e-10
 SEEDS = [0, 1, 2, 3]
@@ -45,8 +47,8 @@ class Graph:
     def neighbours(self, i: int) -> list[int]:
         return [j for j, t in self.edges if t == i]
 
-    def facts(self, edge_values: bool = False) -> list:
-        facts = [R.x(i)[self.x[i].tolist()] for i in range(self.n)]
+    def facts(self, edge_values: bool = False, feature: str = "x") -> list:
+        facts = [R.get(feature)(i)[self.x[i].tolist()] for i in range(self.n)]
         for k, (j, i) in enumerate(self.edges):
             if self.types:
                 facts.append(R.edge(j, self.types[k], i))
@@ -287,3 +289,26 @@ def test_a_stacked_model_trains():
     errors = result.history.train_error
     assert len(errors) == 15
     assert errors[-1] < 0.8 * errors[0]
+
+
+# --------------------------------------------------------------------------- ready templates
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_the_ready_templates_are_generated_from_the_modules(name):
+    assert (REPO / "templates" / f"pyg_{name}.rules").read_text() == ready_template(name)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_ready_gcn_template_is_three_gcn_layers_a_mean_and_a_sigmoid(seed):
+    graphs = [Graph(seed * 10 + k, d=7) for k in range(3)]
+    model = Model(REPO / "templates" / "pyg_gcn.rules", seed=seed)
+    data = Dataset(tuple(Example(g.facts(feature="feature"), queries=R.predict[1.0]) for g in graphs))
+    outputs = model.predict(data).outputs.reshape(-1)
+    w = model.parameters()
+    for g, output in zip(graphs, outputs):
+        a, h = normalised(g.adjacency(), True), g.x
+        for k in (1, 2, 3):
+            h = np.maximum(a @ h @ w[f"h{k}__lin"].T + column(w, f"h{k}__bias"), 0.0)
+        z = w["predict__weight"] @ h.mean(axis=0) + w["predict__bias"][0, 0]
+        assert output == pytest.approx(1.0 / (1.0 + np.exp(-z[0])), abs=TOL)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ValidationError
 from ..language.dsl import C, W
 from .linear import MLP, Linear
-from .module import (Activation, I, J, Module, aggregation, atom, bias, declare, fixed, functions, hidden,
-                     learnable)
+from .module import (Activation, I, J, Module, aggregation, atom, declare, fixed, functions, hidden, invalid, learnable,
+                     output)
 
 
 class _RootAndNeighbours(Module):
@@ -38,10 +37,7 @@ class _RootAndNeighbours(Module):
             | functions(aggregation=self.aggr)]
         if self.root_weight:
             rules.append((atom(out, I)[self._weight(self.root_weight_name)] <= atom(feature, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        rules.append(declare(out, 1, self.activation))
-        return rules
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:
@@ -106,7 +102,7 @@ def _nn_input(nn: Module) -> tuple[str, int]:
     """The predicate a GIN layer's ``nn`` reads, and its input size."""
     layers = nn.layers if isinstance(nn, MLP) else [nn]
     if not isinstance(nn, (Linear, MLP)) or any(layer.arity != 1 for layer in layers):  # type: ignore[attr-defined]
-        raise ValidationError("the nn of a GIN layer is a Linear or an MLP over nodes (arity 1)")
+        raise invalid("the nn of a GIN layer is a Linear or an MLP over nodes (arity 1)")
     return nn.input_name, nn.in_channels
 
 
@@ -120,7 +116,7 @@ class GINConv(Module):
     :math:`h_{\mathbf{\Theta}}` is ``nn``, a :class:`Linear` or :class:`MLP`: this layer
     writes its argument into ``nn.input_name`` and ``nn``'s rules follow, so the output
     predicate is ``nn.output_name``. ``train_eps=True`` learns :math:`\epsilon` as the
-    weight ``$<nn input>__eps`` (PyG's ``eps``), in a second rule ``eps * x_i``.
+    weight ``$<nn input>__eps`` (PyG's ``eps``): the root rule's body is ``x_i, eps x_i``.
 
     PyNeuraLogic: ``GINConv(in_channels, out_channels, output_name, feature_name,
     edge_name, activation, aggregation)`` with a fixed two-matrix nn.
@@ -141,10 +137,10 @@ class GINConv(Module):
     def rules(self) -> list[Any]:
         node = atom(self.feature_name, I)
         if self.train_eps:  # x_i + eps x_i, so that the parameter is PyG's eps
-            roots = [node, node[W[f"{self.input_name}__eps": float(self.eps)]]]
+            root: tuple[Any, ...] = (node, node[W[f"{self.input_name}__eps": float(self.eps)]])
         else:
-            roots = [node[fixed(1.0 + self.eps)]]
-        return [*self._messages(), *((atom(self.input_name, I) <= root) | functions() for root in roots),
+            root = (node[fixed(1.0 + self.eps)] if self.eps else node,)
+        return [*self._messages(), (atom(self.input_name, I) <= root) | functions(combination="sum"),
                 declare(self.input_name, 1), *self.nn.rules()]
 
     @property
@@ -219,7 +215,7 @@ class RGCNConv(Module):
         self.in_channels, self.out_channels, self.num_relations = in_channels, out_channels, num_relations
         self.relations = list(range(num_relations)) if relations is None else list(relations)
         if len(self.relations) != num_relations:
-            raise ValidationError(f"RGCNConv: {num_relations} relations, but {len(self.relations)} names given")
+            raise invalid(f"RGCNConv: {num_relations} relations, but {len(self.relations)} names given")
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.aggr, self.root_weight, self.bias, self.activation = aggregation(aggr), root_weight, bias, activation
 
@@ -232,10 +228,7 @@ class RGCNConv(Module):
                          | functions(aggregation=self.aggr))
         if self.root_weight:
             rules.append((atom(out, I)[learnable(f"{out}__root", *shape)] <= atom(self.feature_name, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        rules.append(declare(out, 1, self.activation))
-        return rules
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
 
 class ResGatedGraphConv(Module):
@@ -281,10 +274,7 @@ class ResGatedGraphConv(Module):
         if self.root_weight:
             rules.append((atom(out, I)[learnable(f"{out}__lin_skip", self.out_channels, self.in_channels)]
                           <= atom(self.feature_name, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        rules.append(declare(out, 1, self.activation))
-        return rules
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ValidationError
-from .module import Activation, Module, atom, bias, declare, functions, learnable, variables
+from .module import Activation, Module, atom, bias, declare, functions, invalid, learnable, variables
 
 
 class Linear(Module):
@@ -73,7 +72,7 @@ class MLP(Module):
     def __init__(self, channel_list: Sequence[int], output_name: str, input_name: str, *,
                  act: Activation = "relu", bias: bool = True, plain_last: bool = True, arity: int = 1) -> None:
         if len(channel_list) < 2:
-            raise ValidationError(f"an MLP needs at least an input and an output size, got {list(channel_list)}")
+            raise invalid(f"an MLP needs at least an input and an output size, got {list(channel_list)}")
         self.channel_list = list(channel_list)
         self.output_name, self.input_name = output_name, input_name
         self.in_channels, self.out_channels = self.channel_list[0], self.channel_list[-1]

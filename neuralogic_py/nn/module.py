@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ValidationError
-from ..language.dsl import R, Function, Predicate, Relation, TemplateBuilder, Term, V, W, WeightSpec
+from ..language.dsl import R, Function, _caller_span, Predicate, Relation, TemplateBuilder, Term, V, W, WeightSpec
 
 Activation = str | Function
 
@@ -91,11 +91,21 @@ def bias(name: str, arity: int, size: int) -> Predicate:
     return (R.get(name) / arity)[learnable(f"{name}__bias", size, 1)]
 
 
+def output(name: str, size: int, with_bias: bool, activation: Activation) -> list[Any]:
+    """The closing statements of a layer over nodes: its bias (when ``with_bias``) and its activation."""
+    return [*([bias(name, 1, size)] if with_bias else []), declare(name, 1, activation)]
+
+
+def invalid(message: str, hint: str | None = None) -> ValidationError:
+    """An error about a layer's arguments, positioned at the user's line that made the layer."""
+    return ValidationError(message, _caller_span(), hint)
+
+
 AGGREGATIONS = {"mean": "avg", "add": "sum", "sum": "sum", "max": "max", "min": "min"}
 
 
 def aggregation(aggr: str) -> str:
     """PyG's ``aggr`` name as the language's aggregation function."""
     if aggr not in AGGREGATIONS:
-        raise ValidationError(f"aggr must be one of {', '.join(AGGREGATIONS)}, got {aggr!r}")
+        raise invalid(f"aggr must be one of {', '.join(AGGREGATIONS)}, got {aggr!r}")
     return AGGREGATIONS[aggr]

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..language.dsl import WeightSpec
-from .module import Activation, I, J, Module, atom, bias, declare, fixed, functions, hidden, learnable
+from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output
 
 
 class Adjacency:
@@ -78,6 +78,9 @@ class GCNConv(Module):
     there, and a self loop is a template fact added to every node), and has no bias.
     """
 
+    K = 1  # propagation steps (SGConv's K)
+    pyg_bias = "bias"
+
     def __init__(self, in_channels: int, out_channels: int, output_name: str, feature_name: str,
                  edge_name: str = "edge", *, add_self_loops: bool = True, normalize: bool = True,
                  bias: bool = True, activation: Activation = "identity") -> None:
@@ -88,17 +91,16 @@ class GCNConv(Module):
 
     def rules(self) -> list[Any]:
         out = self.output_name
+        hops, names = _hops(self.adjacency, out, self.feature_name, self.K - 1)
         weight = learnable(f"{out}__lin", self.out_channels, self.in_channels)
-        rules = [*self.adjacency.rules(), self.adjacency.propagate(out, self.feature_name, weight)]
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        return [*rules, declare(out, 1, self.activation)]
+        return [*self.adjacency.rules(), *hops, self.adjacency.propagate(out, names[-1], weight),
+                *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:
         names = {"lin.weight": f"{self.output_name}__lin"}
         if self.bias:
-            names["bias"] = f"{self.output_name}__bias"
+            names[self.pyg_bias] = f"{self.output_name}__bias"
         return names
 
 
@@ -111,44 +113,29 @@ def _hops(adjacency: Adjacency, prefix: str, source: str, k: int) -> tuple[list[
     return rules, names
 
 
-class SGConv(Module):
+class SGConv(GCNConv):
     r"""The simple graph convolution (Wu et al., 2019), PyG's ``SGConv``.
 
     .. math::
         \mathbf{X}' = \sigma\big(\mathbf{W} \hat{\mathbf{A}}^K \mathbf{X} + \mathbf{b}\big)
 
-    :math:`\hat{\mathbf{A}}` as in :class:`GCNConv`; hops ``<output>__hop1 ..
-    <output>__hop<K-1>``, the last one into the output with the weight ``$<output>__lin``
-    (PyG's ``lin``) and bias ``$<output>__bias``.
+    :math:`\hat{\mathbf{A}}` as in :class:`GCNConv` (which is the case ``K=1``); hops
+    ``<output>__hop1 .. <output>__hop<K-1>``, the last one into the output with the
+    weight ``$<output>__lin`` (PyG's ``lin``) and bias ``$<output>__bias``.
 
     PyNeuraLogic: ``SGConv(in_channels, out_channels, output_name, feature_name,
     edge_name, k, activation, aggregation, add_self_loops)``: one K-hop chain rule with
     ``duplicate_grounding``, without a bias.
     """
 
+    pyg_bias = "lin.bias"
+
     def __init__(self, in_channels: int, out_channels: int, output_name: str, feature_name: str,
                  edge_name: str = "edge", *, K: int = 1, add_self_loops: bool = True, bias: bool = True,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.K = in_channels, out_channels, K
-        self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
-        self.bias, self.activation = bias, activation
-        self.adjacency = Adjacency(output_name, feature_name, edge_name, add_self_loops, True)
-
-    def rules(self) -> list[Any]:
-        out = self.output_name
-        hops, names = _hops(self.adjacency, out, self.feature_name, self.K - 1)
-        weight = learnable(f"{out}__lin", self.out_channels, self.in_channels)
-        rules = [*self.adjacency.rules(), *hops, self.adjacency.propagate(out, names[-1], weight)]
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        return [*rules, declare(out, 1, self.activation)]
-
-    @property
-    def pyg_names(self) -> dict[str, str]:
-        names = {"lin.weight": f"{self.output_name}__lin"}
-        if self.bias:
-            names["lin.bias"] = f"{self.output_name}__bias"
-        return names
+        super().__init__(in_channels, out_channels, output_name, feature_name, edge_name,
+                         add_self_loops=add_self_loops, bias=bias, activation=activation)
+        self.K = K
 
 
 class TAGConv(Module):
@@ -183,9 +170,7 @@ class TAGConv(Module):
         for k, name in enumerate(names):
             weight = learnable(f"{out}__lins{k}", self.out_channels, self.in_channels)
             rules.append((atom(out, I)[weight] <= atom(name, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        return [*rules, declare(out, 1, self.activation)]
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:
