@@ -16,7 +16,7 @@ from neuralogic_py.language.dsl import R, Example, QueryLine, TemplateBuilder
 from neuralogic_py.learn.dataset import Dataset
 from neuralogic_py.learn.model import Model
 from neuralogic_py.nn import (APPNP, MLP, GCNConv, GINConv, GINEConv, GraphConv, Linear, MaxPooling, MeanPooling,
-                              ResGatedGraphConv, RGCNConv, SAGEConv, SGConv, SumPooling, TAGConv)
+                              GRU, LSTM, RNN, ResGatedGraphConv, RGCNConv, SAGEConv, SGConv, SumPooling, TAGConv)
 from neuralogic_py.nn.models import MODELS, ready_template
 
 TOL = 1e-10
@@ -312,3 +312,77 @@ def test_the_ready_gcn_template_is_three_gcn_layers_a_mean_and_a_sigmoid(seed):
             h = np.maximum(a @ h @ w[f"h{k}__lin"].T + column(w, f"h{k}__bias"), 0.0)
         z = w["predict__weight"] @ h.mean(axis=0) + w["predict__bias"][0, 0]
         assert output == pytest.approx(1.0 / (1.0 + np.exp(-z[0])), abs=TOL)
+
+
+# --------------------------------------------------------------------------- recurrent layers over sequences
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def run_sequences(layer, seed: int, arity: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Outputs ``h(..., t)`` for random sequences ``x(..., t)``, t = 1..L (two sequences when arity is 1)."""
+    rng = np.random.default_rng(seed)
+    length = int(rng.integers(2, 6))
+    xs = rng.normal(size=(2 if arity else 1, length, 3))
+    prefix = [(s,) for s in range(len(xs))] if arity else [()]
+    facts = [R.x(*p, t + 1)[xs[k, t].tolist()] for k, p in enumerate(prefix) for t in range(length)]
+    queries = [R.h(*p, t + 1) for p in prefix for t in range(length)]
+    model = Model(TemplateBuilder(layer), seed=seed)
+    model.load_parameters({name: rng.normal(size=value.shape) for name, value in model.store.learnable().items()})
+    data = Dataset((Example(facts, id=R.s),), (QueryLine(queries, id=R.s),))
+    outputs = model.predict(data).outputs[:, :, 0]
+    return model.parameters(), xs, outputs.reshape(len(xs), length, -1)
+
+
+def recurrence(step, xs: np.ndarray, size: int) -> np.ndarray:
+    """Hidden states of ``state = step(x_t, state)`` from zero states, per sequence."""
+    out = np.zeros((*xs.shape[:2], size))
+    for k, sequence in enumerate(xs):
+        state = None
+        for t, x in enumerate(sequence):
+            state = step(x, state)
+            out[k, t] = state[0]
+    return out
+
+
+def affine(w: dict[str, np.ndarray], gate: str, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    return w[f"{gate}__weight_ih"] @ x + w[f"{gate}__weight_hh"] @ h + column(w, f"{gate}__bias")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("arity", [0, 1])
+def test_rnn(seed, arity):
+    w, xs, out = run_sequences(RNN(3, 4, "h", "x", arity=arity), seed, arity)
+    want = recurrence(lambda x, s: (np.tanh(affine(w, "h", x, np.zeros(4) if s is None else s[0])),), xs, 4)
+    np.testing.assert_allclose(out, want, rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("arity", [0, 1])
+def test_gru(seed, arity):
+    w, xs, out = run_sequences(GRU(3, 4, "h", "x", arity=arity), seed, arity)
+
+    def step(x, state):
+        h = np.zeros(4) if state is None else state[0]
+        r, z = sigmoid(affine(w, "h__r", x, h)), sigmoid(affine(w, "h__z", x, h))
+        n = np.tanh(w["h__n__weight_ih"] @ x + column(w, "h__n__bias")
+                    + r * (w["h__hn__weight_hh"] @ h + column(w, "h__hn__bias")))
+        return ((1 - z) * n + z * h,)
+
+    np.testing.assert_allclose(out, recurrence(step, xs, 4), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("arity", [0, 1])
+def test_lstm(seed, arity):
+    w, xs, out = run_sequences(LSTM(3, 4, "h", "x", arity=arity), seed, arity)
+
+    def step(x, state):
+        h, c = (np.zeros(4), np.zeros(4)) if state is None else state
+        i, f, o = (sigmoid(affine(w, f"h__{g}", x, h)) for g in "ifo")
+        c = f * c + i * np.tanh(affine(w, "h__g", x, h))
+        return o * np.tanh(c), c
+
+    np.testing.assert_allclose(out, recurrence(step, xs, 4), rtol=0, atol=TOL)

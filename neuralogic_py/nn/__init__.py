@@ -10,9 +10,10 @@ from .linear import MLP, Linear
 from .module import Module
 from .pooling import AvgPooling, MaxPooling, MeanPooling, Pooling, SumPooling
 from .propagation import APPNP, APPNPConv, GCNConv, SGConv, TAGConv
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "Module", "Linear", "MLP", "GCNConv", "SAGEConv", "GINConv", "GINEConv", "GraphConv", "RGCNConv",
     "ResGatedGraphConv", "SGConv", "TAGConv", "APPNP", "APPNPConv", "Pooling", "SumPooling", "MeanPooling",
-    "AvgPooling", "MaxPooling",
+    "AvgPooling", "MaxPooling", "RNN", "GRU", "LSTM",
 ]
