@@ -7,6 +7,12 @@ the outputs with the formula computed in numpy from the same weights (float64, 1
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import REPO
@@ -386,3 +392,26 @@ def test_lstm(seed, arity):
         return o * np.tanh(c), c
 
     np.testing.assert_allclose(out, recurrence(step, xs, 4), rtol=0, atol=TOL)
+
+
+# --------------------------------------------------------------------------- the guide
+
+
+GUIDE = REPO / "docs" / "modules.md"
+PYTHON_BLOCKS = re.findall(r"^```python\n(.*?)^```", GUIDE.read_text(), re.MULTILINE | re.DOTALL)
+
+
+def test_the_guide_has_an_example_per_family():
+    text = "\n".join(PYTHON_BLOCKS)
+    assert len(PYTHON_BLOCKS) == 3
+    assert all(name in text for name in ("GCNConv", "SAGEConv", "MeanPooling", "MLP", "GINConv", "GRU"))
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"block{k + 1}" for k in range(len(PYTHON_BLOCKS))])
+def test_the_guide_runs(block, tmp_path):
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
