@@ -97,6 +97,13 @@ def matmul_grad_right(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return unbroadcast(matmul(swap(a), g), b.shape)
 
 
+def placed(g: np.ndarray, shape: tuple[int, ...], rows: slice, cols: slice) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` in the block ``[..., rows, cols]`` (the gradient of a slice)."""
+    out = np.zeros(shape)
+    out[..., rows, cols] = g
+    return out
+
+
 # -- element-wise activations ---------------------------------------------------------------
 
 def saturating_logistic(x: np.ndarray, scale: float = 1.0, shift: float = 0.0) -> np.ndarray:

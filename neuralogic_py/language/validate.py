@@ -50,6 +50,7 @@ from typing import Iterator
 
 from ..errors import Span, ValidationError, render, warn
 from . import ir
+from .functions import function_parts
 
 ERROR = "error"
 WARNING = "warning"
@@ -321,6 +322,22 @@ def _metadata(statements: tuple[ir.Statement, ...]) -> Found:
                                     _key_span(s.span, key), _IGNORED_HINT.get((kind, key)))
         if isinstance(s, ir.WeightMetadata):
             yield from ((i, d) for d in _weight_metadata(s, weights.get(s.name)))
+        if isinstance(s, ir.Rule):
+            yield from ((i, d) for d in _aggregation_terms(s))
+
+
+def _aggregation_terms(rule: ir.Rule) -> Iterator[Diagnostic]:
+    """``softmax(agg_terms=[J])`` names variables of the head."""
+    aggregation = rule.metadata.aggregation
+    if aggregation is None or "(" not in aggregation:
+        return
+    terms = function_parts(aggregation)[1].get("agg_terms", [])
+    head = {v.name for v in rule.head.variables() if not v.is_anonymous}
+    missing = [t for t in terms if t not in head]
+    if missing:
+        yield Diagnostic(ERROR, f"agg_terms of softmax names {', '.join(missing)}, which the head {rule.head} "
+                                "does not have", _key_span(rule.span, "aggregation"),
+                         "the softmax runs over the heads that differ only in the listed head variables")
 
 
 def _weight_metadata(s: ir.WeightMetadata, weight: ir.Weight | None) -> Iterator[Diagnostic]:
@@ -385,7 +402,7 @@ def _clause_key(rule: ir.Rule) -> tuple:
         return f"{'@' if a.builtin else ''}{a.predicate}({','.join(terms)})"
 
     head = atom(rule.head)
-    body = frozenset(f"{lit.negation}{'*' if lit.hidden else ''}{atom(lit.atom)}" for lit in rule.body)
+    body = frozenset(f"{lit.function}{lit.negation}{'*' if lit.hidden else ''}{atom(lit.atom)}" for lit in rule.body)
     return head, body
 
 
