@@ -21,7 +21,7 @@ from neuralogic_py.engine import ops
 from neuralogic_py.language.dsl import R, Example, QueryLine, TemplateBuilder
 from neuralogic_py.learn.dataset import Dataset
 from neuralogic_py.learn.model import Model
-from neuralogic_py.nn import (APPNP, MLP, GCNConv, GINConv, GINEConv, GraphConv, Linear, MaxPooling, MeanPooling,
+from neuralogic_py.nn import (APPNP, MLP, GATv2Conv, GCNConv, GINConv, GINEConv, GraphConv, Linear, MaxPooling, MeanPooling,
                               GRU, LSTM, RNN, ResGatedGraphConv, RGCNConv, SAGEConv, SGConv, SumPooling, TAGConv)
 from neuralogic_py.nn.models import MODELS, ready_template
 
@@ -197,6 +197,31 @@ def test_res_gated(seed):
     np.testing.assert_allclose(out, want, rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("heads, concat, share_weights", [(1, True, False), (2, True, False), (3, False, True)])
+def test_gatv2(seed, heads, concat, share_weights):
+    g = Graph(seed)
+    layer = GATv2Conv(3, 2, "h", "x", heads=heads, concat=concat, share_weights=share_weights, activation="tanh")
+    w, out = run([layer], g, "h", seed)
+    left = linear(w, "h__lin_l", g.x)
+    right = left if share_weights else linear(w, "h__lin_r", g.x)
+    a = g.adjacency()
+    np.fill_diagonal(a, 1.0)
+    per_head = []
+    for h in range(heads):
+        rows = slice(2 * h, 2 * h + 2)
+        result = np.zeros((g.n, 2))
+        for i in range(g.n):
+            sources = np.flatnonzero(a[i])
+            z = right[i, rows] + left[sources, rows]
+            scores = np.where(z > 0, z, 0.2 * z) @ w[f"h__att{h}"][0]
+            alpha = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+            result[i] = alpha @ left[sources, rows]
+        per_head.append(result)
+    combined = np.concatenate(per_head, axis=1) if concat else np.mean(per_head, axis=0)
+    np.testing.assert_allclose(out, np.tanh(combined + column(w, "h__bias")), rtol=0, atol=TOL)
+
+
 # --------------------------------------------------------------------------- degree-normalised propagation
 
 
@@ -267,8 +292,15 @@ def graph_data(seeds: list[int]) -> Dataset:
     return Dataset(tuple(Example(g.facts(), queries=R.predict[float(g.x[:, 0].mean() > 0)]) for g in graphs))
 
 
-def test_a_stacked_model_has_the_finite_difference_gradient():
-    model = Model(TemplateBuilder(stacked("tanh")), seed=0)
+def attention() -> list:
+    """Two-head GATv2 attention, a sum readout and a linear head."""
+    return [GATv2Conv(3, 2, "h1", "x", heads=2, activation="tanh"), SumPooling("g", "h1"),
+            Linear(4, 1, "predict", "g", arity=0, activation="sigmoid")]
+
+
+@pytest.mark.parametrize("layers", [stacked("tanh"), attention()], ids=["stacked", "attention"])
+def test_a_stacked_model_has_the_finite_difference_gradient(layers):
+    model = Model(TemplateBuilder(layers), seed=0)
     _, compiled = model.build(graph_data([0, 1, 2]))
     params = model.store.learnable()
     cotangent = np.random.default_rng(0).normal(size=compiled.forward(params).shape)

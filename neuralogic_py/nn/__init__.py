@@ -5,6 +5,7 @@
 class's docstring gives the formula it computes. User guide: docs/modules.md.
 """
 
+from .attention import GATv2Conv
 from .conv import GINConv, GINEConv, GraphConv, ResGatedGraphConv, RGCNConv, SAGEConv
 from .linear import MLP, Linear
 from .module import Module
@@ -14,6 +15,6 @@ from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "Module", "Linear", "MLP", "GCNConv", "SAGEConv", "GINConv", "GINEConv", "GraphConv", "RGCNConv",
-    "ResGatedGraphConv", "SGConv", "TAGConv", "APPNP", "APPNPConv", "Pooling", "SumPooling", "MeanPooling",
+    "ResGatedGraphConv", "GATv2Conv", "SGConv", "TAGConv", "APPNP", "APPNPConv", "Pooling", "SumPooling", "MeanPooling",
     "AvgPooling", "MaxPooling", "RNN", "GRU", "LSTM",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..language.dsl import R, V, Relation, W
+from ..language.dsl import R, Relation, Transformation, V, W
 from .module import Activation, Module, atom, declare, functions, learnable, variables
 
 T, Z = V.T, V.Z  # a step and the step before it
@@ -138,8 +138,8 @@ class LSTM(_Recurrent):
         \mathbf{h}_t = \mathbf{o}_t \odot \tanh(\mathbf{c}_t), \qquad \mathbf{h}_0 = \mathbf{c}_0 = \mathbf{0}
 
     Gates ``<output>__i``, ``__f``, ``__g``, ``__o`` (weights ``__weight_ih``,
-    ``__weight_hh``, ``__bias`` each); the cell state is ``<output>__c``, its tanh
-    ``<output>__c_tanh``.
+    ``__weight_hh``, ``__bias`` each); the cell state is ``<output>__c``, read as
+    ``tanh(<output>__c(T))`` in the output's rule.
 
     PyNeuraLogic: ``LSTM(input_size, hidden_size, output_name, input_name,
     hidden_0_name, cell_state_0_name, arity=1)``.
@@ -151,13 +151,11 @@ class LSTM(_Recurrent):
 
     def rules(self) -> list[Any]:
         out, arity = self.output_name, self.arity + 1
-        i, f, g, o, c, c_tanh = (f"{out}__{name}" for name in ("i", "f", "g", "o", "c", "c_tanh"))
+        i, f, g, o, c = (f"{out}__{name}" for name in ("i", "f", "g", "o", "c"))
         return [*self.gate("i", "sigmoid"), *self.gate("f", "sigmoid"), *self.gate("g", "tanh"),
                 *self.gate("o", "sigmoid"),
                 self.product(c, self.at(f), *self.previous(c)),
                 self.product(c, self.at(i), self.at(g)),
                 declare(c, arity),
-                (self.at(c_tanh) <= self.at(c)) | functions("tanh"),
-                declare(c_tanh, arity),
-                self.product(out, self.at(o), self.at(c_tanh)),
+                self.product(out, self.at(o), Transformation.TANH(self.at(c))),
                 declare(out, arity)]
