@@ -447,3 +447,19 @@ def test_the_guide_runs(block, tmp_path):
                           timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+def test_the_fused_engine_trains_the_stacked_model_as_numpy_does():
+    from neuralogic_py.engine import jit
+
+    if not jit.available():
+        pytest.skip("numba is not installed")
+    data = graph_data(list(range(6)))
+    trained = []
+    for engine in ("numpy", "fused"):
+        model = Model(TemplateBuilder(stacked()), seed=0, loss="crossentropy", engine=engine)
+        result = model.fit(data, epochs=3, optimizer="adam", lr=0.01)
+        assert result.history.engine == engine
+        trained.append(model.parameters())
+    for name, value in trained[0].items():
+        np.testing.assert_allclose(trained[1][name], value, rtol=1e-9, atol=1e-12, err_msg=name)

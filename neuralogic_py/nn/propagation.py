@@ -19,7 +19,7 @@ nothing, as PyG's masked ``deg ** -0.5``. Edge facts are hidden: all edge weight
     o__deg(I) :- x(J), *o__edge(J, I). [aggregation=count]         % in-degree
     o__deg/1 [activation=sqrt]
     o__norm(I) :- o__deg(I). [activation=inverse]                  % 1 / sqrt(d_i)
-    W o(I) :- o__norm(I), o__norm(J), x(J), *o__edge(J, I). [combination=product, aggregation=sum]
+    W o(I) :- o__norm(I), o__norm(J), x(J), *o__edge(J, I). [combination=elproduct, aggregation=sum]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Adjacency:
         if not self.normalize:
             return (target <= (atom(source, J), hidden(self.edge, J, I))) | functions(aggregation="sum")
         body = (atom(self.norm, I), atom(self.norm, J), atom(source, J), hidden(self.edge, J, I))
-        return (target <= body) | functions(combination="product", aggregation="sum")
+        return (target <= body) | functions(combination="elproduct", aggregation="sum")
 
 
 class GCNConv(Module):
