@@ -18,6 +18,7 @@ import pytest
 from conftest import REPO
 
 from neuralogic_py.engine import ops
+from neuralogic_py.errors import ValidationError
 from neuralogic_py.language.dsl import R, Example, QueryLine, TemplateBuilder
 from neuralogic_py.learn.dataset import Dataset
 from neuralogic_py.learn.model import Model
@@ -463,3 +464,17 @@ def test_the_fused_engine_trains_the_stacked_model_as_numpy_does():
         trained.append(model.parameters())
     for name, value in trained[0].items():
         np.testing.assert_allclose(trained[1][name], value, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: SGConv(2, 3, "h", "x", K=0), "SGConv's K must be a whole number of at least 1, got 0"),
+    (lambda: GATv2Conv(2, 3, "h", "x", heads=1.5), "heads must be a whole number of at least 1"),
+    (lambda: SAGEConv(2, 3, "h", "x", aggr="meen"), "aggr must be one of mean, add, sum, max, min"),
+    (lambda: MLP([3], "h", "x"), "an MLP needs at least an input and an output size"),
+    (lambda: GINConv(SAGEConv(2, 3, "h", "x"), "x"), "the nn of a GIN layer is a Linear or an MLP"),
+    (lambda: str(GCNConv(2, 3, "H", "x")), "a weight name must start with a lower-case letter"),
+])
+def test_bad_layer_arguments_are_errors_at_the_users_line(make, message):
+    with pytest.raises(ValidationError, match=re.escape(message)) as caught:
+        make()
+    assert caught.value.span.file.endswith("test_nn.py")

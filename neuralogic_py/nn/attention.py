@@ -6,7 +6,7 @@ from typing import Any
 
 from ..language.dsl import A, T, Relation
 from .linear import Linear
-from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output
+from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output, whole
 from .propagation import Adjacency
 
 
@@ -37,7 +37,8 @@ class GATv2Conv(Module):
                  edge_name: str = "edge", *, heads: int = 1, concat: bool = True, negative_slope: float = 0.2,
                  add_self_loops: bool = True, bias: bool = True, share_weights: bool = False,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
+        self.in_channels, self.out_channels, self.concat = in_channels, out_channels, concat
+        self.heads = whole(heads, "GATv2Conv's heads", 1)
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.negative_slope, self.bias, self.share_weights = negative_slope, bias, share_weights
         self.activation = activation

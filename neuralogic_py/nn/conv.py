@@ -12,7 +12,7 @@ from typing import Any
 from ..language.dsl import C, W
 from .linear import MLP, Linear
 from .module import (Activation, I, J, Module, aggregation, atom, declare, fixed, functions, hidden, invalid, learnable,
-                     output)
+                     output, whole)
 
 
 class _RootAndNeighbours(Module):
@@ -212,7 +212,8 @@ class RGCNConv(Module):
                  feature_name: str, edge_name: str = "edge", *, relations: Sequence[Any] | None = None,
                  aggr: str = "mean", root_weight: bool = True, bias: bool = True,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.num_relations = in_channels, out_channels, num_relations
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.num_relations = whole(num_relations, "RGCNConv's num_relations", 1)
         self.relations = list(range(num_relations)) if relations is None else list(relations)
         if len(self.relations) != num_relations:
             raise invalid(f"RGCNConv: {num_relations} relations, but {len(self.relations)} names given")

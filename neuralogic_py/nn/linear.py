@@ -60,8 +60,8 @@ class MLP(Module):
         \mathbf{x}^{(k)} = \sigma(\mathbf{W}_k \mathbf{x}^{(k-1)} + \mathbf{b}_k), \qquad
         \mathbf{x}' = \mathbf{x}^{(L)}
 
-    with ``act`` as :math:`\sigma` (the identity on the last layer when ``plain_last``, as
-    PyG's ``MLP``, which is PyG's MLP with ``norm=None`` and no dropout). Layer ``k``
+    with ``act`` as :math:`\sigma`, the identity on the last layer when ``plain_last``: PyG's
+    ``MLP`` with ``norm=None`` and no dropout. Layer ``k``
     (0-based) writes ``<output>__mlp<k>``, the last one ``output_name``; its weights are
     those of a :class:`Linear` on that predicate (PyG's ``lins.<k>.weight``/``bias``).
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ValidationError
-from ..language.dsl import R, Function, _caller_span, Predicate, Relation, TemplateBuilder, Term, V, W, WeightSpec
+from ..language.dsl import Function, Predicate, R, Relation, TemplateBuilder, Term, V, W, WeightSpec, _caller_span
 
 Activation = str | Function
 
@@ -99,6 +99,13 @@ def output(name: str, size: int, with_bias: bool, activation: Activation) -> lis
 def invalid(message: str, hint: str | None = None) -> ValidationError:
     """An error about a layer's arguments, positioned at the user's line that made the layer."""
     return ValidationError(message, _caller_span(), hint)
+
+
+def whole(value: Any, what: str, least: int) -> int:
+    """``value`` checked to be a whole number of at least ``least`` (a number of hops, heads, relations)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise invalid(f"{what} must be a whole number of at least {least}, got {value!r}")
+    return value
 
 
 AGGREGATIONS = {"mean": "avg", "add": "sum", "sum": "sum", "max": "max", "min": "min"}

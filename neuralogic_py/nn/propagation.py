@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..language.dsl import WeightSpec
-from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output
+from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output, whole
 
 
 class Adjacency:
@@ -135,7 +135,7 @@ class SGConv(GCNConv):
                  activation: Activation = "identity") -> None:
         super().__init__(in_channels, out_channels, output_name, feature_name, edge_name,
                          add_self_loops=add_self_loops, bias=bias, activation=activation)
-        self.K = K
+        self.K = whole(K, "SGConv's K", 1)
 
 
 class TAGConv(Module):
@@ -158,7 +158,7 @@ class TAGConv(Module):
     def __init__(self, in_channels: int, out_channels: int, output_name: str, feature_name: str,
                  edge_name: str = "edge", *, K: int = 3, bias: bool = True, normalize: bool = True,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.K = in_channels, out_channels, K
+        self.in_channels, self.out_channels, self.K = in_channels, out_channels, whole(K, "TAGConv's K", 0)
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.bias, self.activation = bias, activation
         self.adjacency = Adjacency(output_name, feature_name, edge_name, False, normalize)
@@ -197,7 +197,7 @@ class APPNP(Module):
 
     def __init__(self, K: int, alpha: float, output_name: str, feature_name: str, edge_name: str = "edge", *,
                  add_self_loops: bool = True, normalize: bool = True, activation: Activation = "identity") -> None:
-        self.K, self.alpha = K, alpha
+        self.K, self.alpha = whole(K, "APPNP's K", 1), alpha
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.activation = activation
         self.adjacency = Adjacency(output_name, feature_name, edge_name, add_self_loops, normalize)
