@@ -471,3 +471,22 @@ def test_bad_layer_arguments_are_errors_at_the_users_line(make, message):
     with pytest.raises(ValidationError, match=re.escape(message)) as caught:
         make()
     assert caught.value.span.file.endswith("test_nn.py")
+
+
+def test_pyg_weights_load_by_their_state_dict_names():
+    """PyG's shapes (a bias (n,), GATv2's att (1, heads, out)) become ours; a missing key is an error."""
+    rng = np.random.default_rng(0)
+    layer = GATv2Conv(3, 2, "h", "x")
+    model = Model(TemplateBuilder(layer), seed=0)
+    state = {"lin_l.weight": rng.normal(size=(2, 3)), "lin_l.bias": rng.normal(size=2),
+             "lin_r.weight": rng.normal(size=(2, 3)), "lin_r.bias": rng.normal(size=2),
+             "att": rng.normal(size=(1, 1, 2)), "bias": rng.normal(size=2)}
+    layer.load_pyg(model, state)
+    w = model.parameters()
+    np.testing.assert_array_equal(w["h__lin_l__weight"], state["lin_l.weight"])
+    np.testing.assert_array_equal(w["h__lin_r__bias"][:, 0], state["lin_r.bias"])
+    np.testing.assert_array_equal(w["h__att0"], state["att"][0])
+    np.testing.assert_array_equal(w["h__bias"][:, 0], state["bias"])
+    del state["att"]
+    with pytest.raises(ValidationError, match="the PyG state_dict has no att"):
+        layer.load_pyg(model, state)

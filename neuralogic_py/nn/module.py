@@ -17,7 +17,10 @@ edge facts are hidden (``*edge``) unless a layer reads edge features.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from ..errors import ValidationError
 from ..language.dsl import Function, Predicate, R, Relation, TemplateBuilder, Term, V, W, WeightSpec, _caller_span
@@ -41,6 +44,21 @@ class Module:
         Matrices are stored as PyG's ``Linear.weight``, ``(out, in)``; biases as columns.
         """
         return {}
+
+    def load_pyg(self, model: Any, state_dict: Mapping[str, Any]) -> None:
+        """Set this layer's weights in ``model`` (a :class:`~neuralogic_py.learn.model.Model`) from
+        the ``state_dict()`` of the PyG layer it mirrors (tensors or arrays), through :attr:`pyg_names`.
+
+        Each value is reshaped to the weight's shape (a bias ``(n,)`` to a column); torch is
+        not imported: a CPU tensor converts with ``numpy.asarray``.
+        """
+        shapes = {name: value.shape for name, value in model.parameters().items()}
+        missing = [key for key in self.pyg_names if key not in state_dict]
+        if missing:
+            raise invalid(f"the PyG state_dict has no {', '.join(missing)}",
+                          hint=f"{type(self).__name__} reads {', '.join(self.pyg_names)}")
+        model.load_parameters({name: np.asarray(state_dict[key], dtype=np.float64).reshape(shapes[name])
+                               for key, name in self.pyg_names.items()})
 
     def template(self) -> TemplateBuilder:
         return TemplateBuilder(self.rules())
