@@ -337,3 +337,25 @@ def test_duplicate_grounding_keeps_one_rule_neuron_per_substitution(meta, want):
     np.testing.assert_allclose(plain.forward().ravel(), want, rtol=0, atol=0)
     assert_gradients_match_finite_differences(network("h(X) :- {2} f(Y), *e(X, Y, K). "
                                                       f"[aggregation=avg{meta}]", MULTIGRAPH, "h(a). h(b)."))
+
+
+ATTENTION_MODULE = """
+<{scale}> out__dk.
+out__dot(X, Y) :- out__dk, transpose(k(Y)), q(X). [combination=product, aggregation=softmax(agg_terms=[Y])]
+out(X) :- out__dot(X, Y), v(Y). [combination=product, aggregation=sum]
+"""
+
+
+def test_scaled_dot_product_attention_as_pyneuralogic_expands_it():
+    """out_x = sum_y softmax_y(q_x . k_y / sqrt(d)) v_y: transpose on a literal, a product, the split softmax."""
+    rng = np.random.default_rng(7)
+    n, d = 4, 3
+    q, k, v = rng.normal(size=(3, n, d))
+    vectors = lambda name, m: [f"<[{', '.join(f'{x:.17g}' for x in row)}]> {name}({i})" for i, row in enumerate(m)]
+    data = ", ".join(vectors("q", q) + vectors("k", k) + vectors("v", v)) + "."
+    template = ATTENTION_MODULE.format(scale=repr(float(1 / np.sqrt(d))))
+    compiled = network(template, data, " ".join(f"out({i})." for i in range(n)), "structural")
+    scores = q @ k.T / np.sqrt(d)
+    weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(compiled.forward()[:, :, 0], weights @ v, rtol=0, atol=1e-12)

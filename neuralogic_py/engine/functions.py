@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from ..language.functions import DEFAULT_SLOPE, function_parts
+from ..language.functions import function_parts
 from . import ops
 from .segments import Segments
 from .tape import value_of
@@ -26,7 +26,7 @@ def _leakyrelu(slope: float) -> Callable[[Any], Any]:
 
 
 ACTIVATIONS = {
-    "sigmoid": ops.sigmoid, "tanh": ops.tanh, "relu": ops.relu, "leakyrelu": _leakyrelu(DEFAULT_SLOPE),
+    "sigmoid": ops.sigmoid, "tanh": ops.tanh, "relu": ops.relu, "leakyrelu": ops.leakyrelu,
     "signum": ops.signum, "lukasiewicz": ops.lukasiewicz, "exp": ops.exp, "log": ops.log,
     "sqrt": ops.sqrt, "inverse": ops.inverse, "reverse": ops.reverse, "identity": ops.identity,
     "transpose": ops.transpose, "norm": ops.norm, "softmax": ops.softmax, "sparsemax": ops.sparsemax,

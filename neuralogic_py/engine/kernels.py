@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..language.functions import DEFAULT_SLOPE as LEAKY_SLOPE  # plain leakyrelu's slope
+
 SATURATION = 100.0  # the reference clamps sigmoid-like activations beyond +-100
-LEAKY_SLOPE = 0.01
 NORM_EPSILON = 1e-10
 MISSING_LOG = 100.0  # the reference's cross-entropy value where the log would be infinite
 

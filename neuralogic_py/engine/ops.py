@@ -113,8 +113,8 @@ sigmoid = defop("sigmoid", k.saturating_logistic,
                 lambda g, ans, x: g * ans * (1.0 - ans) * k.unsaturated(x))
 tanh = defop("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 relu = defop("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * (x > 0))
-leakyrelu = defop("leakyrelu", lambda x, slope: np.where(x > 0, x, slope * x),
-                  lambda g, ans, x, slope: g * np.where(x > 0, 1.0, slope))
+leakyrelu = defop("leakyrelu", lambda x, slope=k.LEAKY_SLOPE: np.where(x > 0, x, slope * x),
+                  lambda g, ans, x, slope=k.LEAKY_SLOPE: g * np.where(x > 0, 1.0, slope))
 signum = defop("signum", lambda x: (x > 0).astype(np.float64))
 exp = defop("exp", np.exp, lambda g, ans, x: g * ans)
 log = defop("log", np.log, lambda g, ans, x: g / x)
