@@ -494,3 +494,8 @@ def test_pyg_weights_load_by_their_state_dict_names():
     del state["att"]
     with pytest.raises(ValidationError, match="the PyG state_dict has no att"):
         layer.load_pyg(model, state)
+
+
+def test_the_guide_shows_the_rules_gcn_writes():
+    shown = re.search(r"^```text\n(h1__edge.*?)^```", GUIDE.read_text(), re.MULTILINE | re.DOTALL).group(1)
+    assert shown == str(GCNConv(2, 3, "h1", "feature")) + "\n"

@@ -14,9 +14,9 @@ nothing, as PyG's masked ``deg ** -0.5``. Edge facts are hidden: all edge weight
 
 :class:`Adjacency` writes the rules for a layer with output ``o``::
 
-    o__edge(J, I) :- *edge(J, I).
-    o__edge(I, I) :- *x(I).                                        % self loops
-    o__deg(I) :- x(J), *o__edge(J, I). [aggregation=count]         % in-degree
+    o__edge(J, I) :- *edge(J, I), <1.0>.
+    o__edge(I, I) :- *x(I), <1.0>.                                 % self loops
+    o__deg(I) :- o__edge(J, I). [aggregation=count]                % in-degree
     o__deg/1 [activation=sqrt]
     o__norm(I) :- o__deg(I). [activation=inverse]                  % 1 / sqrt(d_i)
     W o(I) :- o__norm(I), o__norm(J), x(J), *o__edge(J, I). [combination=elproduct, aggregation=sum]
@@ -39,13 +39,13 @@ class Adjacency:
         self.edge, self.degree, self.norm = f"{prefix}__edge", f"{prefix}__deg", f"{prefix}__norm"
 
     def rules(self) -> list[Any]:
-        rules: list[Any] = [(atom(self.edge, J, I) <= hidden(self.edge_name, J, I)) | functions()]
+        one = fixed(1.0)  # an edge's value: the degree counts these scalars, not the features
+        rules: list[Any] = [(atom(self.edge, J, I) <= (hidden(self.edge_name, J, I), one)) | functions()]
         if self.add_self_loops:
-            rules.append((atom(self.edge, I, I) <= hidden(self.feature_name, I)) | functions())
+            rules.append((atom(self.edge, I, I) <= (hidden(self.feature_name, I), one)) | functions())
         rules.append(declare(self.edge, 2))
         if self.normalize:
-            rules += [(atom(self.degree, I) <= (atom(self.feature_name, J), hidden(self.edge, J, I)))
-                      | functions(aggregation="count"),
+            rules += [(atom(self.degree, I) <= atom(self.edge, J, I)) | functions(aggregation="count"),
                       declare(self.degree, 1, "sqrt"),
                       (atom(self.norm, I) <= atom(self.degree, I)) | functions("inverse"),
                       declare(self.norm, 1)]
