@@ -4,7 +4,7 @@ Each layer of :mod:`neuralogic_py.nn` that has a PyG counterpart is built twice,
 PyG's module (float64, its own random initialisation) and as ours; ``Module.load_pyg``
 copies PyG's ``state_dict`` into our model; both run on the same random directed
 graphs (features ``x(i)``, edges ``edge(j, i)``, one self loop in the data, edge
-features for GINE). The table lists the largest absolute difference of the node
+features ``edge_x(j, i)`` for GINE, typed edges ``typed(j, r, i)`` for RGCN). The table lists the largest absolute difference of the node
 outputs over the graphs. Needs torch and torch_geometric; without them it says so and
 exits 0.
 
@@ -28,7 +28,7 @@ from neuralogic_py.learn.dataset import Dataset  # noqa: E402
 from neuralogic_py.learn.model import Model  # noqa: E402
 from neuralogic_py import nn  # noqa: E402
 
-IN, OUT, EDGE_DIM = 3, 4, 2
+IN, OUT, EDGE_DIM, RELATIONS = 3, 4, 2, 3
 
 
 def pairs(pyg: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], nn.Module]]]:
@@ -48,26 +48,34 @@ def pairs(pyg: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], nn.Module
         "SGConv": (lambda: pyg.SGConv(IN, OUT, K=2), lambda: nn.SGConv(IN, OUT, "h", "x", K=2)),
         "TAGConv": (lambda: pyg.TAGConv(IN, OUT, K=3), lambda: nn.TAGConv(IN, OUT, "h", "x", K=3)),
         "APPNP": (lambda: pyg.APPNP(K=3, alpha=0.1), lambda: nn.APPNP(3, 0.1, "h", "x")),
+        "RGCNConv": (lambda: pyg.RGCNConv(IN, OUT, RELATIONS),
+                     lambda: nn.RGCNConv(IN, OUT, RELATIONS, "h", "x", "typed")),
         "GATv2Conv": (lambda: pyg.GATv2Conv(IN, OUT), lambda: nn.GATv2Conv(IN, OUT, "h", "x")),
+        "GATv2Conv, 3 heads": (lambda: pyg.GATv2Conv(IN, OUT, heads=3),
+                               lambda: nn.GATv2Conv(IN, OUT, "h", "x", heads=3)),
     }
 
 
-def random_graph(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
+def random_graph(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Features, edges (one self loop), edge features and edge types."""
     n = int(rng.integers(5, 12))
     edges = sorted({(int(j), int(i)) for j in range(n) for i in range(n) if rng.random() < 0.3} | {(0, 0)})
-    return rng.normal(size=(n, IN)), edges, rng.normal(size=(len(edges), EDGE_DIM))
+    return (rng.normal(size=(n, IN)), edges, rng.normal(size=(len(edges), EDGE_DIM)),
+            rng.integers(RELATIONS, size=len(edges)))
 
 
 def difference(torch: Any, theirs: Any, ours: nn.Module, graph: tuple) -> float:
-    x, edges, edge_x = graph
+    x, edges, edge_x, types = graph
     model = Model(TemplateBuilder(ours), seed=0)
     ours.load_pyg(model, theirs.state_dict())
-    facts = [R.x(i)[row.tolist()] for i, row in enumerate(x)]
-    facts += [R.edge(j, i) for j, i in edges] + [R.edge_x(j, i)[e.tolist()] for (j, i), e in zip(edges, edge_x)]
+    facts = [R.x(i)[row.tolist()] for i, row in enumerate(x)] + [R.edge(j, i) for j, i in edges]
+    facts += [R.edge_x(j, i)[e.tolist()] for (j, i), e in zip(edges, edge_x)]
+    facts += [R.typed(j, int(r), i) for (j, i), r in zip(edges, types)]
     data = Dataset((Example(facts, id=R.g),), (QueryLine([R.h(i) for i in range(len(x))], id=R.g),))
     mine = model.predict(data).outputs[:, :, 0]
     edge_index = torch.tensor(edges, dtype=torch.long).T
-    args = (torch.tensor(x), edge_index) + ((torch.tensor(edge_x),) if isinstance(ours, nn.GINEConv) else ())
+    extra = {nn.GINEConv: torch.tensor(edge_x), nn.RGCNConv: torch.tensor(types)}.get(type(ours))
+    args = (torch.tensor(x), edge_index) + (() if extra is None else (extra,))
     with torch.no_grad():
         reference = theirs(*args).numpy()
     return float(np.abs(mine - reference).max())

@@ -478,7 +478,7 @@ def test_bad_layer_arguments_are_errors_at_the_users_line(make, message):
 
 
 def test_pyg_weights_load_by_their_state_dict_names():
-    """PyG's shapes (a bias (n,), GATv2's att (1, heads, out)) become ours; a missing key is an error."""
+    """PyG's shapes (a bias (n,), GATv2's att (1, heads, out), RGCN's (in, out) matrices) become ours."""
     rng = np.random.default_rng(0)
     layer = GATv2Conv(3, 2, "h", "x")
     model = Model(TemplateBuilder(layer), seed=0)
@@ -494,6 +494,13 @@ def test_pyg_weights_load_by_their_state_dict_names():
     del state["att"]
     with pytest.raises(ValidationError, match="the PyG state_dict has no att"):
         layer.load_pyg(model, state)
+    layer = RGCNConv(3, 2, 2, "h", "x")
+    model = Model(TemplateBuilder(layer), seed=0)
+    state = {"weight": rng.normal(size=(2, 3, 2)), "root": rng.normal(size=(3, 2)), "bias": rng.normal(size=2)}
+    layer.load_pyg(model, state)
+    w = model.parameters()
+    np.testing.assert_array_equal(w["h__weight1"], state["weight"][1].T)
+    np.testing.assert_array_equal(w["h__root"], state["root"].T)
 
 
 def test_the_guide_shows_the_rules_gcn_writes():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..language.dsl import A, T, Relation
 from .linear import Linear
-from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output, whole
+from .module import (Activation, I, J, Module, PygState, atom, declare, fixed, functions, hidden, learnable, output,
+                     whole)
 from .propagation import Adjacency
 
 
@@ -26,7 +29,8 @@ class GATv2Conv(Module):
     ``h*out .. (h+1)*out`` (``slice``). :math:`\Vert` concatenates the heads (``concat``)
     or averages them. Self loops as in :class:`GCNConv` (each node attends to itself
     once). The softmax is ``aggregation=softmax(agg_terms=[J])``; the attention vectors
-    are ``$<output>__att<h>`` (PyG's ``att[0, h]``); no edge features, no dropout.
+    are ``$<output>__att<h>`` (PyG's ``att[0, h]``, split by ``load_pyg``); no edge
+    features, no dropout.
 
     PyNeuraLogic: ``GATv2Conv(in_channels, out_channels, output_name, feature_name,
     edge_name, share_weights, add_self_loops, negative_slope, activation)``, one head,
@@ -85,8 +89,11 @@ class GATv2Conv(Module):
     def pyg_names(self) -> dict[str, str]:
         names = {f"lin_l.{k}": v for k, v in self.source.pyg_names.items()}
         names.update({f"lin_r.{k}": v for k, v in self.target.pyg_names.items()})
-        if self.heads == 1:
-            names["att"] = f"{self.output_name}__att0"
         if self.bias:
             names["bias"] = f"{self.output_name}__bias"
         return names
+
+    def from_pyg(self, state: PygState) -> dict[str, np.ndarray]:
+        """PyG's ``att`` is ``(1, heads, out)``: row ``h`` is ``$<output>__att<h>``."""
+        att = state["att"]
+        return {**super().from_pyg(state), **{f"{self.output_name}__att{h}": att[0, h] for h in range(self.heads)}}

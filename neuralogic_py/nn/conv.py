@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..language.dsl import C, W
 from .linear import MLP, Linear
-from .module import (Activation, I, J, Module, aggregation, atom, declare, fixed, functions, hidden, invalid, learnable,
-                     output, whole)
+from .module import (Activation, I, J, Module, PygState, aggregation, atom, declare, fixed, functions, hidden, invalid,
+                     learnable, output, whole)
 
 
 class _RootAndNeighbours(Module):
@@ -200,7 +202,8 @@ class RGCNConv(Module):
     Edges are ``<edge>(J, R, I)`` with the relation ``R`` one of ``relations`` (default
     the integers ``0 .. num_relations-1``, PyG's ``edge_type``). Weights
     ``$<output>__weight<r>`` (:math:`\mathbf{\Theta}_r`, PyG's ``weight[r]`` transposed),
-    ``$<output>__root`` (PyG's ``root`` transposed) and ``$<output>__bias``. ``aggr``
+    ``$<output>__root`` (PyG's ``root`` transposed) and ``$<output>__bias``; ``load_pyg``
+    transposes them. ``aggr``
     replaces the mean per relation; no basis or block decomposition.
 
     PyNeuraLogic: ``RGCNConv(in_channels, out_channels, output_name, feature_name,
@@ -230,6 +233,17 @@ class RGCNConv(Module):
         if self.root_weight:
             rules.append((atom(out, I)[learnable(f"{out}__root", *shape)] <= atom(self.feature_name, I)) | functions())
         return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
+
+
+    def from_pyg(self, state: PygState) -> dict[str, np.ndarray]:
+        """PyG keeps ``weight`` as ``(relations, in, out)`` and ``root`` as ``(in, out)``: transposed here."""
+        out, weight = self.output_name, state["weight"]
+        values = {f"{out}__weight{r}": weight[r].T for r in range(self.num_relations)}
+        if self.root_weight:
+            values[f"{out}__root"] = state["root"].T
+        if self.bias:
+            values[f"{out}__bias"] = state["bias"]
+        return values
 
 
 class ResGatedGraphConv(Module):

@@ -47,24 +47,37 @@ class Module:
 
     def load_pyg(self, model: Any, state_dict: Mapping[str, Any]) -> None:
         """Set this layer's weights in ``model`` (a :class:`~neuralogic_py.learn.model.Model`) from
-        the ``state_dict()`` of the PyG layer it mirrors (tensors or arrays), through :attr:`pyg_names`.
+        the ``state_dict()`` of the PyG layer it mirrors (tensors or arrays).
 
         Each value is reshaped to the weight's shape (a bias ``(n,)`` to a column); torch is
         not imported: a CPU tensor converts with ``numpy.asarray``.
         """
         shapes = {name: value.shape for name, value in model.parameters().items()}
-        missing = [key for key in self.pyg_names if key not in state_dict]
-        if missing:
-            raise invalid(f"the PyG state_dict has no {', '.join(missing)}",
-                          hint=f"{type(self).__name__} reads {', '.join(self.pyg_names)}")
-        model.load_parameters({name: np.asarray(state_dict[key], dtype=np.float64).reshape(shapes[name])
-                               for key, name in self.pyg_names.items()})
+        values = self.from_pyg(PygState(self, state_dict))
+        model.load_parameters({name: value.reshape(shapes[name]) for name, value in values.items()})
+
+    def from_pyg(self, state: PygState) -> dict[str, np.ndarray]:
+        """This layer's weights by name from a PyG ``state_dict``: :attr:`pyg_names`, copied."""
+        return {name: state[key] for key, name in self.pyg_names.items()}
 
     def template(self) -> TemplateBuilder:
         return TemplateBuilder(self.rules())
 
     def __str__(self) -> str:
         return str(self.template())
+
+
+class PygState:
+    """A PyG ``state_dict`` read as float64 arrays; a missing key is an error naming the layer."""
+
+    def __init__(self, layer: Module, state_dict: Mapping[str, Any]) -> None:
+        self.layer, self.state_dict = layer, state_dict
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self.state_dict:
+            raise invalid(f"the PyG state_dict has no {key}",
+                          hint=f"pass the state_dict() of PyG's {type(self.layer).__name__}")
+        return np.asarray(self.state_dict[key], dtype=np.float64)
 
 
 def atom(name: str, *terms: Term) -> Relation:
