@@ -4,9 +4,9 @@ Each layer of :mod:`neuralogic_py.nn` that has a PyG counterpart is built twice,
 PyG's module (float64, its own random initialisation) and as ours; ``Module.load_pyg``
 copies PyG's ``state_dict`` into our model; both run on the same random directed
 graphs (features ``x(i)``, edges ``edge(j, i)``, one self loop in the data, edge
-features ``edge_x(j, i)`` for GINE, typed edges ``typed(j, r, i)`` for RGCN). The table lists the largest absolute difference of the node
-outputs over the graphs. Needs torch and torch_geometric; without them it says so and
-exits 0.
+features ``edge_x(j, i)`` for GINE, typed edges ``typed(j, r, i)`` for RGCN). The table
+lists the largest absolute difference of the node outputs over the graphs. Needs torch
+and torch_geometric; without them it says so and exits 0.
 
     python benchmarks/zoo_pyg.py [--graphs 5]
 """
