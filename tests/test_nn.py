@@ -24,7 +24,8 @@ from neuralogic_py.language.dsl import R, Example, QueryLine, TemplateBuilder
 from neuralogic_py.learn.dataset import Dataset
 from neuralogic_py.learn.model import Model
 from neuralogic_py.nn import (APPNP, GRU, LSTM, MLP, RNN, GATv2Conv, GCNConv, GINConv, GINEConv, GraphConv, Linear,
-                              MaxPooling, MeanPooling, ResGatedGraphConv, RGCNConv, SAGEConv, SGConv, SumPooling, TAGConv)
+                              MaxPooling, MeanPooling, ResGatedGraphConv, RGCNConv, SAGEConv, SGConv, SumPooling,
+                              TAGConv)
 from neuralogic_py.nn.models import MODELS, ready_template
 
 TOL = 1e-10
