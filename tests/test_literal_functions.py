@@ -14,6 +14,7 @@ from test_fused import assert_engines_agree
 
 from neuralogic_py import cli
 from neuralogic_py.engine import jit, ops
+from neuralogic_py.engine.gradcheck import numerical_gradient
 from neuralogic_py.errors import NeuralogicError
 from neuralogic_py.language.data import parse_examples, parse_queries
 from neuralogic_py.language.dsl import A, R, T, V
@@ -33,27 +34,16 @@ def squared(out, targets):
     return ops.sum_all(ops.mse(out, targets))
 
 
-def finite_differences(compiled, targets, step=1e-6):
-    """Central differences of the summed squared error for every learnable parameter."""
+def finite_differences(compiled, targets):
+    """Central differences of the summed squared error for every learnable parameter (engine/gradcheck.py)."""
     params = {n: np.array(v, dtype=float) for n, v in compiled.store.learnable().items()}
 
-    def loss() -> float:
-        out = compiled.forward(params)
-        return float(((out - targets) ** 2).mean(axis=(1, 2)).sum())
+    def loss(name: str, value: np.ndarray) -> np.ndarray:
+        out = compiled.forward({**params, name: value})
+        return np.asarray(((out - targets) ** 2).mean(axis=(1, 2)).sum())
 
-    grads = {}
-    for name, value in params.items():
-        g = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            original = value[index]
-            value[index] = original + step
-            up = loss()
-            value[index] = original - step
-            down = loss()
-            value[index] = original
-            g[index] = (up - down) / (2 * step)
-        grads[name] = g
-    return grads
+    return {name: numerical_gradient(lambda v, name=name: loss(name, v), [value], 0, np.ones(()))
+            for name, value in params.items()}
 
 
 def assert_gradients_match_finite_differences(compiled, seed=1):
@@ -359,3 +349,79 @@ def test_scaled_dot_product_attention_as_pyneuralogic_expands_it():
     weights = np.exp(scores - scores.max(axis=1, keepdims=True))
     weights /= weights.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(compiled.forward()[:, :, 0], weights @ v, rtol=0, atol=1e-12)
+
+
+def test_a_function_name_on_a_constant_that_is_a_nullary_predicate_gets_a_warning():
+    """PyNeuraLogic prints sqrt applied to the 0-ary atom n as sqrt(n), which reads here as an atom."""
+    with pytest.warns(UserWarning, match=r"'sqrt\(n\)' is the atom sqrt/1 of the constant n") as caught:
+        parse_template("n :- f(X).\nh :- sqrt(n).")
+    assert "sqrt(n())" in str(caught[0].message)
+    assert str(parse_template("n :- f(X).\nh :- sqrt(n()).").rules[1].body[0]) == "sqrt(n())"
+
+
+GATED = """
+h(X, 0) :- h0(X).
+z(X, T) :- $wz={2,2} inp(X, T), $uz={2,2} h(X, Z), @next(Z, T). [activation=sigmoid]
+n(X, T) :- $wn={2,2} inp(X, T), $un={2,2} h(X, Z), @next(Z, T). [activation=tanh]
+left(X, T) :- reverse(z(X, T)), n(X, T). [combination=elproduct]
+right(X, T) :- z(X, T), h(X, Z), @next(Z, T). [combination=elproduct]
+h(X, T) :- left(X, T), right(X, T).
+"""
+
+
+def test_a_gated_recurrence_over_next_with_reverse_on_a_literal():
+    """h_t = (1 - z_t) * n_t + z_t * h_{t-1}, z_t = sigmoid(Wz x_t + Uz h_{t-1}), n_t = tanh(Wn x_t + Un h_{t-1})."""
+    rng = np.random.default_rng(3)
+    xs, h = rng.normal(size=(3, 2)), rng.normal(size=2)
+    vector = lambda v: f"<[{v[0]:.17g}, {v[1]:.17g}]>"
+    data = ", ".join([f"{vector(h)} h0(s)"] + [f"{vector(x)} inp(s, {t + 1})" for t, x in enumerate(xs)]) + "."
+    compiled = network(GATED, data, "h(s, 3).", "structural")
+    w = {k: np.asarray(v) for k, v in compiled.store.values.items()}
+    for x in xs:
+        z = 1 / (1 + np.exp(-(w["wz"] @ x + w["uz"] @ h)))
+        n = np.tanh(w["wn"] @ x + w["un"] @ h)
+        h = (1 - z) * n + z * h
+    np.testing.assert_allclose(compiled.forward().ravel(), h, rtol=0, atol=1e-12)
+    assert_gradients_match_finite_differences(compiled)
+
+
+def test_a_cycle_through_a_softmax_partition_is_a_positioned_error():
+    """att(a, b) depends on s(a, c) through its partition's softmax, and s(a, c) on att(a, b)."""
+    template = """att(I, J) :- s(I, J). [aggregation=softmax(agg_terms=[J])]
+s(I, J) :- e(I, J).
+t(I, K) :- att(I, J), e(J, K).
+s(I, K) :- t(I, K), @neq(I, K).
+"""
+    with pytest.raises(NeuralogicError, match=r"cycle in example 1: att\(a, b\) <- s\(a, c\) <- t\(a, c\)") as info:
+        network(template, "<1.0> e(a, b), <2.0> e(b, c), <1.0> e(a, c).", "att(a, c).")
+    assert info.value.span.line == 1
+
+
+def test_settings_take_parameterised_functions_but_not_a_softmax_over_head_variables():
+    from neuralogic_py.neural import NeuralSettings
+
+    assert NeuralSettings(rule_activation="leakyrelu(0.2)").rule_activation == "leakyrelu(0.2)"
+    with pytest.raises(NeuralogicError, match="belongs in that rule's metadata"):
+        NeuralSettings(aggregation="softmax(agg_terms=[J])")
+
+
+def test_parameterised_activations_of_predicates():
+    """h/1 [activation=slice(...)], [activation=reshape(...)] and [activation=leakyrelu(0.3)] on atom neurons."""
+    template = """g(X) :- $a={4,2} f(X).
+g/1 [activation=slice(rows=[1, 3])]
+k(X) :- $b={2,2} g(X).
+k/1 [activation=reshape(shape=[1, 2])]
+out(X) :- $c={2,1} k(X). [combination=product]
+out(X) :- $d={1,2} g(X).
+out/1 [activation=leakyrelu(0.3)]
+"""
+    data = "<[0.5, -1.0]> f(a). <[-2.0, 0.25]> f(b)."
+    compiled = network(template, data, "out(a). out(b).", "structural")
+    w = {k: np.asarray(v) for k, v in compiled.store.values.items()}
+    for row, f in zip(compiled.forward(), ([0.5, -1.0], [-2.0, 0.25])):
+        g = (w["a"] @ np.array(f))[1:3]
+        k = (w["b"] @ g).reshape(1, 2)
+        z = (w["c"] @ k).reshape(2, 2)  # a column times a row: the outer product, as the reference's times
+        assert row.shape == (2, 2)
+        np.testing.assert_allclose(row, leaky(z + (w["d"] @ g).item(), 0.3), rtol=0, atol=1e-12)
+    assert_gradients_match_finite_differences(compiled)

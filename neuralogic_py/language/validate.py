@@ -50,7 +50,7 @@ from typing import Iterator
 
 from ..errors import Span, ValidationError, render, warn
 from . import ir
-from .functions import function_parts
+from .functions import canonical_function, function_parts
 
 ERROR = "error"
 WARNING = "warning"
@@ -97,7 +97,8 @@ def validate_template(template: ir.Template) -> None:
 def check_template(template: ir.Template) -> list[Diagnostic]:
     """All errors and warnings of ``template``, in the order of the statements they concern."""
     found: list[tuple[int, Diagnostic]] = []
-    for check in (_unsafe_rules, _arities, _named_weights, _metadata, _declarations, _no_effect, _duplicate_rules):
+    for check in (_unsafe_rules, _arities, _named_weights, _metadata, _declarations, _no_effect,
+                  _function_lookalikes, _duplicate_rules):
         found.extend(check(template.statements))
     found.sort(key=lambda item: item[0])  # stable: within a statement, checks keep their order
     return [d for _, d in found]
@@ -384,6 +385,24 @@ def _no_effect(statements: tuple[ir.Statement, ...]) -> Found:
             yield i, Diagnostic(WARNING, "metadata that follows no rule has no effect", s.span,
                                 "rule metadata goes right after the rule's '.'; predicate metadata after "
                                 "name/arity, e.g. h/1 [activation=sigmoid]")
+
+
+def _function_lookalikes(statements: tuple[ir.Statement, ...]) -> Found:
+    """``sqrt(a)`` in a body is the atom ``sqrt`` of the constant ``a``; PyNeuraLogic prints a function on a
+    0-ary atom that way, so say how the function is written here when ``a`` is also a 0-ary predicate."""
+    nullary = {s.head.predicate for s in statements if isinstance(s, ir.Rule) and not s.head.terms}
+    for i, s in enumerate(statements):
+        if not isinstance(s, ir.Rule):
+            continue
+        for lit in s.body:
+            atom = lit.atom
+            if lit.function is None and not atom.builtin and len(atom.terms) == 1 \
+                    and canonical_function("activation", atom.predicate) is not None \
+                    and isinstance(atom.terms[0], ir.Constant) and atom.terms[0].value in nullary:
+                inner = atom.terms[0].value
+                yield i, Diagnostic(WARNING, f"'{atom}' is the atom {atom.predicate}/1 of the constant {inner}, "
+                                    f"not the function {atom.predicate} of the 0-ary atom {inner}",
+                                    lit.span or s.span, f"for the function write {atom.predicate}({inner}())")
 
 
 # --------------------------------------------------------------------------- duplicate rules

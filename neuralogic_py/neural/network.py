@@ -494,7 +494,8 @@ def _cycle_error(network: Network, level, rule_level, agg_level, start: int) -> 
             if agg_level[li][g] >= 0:
                 continue
             layer = network.layers[li]
-            members = layer.member[layer.member_group == g]
+            groups = [g] if layer.partition is None else np.flatnonzero(layer.partition == layer.partition[g])
+            members = layer.member[np.isin(layer.member_group, groups)]  # a softmax partition waits for all
             for r in members[rule_level[li][members] < 0].tolist():
                 body = layer.body[r]
                 blocked = body[level[body] < 0]
