@@ -232,19 +232,23 @@ def test_auto_chooses_by_the_step_costs_measured_on_the_training_batches(monkeyp
     params, loss = compiled.store.learnable(), LOSSES["mse"]
     targets = compiled.targets()
     batches = [np.arange(i, i + 4) for i in range(0, 12, 4)]
-    fused, numpy_run, planning = compiled.measured_costs(params, loss, targets, None, batches)
-    assert all(0 < t < 10 for t in (fused, numpy_run, planning))
+    for seconds in (compiled.numpy_step_seconds(params, loss, targets, None, batches, 1.0),
+                    compiled.fused_step_seconds(params, loss, targets, None, batches)):
+        assert 0 < seconds < 10
+    measured = {}
+    monkeypatch.setattr(compiled, "numpy_step_seconds", lambda *args: measured["numpy"] * (1 + 19 * args[-1]))
+    monkeypatch.setattr(compiled, "fused_step_seconds", lambda *args: measured["fused"])
 
-    def trainer(costs, new_batches):
-        monkeypatch.setattr(compiled, "measured_costs", lambda *args: costs)
-        return compiled.fused_trainer(params, Adam(0.01), loss, targets, None, 10 ** 5, 100, batches, new_batches)
+    def trainer(fused, numpy, new_batches, steps=10 ** 5):
+        measured.update(fused=fused, numpy=numpy)  # a plan per step: 20x the step
+        return compiled.fused_trainer(params, Adam(0.01), loss, targets, None, steps, 100, batches, new_batches)
 
-    assert trainer((1e-4, 1e-3, 0.0), False) is not None  # fused faster
-    assert trainer((1e-3, 1e-4, 0.0), False) is None  # numpy's batched steps faster
-    assert trainer((1e-3, 1e-4, 5e-3), True) is not None  # but a plan per new batch makes numpy slower
-    assert trainer((1e-3, 1e-4, 5e-3), False) is None  # fixed batches: a plan once, over 100 epochs
+    assert trainer(1e-4, 1e-3, False) is not None  # fused faster
+    assert trainer(1e-3, 1e-4, False) is None  # numpy's batched steps faster
+    assert trainer(1e-3, 1e-4, True) is not None  # but not with a plan made per new batch
+    assert trainer(1e-5, 1e-5, True, steps=1000) is None  # numpy's whole training is quicker than loading
     compiled.engine = "fused"
-    assert trainer((1e-3, 1e-4, 0.0), False) is not None  # insisting measures nothing
+    assert trainer(1e-3, 1e-4, False) is not None  # insisting measures nothing
 
 
 def test_the_kernel_cache_is_per_user_and_outside_the_package(monkeypatch, tmp_path):

@@ -21,9 +21,10 @@ only what the fused engine covers, the training is long enough on numpy to repay
 loading the compiled kernels (:data:`LOAD_SECONDS`) or, the first time on a machine,
 compiling them (:data:`COMPILE_SECONDS`; they are then kept per user,
 :mod:`neuralogic_py.engine.jit`), and, measured on a few of the training's batches
-(:meth:`CompiledNetwork.measured_costs`), the fused steps of the whole training plus
-loading cost less than the numpy steps (with a plan made per batch when batches are new
-every epoch, else once). Wide values over a big lifted network can make numpy's
+(:meth:`CompiledNetwork.numpy_step_seconds`, :meth:`CompiledNetwork.fused_step_seconds`),
+the numpy steps of the whole training take longer than loading the kernels, and a fused step
+is faster than a numpy step (with a plan made per batch when batches are new every epoch,
+else once). Wide values over a big lifted network can make numpy's
 batched matrix products the faster ones.
 """
 
@@ -138,8 +139,9 @@ class CompiledNetwork:
             self._program = Program(self.schedule, self.network.store)
         return self._program
 
-    def wants_fused(self, steps: int, epochs: int) -> bool:
-        """Whether a training of ``steps`` optimizer steps should run fused (the ``engine`` policy, module docstring)."""
+    def wants_fused(self, steps: int, epochs: int, numpy_step: float | None = None) -> bool:
+        """Whether a training of ``steps`` optimizer steps should run fused (the ``engine`` policy, module docstring):
+        the numpy steps (``numpy_step`` seconds each as measured, else estimated) repay loading the kernels."""
         if self.engine == "numpy":
             return False
         reason = self.fused_unavailable()
@@ -152,48 +154,54 @@ class CompiledNetwork:
             return True
         from ..engine import jit
 
-        estimate = steps * NUMPY_STEP_SECONDS + epochs * sum(self.schedule.bank_sizes) * NUMPY_ROW_SECONDS
+        if numpy_step is not None:
+            estimate = steps * numpy_step
+        else:
+            estimate = steps * NUMPY_STEP_SECONDS + epochs * sum(self.schedule.bank_sizes) * NUMPY_ROW_SECONDS
         return estimate > (LOAD_SECONDS if jit.compiled_before() else COMPILE_SECONDS)
 
-    def measured_costs(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
-                       weights: np.ndarray | None, batches: list[np.ndarray]) -> tuple[float, float, float]:
-        """Seconds per step, timed on ``batches`` (the smallest of a few runs): the fused step, the numpy
-        step on a ready plan, and making a plan. The fused kernels are loaded first (not timed)."""
-        program = self.program()
-        values = self.values(params)
-        program.value_and_grad(values, loss.name, targets[batches[0]], batches[0])  # loads the kernels
-        fused, numpy_run, planning = [], [], []
+    def numpy_step_seconds(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
+                           weights: np.ndarray | None, batches: list[np.ndarray], plans_per_step: float) -> float:
+        """A numpy step's seconds on ``batches``: running its plan (the faster of two runs) plus making the plan
+        times ``plans_per_step`` (1 with new batches every epoch, 1/epochs with fixed ones)."""
+        values, cost = self.values(params), 0.0
         for batch in batches:
             share = None if weights is None else weights[batch]
-            for _ in range(2):
-                started = time.perf_counter()
-                program.value_and_grad(values, loss.name, targets[batch], batch, share)
-                fused.append(time.perf_counter() - started)
             started = time.perf_counter()
             plan = materialize(self.schedule, batch)
-            planning.append(time.perf_counter() - started)
+            cost += plans_per_step * (time.perf_counter() - started)
             objective = lambda out, t: loss.mean(out, t, share)  # noqa: E731 - the batch's loss, as value_and_grad
-            for _ in range(2):
-                started = time.perf_counter()
-                plan.value_and_grad(values, objective, targets[batch], set(params))
-                numpy_run.append(time.perf_counter() - started)
-        n = len(batches)
-        return (sum(sorted(fused)[:n]) / n, sum(sorted(numpy_run)[:n]) / n, sum(planning) / n)
+            cost += _fastest(lambda: plan.value_and_grad(values, objective, targets[batch], set(params)))
+        return cost / len(batches)
+
+    def fused_step_seconds(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
+                           weights: np.ndarray | None, batches: list[np.ndarray]) -> float:
+        """A fused step's seconds on ``batches`` (the faster of two runs each), the kernels loaded first."""
+        program, values = self.program(), self.values(params)
+        program.value_and_grad(values, loss.name, targets[batches[0]], batches[0])  # loads the kernels
+        return sum(_fastest(lambda: program.value_and_grad(values, loss.name, targets[batch], batch,
+                                                           None if weights is None else weights[batch]))
+                   for batch in batches) / len(batches)
 
     def fused_trainer(self, params: dict[str, np.ndarray], optimizer: Any, loss: Any, targets: np.ndarray,
                       weights: np.ndarray | None, steps: int, epochs: int,
                       probe: list[np.ndarray] | None = None, new_batches: bool = False) -> FusedTrainer | None:
         """Optimizer steps through the fused engine, or None when training should run on numpy.
 
-        ``probe``: some of the training's batches, to time both engines on (``auto``, module
+        ``probe``: some of the training's batches, to time the engines on (``auto``, module
         docstring); ``new_batches``: whether every epoch makes new batches (a plan each on numpy).
         """
-        if not self.fused_covers(loss, optimizer) or not self.wants_fused(steps, epochs):
+        if not self.fused_covers(loss, optimizer):
             return None
-        if self.engine == "auto" and probe:
-            fused, numpy_run, planning = self.measured_costs(params, loss, targets, weights, probe[:PROBE_BATCHES])
-            if fused >= numpy_run + (planning if new_batches else planning / epochs):
+        if self.engine == "auto" and probe and self.fused_unavailable() is None:
+            probe = probe[:PROBE_BATCHES]
+            numpy_step = self.numpy_step_seconds(params, loss, targets, weights, probe,
+                                                 1.0 if new_batches else 1.0 / epochs)
+            if not self.wants_fused(steps, epochs, numpy_step) or \
+                    self.fused_step_seconds(params, loss, targets, weights, probe) >= numpy_step:
                 return None
+        elif not self.wants_fused(steps, epochs):
+            return None
         return FusedTrainer(self.program(), params, optimizer, loss.name, targets, weights)
 
     def fused_covers(self, loss: Any, optimizer: Any) -> bool:
@@ -234,6 +242,16 @@ class CompiledNetwork:
                           targets: np.ndarray | None = None) -> str:
         """Where the values of ``samples`` first stop being finite (a neuron and its rule or predicate)."""
         return self.plan(samples).explain_nonfinite(self.values(params))
+
+
+def _fastest(run: Any) -> float:
+    """The seconds of the faster of two calls of ``run``."""
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def compile_network(network: Network, cache_bytes: int = CACHE_BYTES, engine: str = "auto") -> CompiledNetwork:
