@@ -52,7 +52,7 @@ COMPILE_SECONDS = 30.0  # what compiling the fused kernels costs once per machin
 LOAD_SECONDS = 1.0  # what importing numba and loading the compiled kernels costs a process
 NUMPY_STEP_SECONDS = 5e-4  # the numpy engine's fixed cost of one optimizer step (benchmarks/README.md)
 NUMPY_ROW_SECONDS = 2e-6  # and its cost per computed row and step
-PROBE_BATCHES = 3  # batches timed on each engine to choose between them
+PROBE_BATCHES = 4  # batches timed to choose the engine (the fused kernels loaded on the last)
 
 
 class CompiledNetwork:
@@ -162,8 +162,9 @@ class CompiledNetwork:
 
     def numpy_step_seconds(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
                            weights: np.ndarray | None, batches: list[np.ndarray], plans_per_step: float) -> float:
-        """A numpy step's seconds on ``batches``: running its plan (the faster of two runs) plus making the plan
-        times ``plans_per_step`` (1 with new batches every epoch, 1/epochs with fixed ones)."""
+        """A numpy step's seconds on ``batches``: running its plan plus making the plan times ``plans_per_step``
+        (1 with new batches every epoch, each plan then running once: its first run is timed; 1/epochs with
+        fixed ones: the second run, the cached sums built)."""
         values, cost = self.values(params), 0.0
         for batch in batches:
             share = None if weights is None else weights[batch]
@@ -171,17 +172,20 @@ class CompiledNetwork:
             plan = materialize(self.schedule, batch)
             cost += plans_per_step * (time.perf_counter() - started)
             objective = lambda out, t: loss.mean(out, t, share)  # noqa: E731 - the batch's loss, as value_and_grad
-            cost += _fastest(lambda: plan.value_and_grad(values, objective, targets[batch], set(params)))
+            runs = _seconds(lambda: plan.value_and_grad(values, objective, targets[batch], set(params)), 2)
+            cost += runs[0] if plans_per_step == 1.0 else runs[1]
         return cost / len(batches)
 
     def fused_step_seconds(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
                            weights: np.ndarray | None, batches: list[np.ndarray]) -> float:
-        """A fused step's seconds on ``batches`` (the faster of two runs each), the kernels loaded first."""
+        """A fused step's seconds on ``batches``, each run once (as training does) after the kernels were
+        loaded on another batch (the last one) when there are several."""
         program, values = self.program(), self.values(params)
-        program.value_and_grad(values, loss.name, targets[batches[0]], batches[0])  # loads the kernels
-        return sum(_fastest(lambda: program.value_and_grad(values, loss.name, targets[batch], batch,
-                                                           None if weights is None else weights[batch]))
-                   for batch in batches) / len(batches)
+        program.value_and_grad(values, loss.name, targets[batches[-1]], batches[-1])  # loads the kernels
+        timed = batches[:-1] or batches
+        return sum(_seconds(lambda: program.value_and_grad(values, loss.name, targets[batch], batch,
+                                                           None if weights is None else weights[batch]), 1)[0]
+                   for batch in timed) / len(timed)
 
     def fused_trainer(self, params: dict[str, np.ndarray], optimizer: Any, loss: Any, targets: np.ndarray,
                       weights: np.ndarray | None, steps: int, epochs: int,
@@ -244,14 +248,14 @@ class CompiledNetwork:
         return self.plan(samples).explain_nonfinite(self.values(params))
 
 
-def _fastest(run: Any) -> float:
-    """The seconds of the faster of two calls of ``run``."""
-    times = []
-    for _ in range(2):
+def _seconds(run: Any, times: int) -> list[float]:
+    """The seconds of each of ``times`` calls of ``run``."""
+    seconds = []
+    for _ in range(times):
         started = time.perf_counter()
         run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def compile_network(network: Network, cache_bytes: int = CACHE_BYTES, engine: str = "auto") -> CompiledNetwork:
