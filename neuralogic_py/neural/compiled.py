@@ -21,9 +21,10 @@ only what the fused engine covers, the training is long enough on numpy to repay
 loading the compiled kernels (:data:`LOAD_SECONDS`) or, the first time on a machine,
 compiling them (:data:`COMPILE_SECONDS`; they are then kept per user,
 :mod:`neuralogic_py.engine.jit`), and, measured on a few of the training's batches
-(:meth:`CompiledNetwork.numpy_step_seconds`, :meth:`CompiledNetwork.fused_step_seconds`),
-the numpy steps of the whole training take longer than loading the kernels, and a fused step
-is faster than a numpy step (with a plan made per batch when batches are new every epoch,
+(:meth:`CompiledNetwork.numpy_step_seconds` on the first, to see whether the numpy steps of
+the whole training take longer than loading the kernels; then
+:meth:`CompiledNetwork.step_seconds`, both engines in turn on each), a fused step is faster
+than a numpy step (with a plan made per batch when batches are new every epoch,
 else once). Wide values over a big lifted network can make numpy's
 batched matrix products the faster ones.
 """
@@ -176,16 +177,21 @@ class CompiledNetwork:
             cost += runs[0] if plans_per_step == 1.0 else runs[1]
         return cost / len(batches)
 
-    def fused_step_seconds(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
-                           weights: np.ndarray | None, batches: list[np.ndarray]) -> float:
-        """A fused step's seconds on ``batches``, each run once (as training does) after the kernels were
-        loaded on another batch (the last one) when there are several."""
+    def step_seconds(self, params: Mapping[str, np.ndarray], loss: Any, targets: np.ndarray,
+                     weights: np.ndarray | None, batches: list[np.ndarray], plans_per_step: float
+                     ) -> tuple[float, float]:
+        """Seconds per step on numpy (as :meth:`numpy_step_seconds`) and fused, timed batch by batch in turn,
+        so that a change of the machine's load weighs on both; each batch runs once fused (as training
+        does), the kernels loaded before on another batch (the last one) when there are several."""
         program, values = self.program(), self.values(params)
         program.value_and_grad(values, loss.name, targets[batches[-1]], batches[-1])  # loads the kernels
         timed = batches[:-1] or batches
-        return sum(_seconds(lambda: program.value_and_grad(values, loss.name, targets[batch], batch,
-                                                           None if weights is None else weights[batch]), 1)[0]
-                   for batch in timed) / len(timed)
+        numpy_cost = fused_cost = 0.0
+        for batch in timed:
+            numpy_cost += self.numpy_step_seconds(params, loss, targets, weights, [batch], plans_per_step)
+            fused_cost += _seconds(lambda: program.value_and_grad(values, loss.name, targets[batch], batch,
+                                                                  None if weights is None else weights[batch]), 1)[0]
+        return numpy_cost / len(timed), fused_cost / len(timed)
 
     def fused_trainer(self, params: dict[str, np.ndarray], optimizer: Any, loss: Any, targets: np.ndarray,
                       weights: np.ndarray | None, steps: int, epochs: int,
@@ -198,11 +204,12 @@ class CompiledNetwork:
         if not self.fused_covers(loss, optimizer):
             return None
         if self.engine == "auto" and probe and self.fused_unavailable() is None:
-            probe = probe[:PROBE_BATCHES]
-            numpy_step = self.numpy_step_seconds(params, loss, targets, weights, probe,
-                                                 1.0 if new_batches else 1.0 / epochs)
-            if not self.wants_fused(steps, epochs, numpy_step) or \
-                    self.fused_step_seconds(params, loss, targets, weights, probe) >= numpy_step:
+            probe, plans = probe[:PROBE_BATCHES], 1.0 if new_batches else 1.0 / epochs
+            if not self.wants_fused(steps, epochs, self.numpy_step_seconds(params, loss, targets, weights, probe[:1],
+                                                                           plans)):
+                return None
+            numpy_step, fused_step = self.step_seconds(params, loss, targets, weights, probe, plans)
+            if fused_step >= numpy_step:
                 return None
         elif not self.wants_fused(steps, epochs):
             return None
