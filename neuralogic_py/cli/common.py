@@ -63,6 +63,7 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
         # numpy's overflow and invalid-value warnings: every non-finite result is checked and reported with its place
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"neuralogic_py\.")
         try:
+            take_bundled(args)
             with memory_limit(getattr(args, "max_memory", None)):
                 return run(args, counter)
         except NeuralogicWarning as w:
@@ -149,6 +150,37 @@ def add_sources_arguments(p: argparse.ArgumentParser) -> None:
                    help="examples file, or a directory laid out like NeuraLogic's -sd (examples.txt, "
                         "queries.txt, trainExamples.txt, ..., fold_*/)")
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
+    p.set_defaults(bundled=("template", "data"))
+
+
+def take_bundled(args: argparse.Namespace) -> None:
+    """Point the arguments listed in ``args.bundled`` that name nothing here at the bundled item they name.
+
+    ``nlp train carbonyl`` or ``nlp train datasets/carbonyl`` outside a checkout: the
+    bundled dataset (:func:`neuralogic_py.datasets.find`); a lone dataset without a
+    ``template.txt`` goes with the bundled template of its name. Each replacement is said
+    on stderr. A path that exists is never replaced.
+    """
+    roles = getattr(args, "bundled", ())
+    if not roles:
+        return
+    from .. import datasets
+
+    taken = []
+    lone = "template" in roles and getattr(args, "data", None) is None
+    for role in roles:
+        given = getattr(args, role, None)
+        found = datasets.find(given, "data" if lone else role) if isinstance(given, str) else None
+        if found is None:
+            continue
+        setattr(args, role, str(found.path))
+        taken.append(f"{given!r} is not a file or folder here: using {found} ({display_path(found.path)})")
+        if lone and found.kind == "dataset" and not datasets.has_template(found.name):
+            with contextlib.suppress(NeuralogicError):
+                args.template, args.data = str(datasets.template(found.name)), str(found.path)
+                taken[-1] += f" with its template {display_path(args.template)}"
+    for note in taken:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def add_grounding_arguments(p: Parsers) -> None:

@@ -22,6 +22,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     "file, or a sources directory (each of its train, val and test splits).")
     p.add_argument("model", metavar="MODEL", help="a saved model (model.json)")
     p.add_argument("data", metavar="DATA", help="examples file or sources directory")
+    p.set_defaults(bundled=("data",))
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
     p.add_argument("--out", metavar="DIR",
                    help="also write evaluation.json and evaluation/<split>.tsv into this folder")

@@ -20,7 +20,7 @@ HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "max_memory", "epochs", "strict", "command", "run")
+              "max_memory", "epochs", "strict", "command", "run", "bundled")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

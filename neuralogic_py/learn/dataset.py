@@ -2,7 +2,10 @@
 
 A :class:`Dataset` is what one grounding reads: examples and query lines (either may
 be empty) and the files they came from, for messages. ``Dataset.load`` reads a file
-or the training split of a sources directory; ``Dataset.concat`` joins several.
+or the training split of a sources directory; ``Dataset.concat`` joins several;
+:func:`as_dataset` takes whatever the :class:`~.model.Model` methods accept as data
+(a dataset, a path, or a list of examples and query lines built in Python, e.g. with
+:mod:`neuralogic_py.language.dsl`).
 
 External cross-validation folds (``fold_*`` folders, :func:`external_folds`) come in
 two layouts, told apart per fold:
@@ -17,7 +20,7 @@ two layouts, told apart per fold:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,21 @@ class Dataset:
     def load(cls, data: str | Path, queries: str | Path | None = None) -> Dataset:
         """An examples file (with ``queries`` optionally) or a sources directory's training split."""
         return cls.from_split(_training_split(Path(data), queries))
+
+    @classmethod
+    def of(cls, items: Iterable[ir.Example | ir.QueryLine]) -> Dataset:
+        """The examples and query lines among ``items`` (in their order), e.g. a list of DSL ``Example(...)``."""
+        examples, query_lines = [], []
+        for item in items:
+            if isinstance(item, ir.Example):
+                examples.append(item)
+            elif isinstance(item, ir.QueryLine):
+                query_lines.append(item)
+            else:
+                raise NeuralogicError(f"data items are examples and query lines, got {type(item).__name__}: "
+                                      f"{str(item)[:60]}",
+                                      hint="build them with neuralogic_py.language.dsl: Example(...), QueryLine(...)")
+        return cls(tuple(examples), tuple(query_lines))
 
     @classmethod
     def concat(cls, parts: Sequence[Dataset]) -> Dataset:
@@ -105,6 +123,28 @@ def external_folds(sources: Sources) -> list[Fold]:
                                   hint="give each fold its own trainExamples.txt and testExamples.txt")
         out.append(Fold(fold.name, fold.template, Dataset.concat(others), own))
     return out
+
+
+DataLike = Dataset | str | Path | Iterable[ir.Example | ir.QueryLine]
+"""What the :class:`~.model.Model` methods take as data (see :func:`as_dataset`)."""
+
+
+def as_dataset(data: DataLike, queries: str | Path | None = None) -> Dataset:
+    """``data`` as a :class:`Dataset`: itself, a file or sources directory (with ``queries``), or a list of items."""
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, (str, Path)):
+        return Dataset.load(data, queries)
+    if queries is not None:
+        raise NeuralogicError("queries= names the queries file of a data file; data given as a list holds its "
+                              "query lines itself", hint="add QueryLine(...) items to the list")
+    if isinstance(data, (ir.Example, ir.QueryLine)):
+        return Dataset.of([data])
+    try:
+        items = list(data)
+    except TypeError:
+        raise NeuralogicError(f"data is a Dataset, a path or a list of examples, got {type(data).__name__}") from None
+    return Dataset.of(items)
 
 
 def _name(path: Path | None) -> str | None:

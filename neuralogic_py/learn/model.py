@@ -9,9 +9,11 @@
     again = Model.load("xor.model.json")
     again.predict("datasets/xor_vector").outputs
 
-Data (``train``, ``data``) is a :class:`~.dataset.Dataset`, or a path: an examples
-file (then ``queries=`` may name its queries file) or a sources directory (its
-training split). Grounding and compiling happen once per dataset object and are
+The template is a file, an :class:`ir.Template`, or a DSL
+:class:`~neuralogic_py.language.dsl.TemplateBuilder`. Data (``train``, ``data``) is a
+:class:`~.dataset.Dataset`, a path: an examples file (then ``queries=`` may name its
+queries file) or a sources directory (its training split), or a list of examples (and
+query lines), such as DSL ``Example(...)`` objects. Grounding and compiling happen once per dataset object and are
 cached (up to a few datasets).
 
 Randomness. ``seed`` seeds two independent generators: one draws the initial
@@ -50,13 +52,14 @@ import numpy as np
 
 from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
+from ..language.dsl import TemplateBuilder
 from ..language.parser import load_template, parse_template
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
 from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
 from ..output import write_atomic
-from .dataset import Dataset, Fold
+from .dataset import DataLike, Dataset, Fold, as_dataset
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
@@ -67,8 +70,6 @@ from .trainer import History, RunState, Scorer, TrainingConfig, train
 
 CACHED_DATASETS = 4
 HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
-
-DataLike = Dataset | str | Path
 
 
 @dataclass
@@ -219,12 +220,17 @@ class FitOptions:
 class Model:
     """A template and its named weights (see the module docstring)."""
 
-    def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
+    def __init__(self, template: ir.Template | TemplateBuilder | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
                  initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
                  lifting: str | LiftingSettings = "structural", engine: str = "auto") -> None:
         if engine not in ENGINES:
             raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
+        if isinstance(template, TemplateBuilder):
+            template = template.to_ir()
+        elif not isinstance(template, (ir.Template, str, Path)):
+            raise NeuralogicError(f"a model's template is a file, an ir.Template or a TemplateBuilder, got "
+                                  f"{type(template).__name__}", hint="Model.from_text(...) reads template text")
         self.template = template if isinstance(template, ir.Template) else load_template(template)
         self.source = None if isinstance(template, ir.Template) else display_path(template)
         self.settings = settings
@@ -287,7 +293,7 @@ class Model:
     def build(self, data: DataLike, *, queries: str | Path | None = None,
               allow_underivable: bool = False) -> tuple[Dataset, CompiledNetwork]:
         """Ground and compile ``data`` with this model's weights (cached per dataset object)."""
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = as_dataset(data, queries)
         for seen, compiled in self._built:
             if seen is dataset:
                 return dataset, compiled
@@ -325,7 +331,7 @@ class Model:
         """
         fit_options = FitOptions(**options)
         started = time.perf_counter()
-        dataset = train_data if isinstance(train_data, Dataset) else Dataset.load(train_data, queries)
+        dataset = as_dataset(train_data, queries)
         self._fix_output(dataset)
         dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="training")
@@ -397,7 +403,7 @@ class Model:
         fit_options = FitOptions(**options)
         fit_options.single_run()
         result = CrossValidation()
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = as_dataset(data, queries)
         self._fix_output(dataset)
         dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="training")
@@ -437,7 +443,7 @@ class Model:
     def evaluate(self, data: DataLike, *, queries: str | Path | None = None,
                  allow_underivable: bool = False) -> Evaluation:
         """Error and metrics of ``data`` (every query needs a target)."""
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = as_dataset(data, queries)
         self._fix_output(dataset)
         _, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="evaluated")
