@@ -25,9 +25,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SourceError
 from .language.sources import RETRY_SUFFIXES, SPLIT_NAMES, TEMPLATE_NAMES
+
+if TYPE_CHECKING:  # the learning package pulls in numpy: imported by load() when it runs
+    from .learn.dataset import Dataset
 
 TEMPLATES = "templates"
 DATASETS = "datasets"
@@ -89,7 +93,7 @@ def template(name: str) -> Path:
                           f"of that name", hint="name the template file yourself") from None
 
 
-def load(name: str, split: str = "train"):  # -> learn.dataset.Dataset (imported on use: it pulls in numpy)
+def load(name: str, split: str = "train") -> Dataset:
     """The ``split`` (``train``, ``val`` or ``test``) of dataset ``name`` as a :class:`~.learn.dataset.Dataset`."""
     from .learn.dataset import Dataset
     from .language.sources import Split

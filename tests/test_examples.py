@@ -20,8 +20,9 @@ What a block is, is said by its fence's info string (the words after the backtic
 ``text``
     Not run (illustrations: outputs on data that is not bundled, error messages of
     made-up files). ``text output`` is what the last line of the sh block just before it
-    prints: stdout, or stderr when it fails. It must match line by line, where ``...``
-    in a line stands for any text and a line of its own ``...`` for any lines.
+    prints (stdout, or stderr when it fails), or the python block's stdout. It must match line by line, where ``...``
+    in a line stands for any text and a line of its own ``...`` for any lines (trailing
+    blank lines aside).
 
 A block with any other info string fails :func:`test_every_block_is_run_or_classified`,
 so a new block cannot escape. Each case runs in a folder of its own: cases are
@@ -85,6 +86,16 @@ RUN = [b for b in BLOCKS if b.kind in ("sh", "python")]
 
 CHECKED = [b for b in BLOCKS if b.kind == "prolog"]
 OUTPUTS = [b for b in BLOCKS if b.kind == "text" and "output" in b.options]
+
+
+def preceding(block: Block) -> Block | None:
+    """The block an output block shows the output of: the sh or python block just before it, if any."""
+    before = [b for b in BLOCKS if b.document == block.document and b.number < block.number]
+    return before[-1] if before and before[-1].kind in ("sh", "python") else None
+
+
+RUN_ALONE = [b for b in RUN if b not in {preceding(o) for o in OUTPUTS}]
+"""The blocks that run without a shown output (the others run in the output's test)."""
 
 
 def ids(items: list[Block]) -> list[str]:
@@ -165,7 +176,7 @@ def run_python(block: Block, folder: Path) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.mark.parametrize("block", RUN, ids=ids(RUN))
+@pytest.mark.parametrize("block", RUN_ALONE, ids=ids(RUN_ALONE))
 def test_block_runs(block, folder):
     if block.kind == "sh":
         run_sh(block, folder)
@@ -207,17 +218,14 @@ def shown_pattern(text: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def preceding_sh(block: Block) -> Block:
-    before = [b for b in BLOCKS if b.document == block.document and b.number < block.number]
-    assert before and before[-1].kind == "sh", f"{block.id}: an output block must follow an sh block"
-    return before[-1]
-
-
-@pytest.mark.parametrize("block", OUTPUTS, ids=ids(OUTPUTS))
+@pytest.mark.parametrize("block", OUTPUTS, ids=[f"{preceding(b).id if preceding(b) else b.document}, output {b.number}"
+                                             for b in OUTPUTS])
 def test_shown_output_is_what_the_command_prints(block, folder):
-    result = run_sh(preceding_sh(block), folder)
+    source = preceding(block)
+    assert source is not None, f"{block.id}: an output block must follow an sh or python block"
+    result = run_sh(source, folder) if source.kind == "sh" else run_python(source, folder)
     printed = result.stdout if result.returncode == 0 else result.stderr
-    assert shown_pattern(block.text).fullmatch(printed if printed.endswith("\n") else printed + "\n"), \
+    assert shown_pattern(block.text).fullmatch(printed.rstrip("\n") + "\n"), \
         f"{block.id}: the shown output is not what it prints:\n{printed}"
 
 
