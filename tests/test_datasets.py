@@ -134,3 +134,19 @@ def test_top_level_names_are_imported_on_first_use_only():
     assert set(neuralogic_py.__all__) <= set(dir(neuralogic_py))
     with pytest.raises(AttributeError, match="no attribute 'Modle'"):
         neuralogic_py.Modle
+
+
+def test_python_callers_are_told_where_the_bundled_copy_is(tmp_path, monkeypatch):
+    """The Python API reads paths as given; a repository path that is not here gets a hint to the bundled copy."""
+    from neuralogic_py import Model
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SourceError, match="file not found: templates/gnn.rules") as e:
+        Model("templates/gnn.rules")
+    assert e.value.hint == f"the bundled template gnn is at {REPO / 'templates' / 'gnn.rules'} (see neuralogic_py.datasets)"
+    with pytest.raises(SourceError, match="data not found: datasets/carbonyl") as e:
+        Dataset.load("datasets/carbonyl")
+    assert str(REPO / "datasets" / "carbonyl") in e.value.hint
+    with pytest.raises(SourceError) as e:
+        Dataset.load("elsewhere")
+    assert e.value.hint is None

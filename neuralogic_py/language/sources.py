@@ -36,6 +36,7 @@ from typing import Iterator, Sequence
 from ..errors import SourceError, display_path
 from . import ir
 from .data import load_examples, load_queries
+from .preprocess import bundled_hint
 
 TEMPLATE_NAMES = ("template.txt", "templates/template.txt")
 FOLD_PREFIX = "fold_"
@@ -118,7 +119,7 @@ def existing_path(path: PathLike, what: str) -> Path:
         if p.name and candidate.exists():
             return candidate
     tried = ", ".join(display_path(p.with_name(p.name + s)) for s in RETRY_SUFFIXES)
-    raise SourceError(f"{what} not found: {display_path(p)} (also tried {tried})")
+    raise SourceError(f"{what} not found: {display_path(p)} (also tried {tried})", hint=bundled_hint(path))
 
 
 def _existing_file(path: PathLike, what: str) -> Path:
