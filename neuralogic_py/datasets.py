@@ -37,7 +37,7 @@ TEMPLATES = "templates"
 DATASETS = "datasets"
 TEMPLATE_SUFFIX = ".rules"
 
-__all__ = ["Bundled", "find", "has_template", "load", "names", "path", "root", "splits", "template", "template_names", "template_path"]
+__all__ = ["Bundled", "find", "has_template", "load", "names", "nearest", "path", "root", "splits", "template", "template_names", "template_path"]
 
 
 def root() -> Path:
@@ -132,7 +132,7 @@ class Bundled:
     path: Path
 
     def __str__(self) -> str:
-        return f"the bundled {self.kind} {self.name}"
+        return f"the bundled {self.kind} {self.name}"  # "the bundled dataset carbonyl"
 
 
 def find(given: str | Path, role: str = "data") -> Bundled | None:
@@ -165,6 +165,23 @@ def find(given: str | Path, role: str = "data") -> Bundled | None:
                            if name.suffix == TEMPLATE_SUFFIX else name.as_posix(), found)
         return Bundled("file", candidate.as_posix(), found)
     return None
+
+
+def nearest(given: str | Path) -> str | None:
+    """``dataset carbonyl`` for ``carbonil`` or ``datasets/carbonil``: the bundled name closest to a mistyped one."""
+    import difflib
+
+    parts = Path(given).parts
+    if not parts or len(parts) > 2 or (len(parts) == 2 and parts[0] not in (TEMPLATES, DATASETS)):
+        return None
+    stem = parts[-1][:-len(TEMPLATE_SUFFIX)] if parts[-1].endswith(TEMPLATE_SUFFIX) else parts[-1]
+    kinds = {"dataset": names(), "template": template_names()}
+    if len(parts) == 2:
+        kinds = {"dataset" if parts[0] == DATASETS else "template": kinds["dataset" if parts[0] == DATASETS
+                                                                          else "template"]}
+    labels = {name: f"{kind} {name}" for kind, found in reversed(kinds.items()) for name in found}
+    close = difflib.get_close_matches(stem, list(labels), n=1, cutoff=0.6)
+    return labels[close[0]] if close else None
 
 
 def _exists(p: Path) -> bool:

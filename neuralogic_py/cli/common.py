@@ -158,29 +158,31 @@ def take_bundled(args: argparse.Namespace) -> None:
 
     ``nlp train carbonyl`` or ``nlp train datasets/carbonyl`` outside a checkout: the
     bundled dataset (:func:`neuralogic_py.datasets.find`); a lone dataset without a
-    ``template.txt`` goes with the bundled template of its name. Each replacement is said
-    on stderr. A path that exists is never replaced.
+    ``template.txt`` goes with the bundled template of its name. One note on stderr says
+    what was taken. A path that exists is never replaced.
     """
     roles = getattr(args, "bundled", ())
     if not roles:
         return
     from .. import datasets
 
-    taken = []
+    given, taken = [], []
     lone = "template" in roles and getattr(args, "data", None) is None
     for role in roles:
-        given = getattr(args, role, None)
-        found = datasets.find(given, "data" if lone else role) if isinstance(given, str) else None
+        text = getattr(args, role, None)
+        found = datasets.find(text, "data" if lone else role) if isinstance(text, str) else None
         if found is None:
             continue
         setattr(args, role, str(found.path))
-        taken.append(f"{given!r} is not a file or folder here: using {found} ({display_path(found.path)})")
+        given.append(repr(text))
+        taken.append(f"{found.kind} {found.name}")
         if lone and found.kind == "dataset" and not datasets.has_template(found.name):
             with contextlib.suppress(NeuralogicError):
                 args.template, args.data = str(datasets.template(found.name)), str(found.path)
-                taken[-1] += f" with its template {display_path(args.template)}"
-    for note in taken:
-        print(f"note: {note}", file=sys.stderr)
+                taken.append(f"template {Path(args.template).stem}")
+    if taken:
+        print(f"note: using the bundled {' and '.join(taken)} from {display_path(datasets.root())} (there is no "
+              f"{' or '.join(given)} here)", file=sys.stderr)
 
 
 def add_grounding_arguments(p: Parsers) -> None:

@@ -77,11 +77,14 @@ def read_text(path: str | Path) -> str:
 
 
 def bundled_hint(path: str | Path) -> str | None:
-    """For a path that does not exist: where the bundled template or dataset it names is, if it names one."""
-    from ..datasets import find
+    """For a path that does not exist: where the bundled template or dataset it names is, or the closest name."""
+    from ..datasets import find, nearest
 
     found = find(path)
-    return None if found is None else f"{found} is at {found.path} (see neuralogic_py.datasets)"
+    if found is not None:
+        return f"{found} is at {found.path} (see neuralogic_py.datasets)"
+    near = nearest(path)
+    return None if near is None else f"did you mean the bundled {near}? (nlp datasets lists them)"
 
 
 def split_imports(text: str, path: str | None, base: Path) -> SourceText:
