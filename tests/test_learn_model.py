@@ -10,7 +10,7 @@ from conftest import REPO
 
 from neuralogic_py.errors import NeuralogicError, ValidationError
 from neuralogic_py.language.data import parse_examples, parse_queries
-from neuralogic_py.learn.dataset import Dataset, as_dataset
+from neuralogic_py.learn.dataset import Dataset, items_dataset
 from neuralogic_py.learn.model import Model
 from neuralogic_py.learn.model_file import is_model_file
 from neuralogic_py.learn.trainer import TrainingError
@@ -215,12 +215,12 @@ def test_a_template_builder_and_a_list_of_examples_train_as_the_files_do():
 def test_data_given_as_a_list_holds_examples_and_query_lines():
     from neuralogic_py.language.dsl import Example, QueryLine, R
 
-    data = as_dataset([Example([R.xy[[0.0, 1.0]].fixed()]), QueryLine(R.xor[1.0])])
+    data = items_dataset([Example([R.xy[[0.0, 1.0]].fixed()]), QueryLine(R.xor[1.0])])
     assert (len(data.examples), len(data.query_lines)) == (1, 1)
     with pytest.raises(NeuralogicError, match="examples and query lines, got int"):
-        as_dataset([Example([R.xy[[0.0, 1.0]].fixed()]), 3])
+        items_dataset([Example([R.xy[[0.0, 1.0]].fixed()]), 3])
     with pytest.raises(NeuralogicError, match="queries= names the queries file"):
-        as_dataset([Example([R.a])], "queries.txt")
+        items_dataset([Example([R.a])], "queries.txt")
 
 
 def test_a_model_of_something_else_is_an_error_not_a_type_error():

@@ -20,7 +20,7 @@ HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "max_memory", "epochs", "strict", "command", "run", "bundled")
+              "max_memory", "epochs", "strict", "command", "run", "chunk_size", "bundled")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,6 +30,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..learn.optimizers import OPTIMIZERS
     from ..learn.defaults import EPOCHS, EXAMPLE_SETS, KNOWLEDGE_BASES, OPTIMIZER
     from ..learn.trainer import SHUFFLES
+    from ..neural.chunked import AUTO_EXAMPLES, CHUNK_SIZE
     from ..neural.compiled import ENGINES
 
     p = subparsers.add_parser(
@@ -101,6 +102,11 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
                         "(default: one every few seconds)")
     add_grounding_arguments(o)
+    o.add_argument("--chunk-size", type=integer(0), metavar="N",
+                   help=f"ground N examples (query lines of a knowledge base) at a time, keeping only the lifted "
+                        f"network: memory stays that of one chunk and the lifted network (default: chunks of "
+                        f"{CHUNK_SIZE} for more than {AUTO_EXAMPLES:,} examples under structural lifting; 0: all at "
+                        f"once; docs/learning.md)")
     p.set_defaults(run=run)
 
 
@@ -132,13 +138,13 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
 def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
     """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
     (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
-    from ..learn.dataset import Dataset
+    from ..learn.dataset import DataFiles, Dataset
     from ..learn.defaults import defaults_for
 
     if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
         return
     split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
-    defaults = defaults_for(Dataset.from_split(split) if split else Dataset())
+    defaults = defaults_for(DataFiles(split) if split else Dataset())
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
@@ -167,9 +173,28 @@ def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
     from ..learn.model import Model
     from ..neural.settings import PROFILES
 
-    return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                 squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
-                 engine=args.engine)
+    model = Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+                  squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
+                  engine=args.engine, chunk_size=args.chunk_size)
+    if not args.no_progress:
+        model.on_stage = _stage_printer()
+    return model
+
+
+def _stage_printer() -> Any:
+    """Progress lines on stderr: on a terminal one line rewritten, else a line per tenth of the work."""
+    shown = {"": -1}
+
+    def say(line: str) -> None:
+        head, _, percent = line.rpartition(": ")
+        tenth = int(percent.rstrip("%")) // 10 if percent.rstrip("%").isdigit() else -1
+        if sys.stderr.isatty():
+            print("\r" + line, end="\n" if tenth == 10 else "", file=sys.stderr, flush=True)
+        elif tenth != shown.get(head):
+            shown[head] = tenth
+            print(line, file=sys.stderr, flush=True)
+
+    return say
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -218,7 +243,6 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
 
     from ..learn import report
     from ..learn.checkpoint import CHECKPOINT_FILE, checkpoint_text
-    from ..learn.dataset import Dataset
 
     if not sources.train:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
@@ -236,8 +260,8 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
                     state.history.stopped_early:
                 folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
         fit_options["checkpoint"] = write_checkpoint
-    train_data = Dataset.from_split(sources.train)
-    val_data = Dataset.from_split(sources.val) if sources.val else None
+    train_data = model.data(sources.train)
+    val_data = model.data(sources.val) if sources.val else None
     result = model.fit(train_data, val_data, **fit_options)
     evaluations = {"train": result.train}
     if result.val is not None:
@@ -250,7 +274,7 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
     elif val_data is not None:
         predictions["val"] = model.predict(val_data)
     if sources.test:
-        test_data = Dataset.from_split(sources.test)
+        test_data = model.data(sources.test)
         evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
         predictions["test"] = model.predict(test_data)
     held = f", {len(predictions['val'])} of them held out for validation" if result.held_out is not None else ""
