@@ -41,6 +41,8 @@ def describe(name: str) -> str:
     from .. import datasets
     from ..language.pairing import infer_pairing
 
+    if not datasets.splits(name):
+        return other_folder(name)
     parts = []
     for split in datasets.splits(name):
         data = datasets.load(name, split)
@@ -55,3 +57,17 @@ def describe(name: str) -> str:
     except datasets.SourceError:
         shown = "none (name one)"
     return f"{'; '.join(parts)}; template: {shown}"
+
+
+def other_folder(name: str) -> str:
+    """A bundled folder that is not a sources directory: a TU Dortmund graph folder, say how to convert it."""
+    from .. import datasets
+    from ..errors import NeuralogicError
+    from ..graphs.tu import read_tu
+
+    try:
+        tu = read_tu(datasets.path(name))
+    except NeuralogicError:
+        return "no examples or queries files"
+    return (f"a TU Dortmund graph folder ({tu.name}, {len(tu.graphs)} graphs): "
+            f"nlp convert tu {datasets.DATASETS}/{name} OUT makes examples and queries files")

@@ -772,7 +772,8 @@ class TemplateBuilder:
 
     ``template += rule``, ``template += [rule, fact, ...]`` or ``template.add(rule, fact)``.
     Accepts DSL rules, literals (as facts), predicate offsets, IR statements, IR
-    templates and other builders.
+    templates, other builders and layers (:mod:`neuralogic_py.nn`, anything with a
+    ``rules()`` method).
     """
 
     def __init__(self, *items: Any):
@@ -809,6 +810,8 @@ class TemplateBuilder:
                 self._statements.extend(item._statements)
             elif isinstance(item, (list, tuple)):
                 self._add_all(item, span)
+            elif callable(getattr(item, "rules", None)):  # a layer of neuralogic_py.nn
+                self._add_all(item.rules(), span)
             else:
                 raise ValidationError(f"a template holds rules, facts and declarations, got {item!r}")
 
