@@ -316,10 +316,11 @@ class Model:
         if isinstance(data, Dataset):
             raise NeuralogicError("on several workers the data is given by its files (the workers read them), "
                                   "not as a loaded Dataset", hint="pass the path of the examples file or folder")
-        dataset = data if isinstance(data, ShardedData) else cluster.load(data_split(data, queries))
+        split = data.split if isinstance(data, ShardedData) else data_split(data, queries)
         for seen, compiled in self._built:
-            if seen is dataset:
-                return dataset, compiled
+            if isinstance(seen, ShardedData) and seen.split == split and getattr(compiled, "cluster", None) is cluster:
+                return seen, compiled
+        dataset = data if isinstance(data, ShardedData) else cluster.load(split)
         self._fix_output(dataset)
         network = cluster.build(dataset, BuildSpec(self.template, self.settings, self.store, self.lifting,
                                                    self.engine, allow_underivable))
@@ -394,6 +395,8 @@ class Model:
         seconds_build = time.perf_counter() - started
         result = self._fit_samples(scorer, samples, validation, fit_options)
         result.seconds_build = seconds_build
+        if cluster is not None:
+            result.history.engine = f"Ray ({cluster.workers} workers)"
         if val_data is None and validation is not None:
             result.held_out = validation[1]
         self.training = {**fit_options.describe(), "epochs_run": result.history.epochs, "seed": self.seed,

@@ -6,8 +6,9 @@
         result = model.fit("datasets/xor_vector", epochs=100, cluster=cluster)
 
 Each worker is a Ray actor running a :class:`~.worker.ShardWorker` for shard ``k`` of
-``workers``. Local runtimes get fractional CPU requests (3 workers on 2 CPUs request
-2/3 CPU each), so any number of workers starts on any machine.
+``workers``. Each requests its share of the runtime's free CPUs, at most one (3
+workers on 2 CPUs request 2/3 CPU each), so any number of workers starts on any
+machine, and beside other work on the same runtime.
 
 Data reaches the workers by path: :meth:`Cluster.load` asks one worker for the
 split's layout (:func:`.shards.survey`), then every worker reads its shard from the
@@ -34,6 +35,7 @@ import contextlib
 import os
 import sys
 import time
+from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ from ..language.sources import Split
 from .network import ShardedData, ShardedNetwork
 from .worker import BuildSpec, BuiltShard, ShardWorker
 
+START_SECONDS = 300.0  # how long workers may take to be placed and started
 MAX_RESTARTS = 3  # per worker: a worker that keeps dying (out of memory, say) stops the run
 INSTALL_HINT = "install Ray: pip install 'neuralogic_py[ray]'"
 
@@ -60,25 +63,29 @@ def import_ray() -> Any:
 
 
 class Cluster:
-    """``workers`` shard workers on a local Ray runtime or the cluster at ``address`` (module docstring).
+    """``workers`` shard workers on a local Ray runtime or the cluster at ``address`` (module docstring);
+    ``workers=None``: one per CPU of the runtime.
 
-    ``verbose``: a line on stderr as each stage starts and for each shard built. A
+    ``max_memory``: the bytes one grounding step may take in each worker (default: 80% of
+    its machine's memory, :mod:`neuralogic_py.limits`). ``verbose``: a line on stderr as each stage starts and for each shard built. A
     runtime this object started is shut down by :meth:`close`; one that was running
     already (``ray.init`` called before) is left running.
     """
 
-    def __init__(self, workers: int = 2, address: str | None = None, *, verbose: bool = False) -> None:
-        if workers < 1:
+    def __init__(self, workers: int | None = 2, address: str | None = None, *, max_memory: int | None = None,
+                 verbose: bool = False) -> None:
+        if workers is not None and workers < 1:
             raise NeuralogicError(f"the number of workers must be at least 1, got {workers}")
-        self.workers = workers
+        self.workers = workers or 0  # (None: one per CPU of the runtime, known once started)
         self.address = address
+        self.max_memory = max_memory
         self.verbose = verbose
         self.ray: Any = None
         self.actors: list[Any] = []
-        self.restarts = [0] * workers
+        self.restarts: list[int] = []
         self.cpus = 1.0
         self._owned = False
-        self._replay: list[list[tuple[str, tuple]]] = [[] for _ in range(workers)]  # read/build calls per worker
+        self._replay: list[list[tuple[str, tuple]]] = []  # the read and build calls made of each worker
         self._keys = 0
         self.sent = 0  # bytes of arrays sent to workers (a put once counted once per worker that reads it)
         self.received = 0  # bytes of arrays received from them
@@ -111,8 +118,19 @@ class Cluster:
                                       hint="start one with `ray start --head` and give its address") from None
             self._owned = True
         total = float(ray.cluster_resources().get("CPU", 1.0))
-        self.cpus = min(1.0, int(total / self.workers * 10_000) / 10_000)
+        free = float(ray.available_resources().get("CPU", 0.0))
+        self.workers = self.workers or max(1, int(total))
+        self.restarts = [0] * self.workers
+        self._replay = [[] for _ in range(self.workers)]
+        self.cpus = min(1.0, int(free / self.workers * 10_000) / 10_000)
         self.actors = [self._actor(k) for k in range(self.workers)]
+        try:
+            ray.get([actor.peak_memory.remote() for actor in self.actors], timeout=START_SECONDS)
+        except ray.exceptions.GetTimeoutError:
+            self.close()
+            raise NeuralogicError(f"{self.workers} workers of {self.cpus:g} CPU each did not start within "
+                                  f"{START_SECONDS:g} s", hint="the Ray runtime has not enough free resources; "
+                                                               "see `ray status`") from None
         where = f"the Ray cluster at {self.address}" if self.address else f"a Ray runtime with {total:g} CPUs"
         self._say(f"started {self.workers} workers on {where}, {self.cpus:g} CPU each")
 
@@ -157,7 +175,7 @@ class Cluster:
         """Ground, lift and compile every shard of ``data``; each worker keeps its network."""
         self._say(f"grounding and lifting {data.layout.units:,} {_unit(data.layout)} on {self.workers} workers")
         started = time.perf_counter()
-        spec_ref = self.ray.put(spec)
+        spec_ref = self.ray.put(replace(spec, max_memory=self.max_memory) if self.max_memory else spec)
         built: dict[int, BuiltShard] = self.call("build", {k: (data.key, spec_ref) for k in range(self.workers)})
         for k in range(self.workers):
             shard = built[k]

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import display_path
 from ..neural.compression import Counts, CompressionReport, Stage
-from .shards import Layout
+from .shards import Layout, global_samples
 from .worker import BuiltShard, ReadShard
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class ShardedData:
         return set().union(*(shard.query_predicates for shard in self.shards))
 
     def describe(self) -> str:
-        files = [str(f) for f in self.split.files()]
+        files = [display_path(f) for f in self.split.files()]
         return ", ".join(files) if files else "no files"
 
 
@@ -59,7 +60,7 @@ class ShardedNetwork:
     def __init__(self, cluster: Cluster, key: str, built: list[BuiltShard]) -> None:
         self.cluster = cluster
         self.key = key
-        self.samples = [s for shard in built for s in shard.samples]
+        self.samples = global_samples([(shard.samples, shard.counted) for shard in built])
         sizes = [len(shard.samples) for shard in built]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.compression = merge_reports([shard.compression for shard in built if shard.compression is not None])

@@ -109,9 +109,26 @@ def read_shard(split: Split, layout: Layout, index: int, count: int) -> ShardDat
     return ShardData(tuple(data.examples[i] for i in chosen), lines, tuple(chosen), *names)
 
 
-def global_examples(samples: list, shard: ShardData) -> list:
-    """``samples`` of a shard with their example numbered as in the whole split."""
-    return [replace(s, example=shard.example_index[s.example]) if shard.example_index else s for s in samples]
+def global_examples(samples: list, shard: ShardData) -> tuple[list, list[int]]:
+    """``samples`` of a shard with their example numbered as in the whole split, and which of them are
+    named by their number (``s_<index>``: their example has no id), to be numbered as in the whole split too."""
+    counted = [i for i, s in enumerate(samples)
+               if s.example >= len(shard.examples) or shard.examples[s.example].id is None]
+    if shard.example_index:
+        samples = [replace(s, example=shard.example_index[s.example]) for s in samples]
+    return samples, counted
+
+
+def global_samples(shards: list[tuple[list, list[int]]]) -> list:
+    """The samples of shards ``0, 1, ...`` (each with its counted ones, :func:`global_examples`) as the samples
+    of the whole split: one after another, the counted ones named by their index in the whole split."""
+    out = []
+    for samples, counted in shards:
+        offset = len(out)
+        out += samples
+        for i in counted:
+            out[offset + i] = replace(out[offset + i], id=f"s_{offset + i}")
+    return out
 
 
 def _name(path: Path | None) -> str | None:

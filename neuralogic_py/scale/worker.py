@@ -64,6 +64,7 @@ class BuiltShard:
     """A grounded and compiled shard, as the driver sees it: its samples and figures."""
 
     samples: list  # the samples (logic.samples.Sample), their example numbered as in the whole split
+    counted: list[int]  # which samples are named by their number in the shard (shards.global_examples)
     targets: np.ndarray
     compression: CompressionReport | None
     added: dict[str, Any] = field(default_factory=dict)  # parameters grounding created (@embed facts), by name
@@ -104,7 +105,7 @@ class ShardWorker:
         known = set(spec.store.parameters)
         if shard.empty:
             self.networks.pop(key, None)
-            return BuiltShard([], np.zeros((0, 1, 1)), None, peak_memory=peak_memory())
+            return BuiltShard([], [], np.zeros((0, 1, 1)), None, peak_memory=peak_memory())
         with memory_limit(spec.max_memory):
             compiled = build(spec.template, shard.examples, shard.query_lines, settings=spec.settings,
                              store=spec.store, allow_underivable=spec.allow_underivable,
@@ -115,7 +116,7 @@ class ShardWorker:
         self.targets[key] = compiled.targets()
         self.programs[key] = self._program(compiled)
         added = {name: p for name, p in spec.store.parameters.items() if name not in known}
-        return BuiltShard(global_examples(compiled.samples, shard), self.targets[key], compiled.compression,
+        return BuiltShard(*global_examples(compiled.samples, shard), self.targets[key], compiled.compression,
                           added, time.perf_counter() - started, peak_memory())
 
     @staticmethod
