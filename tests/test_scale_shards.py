@@ -18,7 +18,7 @@ from neuralogic_py.language.sources import Split
 from neuralogic_py.neural import REFERENCE, ParameterStore, build
 from neuralogic_py.neural.parameters import template_weights
 from neuralogic_py.scale import BuildSpec, ShardWorker
-from neuralogic_py.scale.shards import global_samples
+from neuralogic_py.scale.shards import global_order
 
 
 def _id_paired(tmp_path):
@@ -53,20 +53,22 @@ def test_shards_in_order_are_the_whole_split(mode, count, tmp_path):
     layout = ShardWorker(0, count).survey(split)
     assert layout.mode is mode
     assert (layout.facts is not None) == (mode is PairingMode.KNOWLEDGE_BASE)
-    shards, outputs = [], []
+    shards, outputs, units = [], [], 0
     for k in range(count):
         worker = ShardWorker(k, count)
-        worker.read("train", split, layout)
+        units += worker.read("train", split, layout).units
         store = ParameterStore(template_weights(template).parameters.values())
         store.load(whole.store.values)
-        built = worker.build("train", BuildSpec(template, REFERENCE, store, "structural", "numpy"))
+        built = worker.build("train", BuildSpec(template, REFERENCE, store, "structural", "numpy", chunk_size=2))
         shards.append((built.samples, built.counted))
-        if built.samples:
-            outputs.append(worker.forward("train", whole.store.learnable(), np.arange(len(built.samples))))
-    samples = global_samples(shards)
+        outputs.append(worker.forward("train", whole.store.learnable(), np.arange(len(built.samples)))
+                       if built.samples else np.zeros((0, 1, 1)))
+    samples, shard_of, local_of = global_order(shards)
+    assert units == (len(whole.samples) if mode is PairingMode.KNOWLEDGE_BASE else len(load_examples(split.examples)))
     assert [(s.example, str(s.ground), s.id) for s in samples] == \
         [(s.example, str(s.ground), s.id) for s in whole.samples]
-    assert np.allclose(np.concatenate(outputs), whole.forward(), rtol=1e-12, atol=1e-12)
+    got = np.stack([outputs[k][i] for k, i in zip(shard_of.tolist(), local_of.tolist())])
+    assert np.allclose(got, whole.forward(), rtol=1e-12, atol=1e-12)
 
 
 def test_workers_without_ray_is_a_clear_error(monkeypatch, tmp_path, capsys):

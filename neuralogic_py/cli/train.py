@@ -22,7 +22,7 @@ HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "max_memory", "epochs", "strict", "command", "run", "workers", "ray_address")
+              "max_memory", "epochs", "strict", "command", "run", "chunk_size", "workers", "ray_address")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,6 +32,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..learn.optimizers import OPTIMIZERS
     from ..learn.defaults import EPOCHS, EXAMPLE_SETS, KNOWLEDGE_BASES, OPTIMIZER
     from ..learn.trainer import SHUFFLES
+    from ..neural.chunked import AUTO_EXAMPLES, CHUNK_SIZE
     from ..neural.compiled import ENGINES
 
     p = subparsers.add_parser(
@@ -103,6 +104,10 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
                         "(default: one every few seconds)")
     add_grounding_arguments(o)
+    o.add_argument("--chunk-size", type=integer(0), metavar="N",
+                   help=f"ground N examples (query lines of a knowledge base) at a time, keeping only the lifted "
+                        f"network: memory stays that of one chunk (default: chunks of {CHUNK_SIZE} above "
+                        f"{AUTO_EXAMPLES:,} examples; 0: all at once; docs/learning.md)")
     r = p.add_argument_group("scale-out (Ray; docs/scale.md)")
     r.add_argument("--workers", type=integer(1), metavar="N",
                    help="ground and train on N workers, each holding a shard of the data (a local Ray runtime "
@@ -179,9 +184,28 @@ def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
     from ..learn.model import Model
     from ..neural.settings import PROFILES
 
-    return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                 squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
-                 engine=args.engine)
+    model = Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+                  squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
+                  engine=args.engine, chunk_size=args.chunk_size)
+    if not args.no_progress:
+        model.on_stage = _stage_printer()
+    return model
+
+
+def _stage_printer() -> Any:
+    """Progress lines on stderr: on a terminal one line rewritten, else a line per tenth of the work."""
+    shown = {"": -1}
+
+    def say(line: str) -> None:
+        head, _, percent = line.rpartition(": ")
+        tenth = int(percent.rstrip("%")) // 10 if percent.rstrip("%").isdigit() else -1
+        if sys.stderr.isatty():
+            print("\r" + line, end="\n" if tenth == 10 else "", file=sys.stderr, flush=True)
+        elif tenth != shown.get(head):
+            shown[head] = tenth
+            print(line, file=sys.stderr, flush=True)
+
+    return say
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -52,6 +52,9 @@ from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
 from ..language.parser import load_template, parse_template
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
+from ..language.chunks import by_queries, chunks_of
+from ..language.pairing import infer_pairing
+from ..neural.chunked import build_chunked, chunk_size
 from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
@@ -225,7 +228,8 @@ class Model:
     def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
                  initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
-                 lifting: str | LiftingSettings = "structural", engine: str = "auto") -> None:
+                 lifting: str | LiftingSettings = "structural", engine: str = "auto",
+                 chunk_size: int | None = None) -> None:
         if engine not in ENGINES:
             raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
         self.template = template if isinstance(template, ir.Template) else load_template(template)
@@ -238,6 +242,10 @@ class Model:
         self.seed = seed
         self.lifting = lifting  # how networks are lifted before compiling (neuralogic_py.neural.compression)
         self.engine = engine  # which engine trains and evaluates (neuralogic_py.neural.compiled)
+        if chunk_size is not None and chunk_size < 0:
+            raise NeuralogicError(f"chunk size must be 0 (no chunks) or more, got {chunk_size}")
+        self.chunk_size = chunk_size  # examples grounded at a time (None: automatic; 0: all at once)
+        self.on_stage: Callable[[str], None] | None = None  # told of each chunk grounded (a line of progress)
         init_seed, order_seed = np.random.SeedSequence(seed).spawn(2)
         self.store = ParameterStore.from_template(self.template, make_initializer(initializer),
                                                   rng=np.random.default_rng(init_seed))
@@ -300,10 +308,14 @@ class Model:
         for seen, compiled in self._built:
             if seen is dataset:
                 return dataset, compiled
-        compiled = build(self.template, dataset.examples, dataset.query_lines, settings=self.settings,
-                         store=self.store, allow_underivable=allow_underivable,
-                         examples_file=dataset.examples_file, queries_file=dataset.queries_file,
-                         lifting=self.lifting)
+        size = chunk_size(dataset, self.chunk_size)
+        if size:
+            compiled = self._build_chunked(dataset, size, allow_underivable)
+        else:
+            compiled = build(self.template, dataset.examples, dataset.query_lines, settings=self.settings,
+                             store=self.store, allow_underivable=allow_underivable,
+                             examples_file=dataset.examples_file, queries_file=dataset.queries_file,
+                             lifting=self.lifting)
         compiled.engine = self.engine
         self._built.append((dataset, compiled))
         del self._built[:-CACHED_DATASETS]
@@ -323,7 +335,7 @@ class Model:
         dataset = data if isinstance(data, ShardedData) else cluster.load(split)
         self._fix_output(dataset)
         network = cluster.build(dataset, BuildSpec(self.template, self.settings, self.store, self.lifting,
-                                                   self.engine, allow_underivable))
+                                                   self.engine, allow_underivable, self.chunk_size))
         for shard in network.built:  # parameters grounding created (@embed facts): drawn here, in shard order
             for name, parameter in shard.added.items():
                 if name not in self.store:
@@ -331,6 +343,23 @@ class Model:
         self._built.append((dataset, network))
         del self._built[:-CACHED_DATASETS]
         return dataset, network
+
+    def _build_chunked(self, dataset: Dataset, size: int, allow_underivable: bool) -> CompiledNetwork:
+        """:meth:`build` chunk by chunk (:mod:`neuralogic_py.neural.chunked`), telling ``on_stage`` of each chunk."""
+        pairing = infer_pairing(dataset.examples, dataset.query_lines, examples_file=dataset.examples_file,
+                                queries_file=dataset.queries_file)
+        total = pairing.query_lines if by_queries(pairing) else pairing.examples
+        what = "query lines" if by_queries(pairing) else "examples"
+        say = self.on_stage
+
+        def on_chunk(done: int, seen: int) -> None:
+            if say is not None:
+                say(f"grounding {total} {what} in chunks of {size}: {100 * seen // max(total, 1)}%")
+
+        return build_chunked(self.template, chunks_of(dataset.examples, dataset.query_lines, pairing, size),
+                             settings=self.settings, store=self.store, allow_underivable=allow_underivable,
+                             lifting=self.lifting, examples_file=dataset.examples_file,
+                             queries_file=dataset.queries_file, on_chunk=on_chunk)
 
     def _scorer(self, compiled: CompiledNetwork, *, need_targets: bool, what: str) -> Scorer:
         targets = compiled.targets()

@@ -121,7 +121,7 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
             atom = int(ground.queries[at])
             at += 1
             samples.append(Sample(request.example, atom, ground.atom(atom), request.query.target, request,
-                                  _sample_id(examples, request, len(samples))))
+                                  sample_id(examples, request, len(samples))))
     return Grounding(ground, samples, pairing, underivable, seconds, model.stats)
 
 
@@ -172,7 +172,8 @@ def _report(underivable: list[Request], groundings, examples, allow: bool, examp
                          "(--allow-underivable) to drop them")
 
 
-def _sample_id(examples: Sequence[ir.Example], request: Request, counter: int) -> str:
+def sample_id(examples: Sequence[ir.Example], request: Request, counter: int) -> str:
+    """``s_<example id>`` when the request's example has an id, else ``s_<counter>`` (the sample's index)."""
     ex = examples[request.example] if request.example < len(examples) else None
     if ex is not None and ex.id is not None:
         return f"s_{ir.example_key(ex.id)}"

@@ -113,10 +113,13 @@ class NeuronGraph:
     weighted aggregations too), ``target`` the neuron each stands for, ``level`` the
     network's levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1
     rule neurons, 2 aggregations: a representative serves every layer). Computed when asked
-    for: ``order``, ``inner``, ``home``, ``example``, ``kind``.
+    for: ``order``, ``inner``, ``home``, ``example``, ``kind``. ``signatures`` codes the
+    signatures; networks classified into one :class:`KeyTable` share it, and must number
+    constants (by value) and fact parameters alike (:mod:`.incremental`).
     """
 
-    def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None) -> None:
+    def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None,
+                 signatures: dict[tuple, int] | None = None) -> None:
         self.network, self.flat, self.bypass = network, flat, bypass
         net = network
         self.target = resolve(flat, bypass)
@@ -141,7 +144,7 @@ class NeuronGraph:
                                      self.target[flat.rule_base + flat.member_rule]])
         self.slot = np.concatenate([np.zeros(len(net.in_atom), np.int32), *body_slots,
                                     np.zeros(len(flat.member_agg), np.int32)])
-        self.signature, self.canon = self._signatures()
+        self.signature, self.canon = self._signatures({} if signatures is None else signatures)
 
     @property
     def order(self) -> np.ndarray:
@@ -176,9 +179,8 @@ class NeuronGraph:
         return np.concatenate([np.where(net.kind == FACT, FACT_KIND, ATOM_KIND), np.full(flat.n_rules, RULE_KIND),
                                np.full(flat.n_aggs, AGGREGATION_KIND)]).astype(INDEX, copy=False)
 
-    def _signatures(self) -> tuple[np.ndarray, np.ndarray]:
+    def _signatures(self, codes: dict[tuple, int]) -> tuple[np.ndarray, np.ndarray]:
         net, flat = self.network, self.flat
-        codes: dict[tuple, int] = {}
 
         def code(key: tuple) -> int:
             return codes.setdefault(key, len(codes))
@@ -247,7 +249,7 @@ def canonical(function: str, offset: bool) -> int:
     return ORDERED
 
 
-class _KeyTable:
+class KeyTable:
     """Key rows seen so far, per row layout, and their classes: new rows get new classes.
 
     The rows of a layout are kept distinct and in lexicographic order, the order of
@@ -307,7 +309,8 @@ def _lookup(known: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray
 PLAIN, NORMALIZED, IDENTITY = range(3)  # how a neuron's key was formed (structural_classes)
 
 
-def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray]:
+def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = (),
+                       table: KeyTable | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class of every needed neuron (-1 elsewhere) by structural equivalence, refined by ``extra`` columns.
 
     Neurons are visited in topological order, one group per (level, phase); within a
@@ -323,12 +326,16 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
     ``(W, class of x)``, which is also how its atom neurons see it. Also returned, per
     neuron, how its key was formed: :data:`PLAIN`, :data:`NORMALIZED` (avg proportions or
     max/min sets changed it) or :data:`IDENTITY` (the class of its input, or ``W x``).
+
+    ``table`` holds the keys of networks classified before (:mod:`.incremental`: their
+    signatures coded alike, see :class:`NeuronGraph`): a key met before gets
+    its class again, so classes are shared with those networks.
     """
     keyed = graph.needed & ~graph.bypassed
     cls = np.full(len(keyed), -1, INDEX)
     code = np.full(len(keyed), -1, INDEX)  # what parents see: the class, or (W << _CLASS_BITS) | x for W x
     form = np.zeros(len(keyed), np.int8)
-    table = _KeyTable()
+    table = KeyTable() if table is None else table
     counts = graph.counts
     ids = np.flatnonzero(keyed)
     width = _bucket(counts[ids])
@@ -474,7 +481,11 @@ def realize(graph: NeuronGraph, rep: np.ndarray) -> Network:
     A rule neuron's representative may belong to another layer (``Layer.member_layer``), and so
     may an atom neuron's input aggregation (``Network.in_layer``).
     """
-    net, flat = graph.network, graph.flat
+    return rewire(graph.network, graph.flat, rep)
+
+
+def rewire(net: Network, flat: Flat, rep: np.ndarray) -> Network:
+    """:func:`realize` for any replacement ``rep`` of neurons (global numbering of ``flat``)."""
     rules = rep[flat.rule_base + flat.member_rule] - flat.rule_base
     layers = []
     for i, layer in enumerate(net.layers):

@@ -173,9 +173,10 @@ class Cluster:
 
     def build(self, data: ShardedData, spec: BuildSpec) -> ShardedNetwork:
         """Ground, lift and compile every shard of ``data``; each worker keeps its network."""
-        self._say(f"grounding and lifting {data.layout.units:,} {_unit(data.layout)} on {self.workers} workers")
+        self._say(f"grounding and lifting {data.units:,} {data.layout.unit} on {self.workers} workers")
         started = time.perf_counter()
-        spec_ref = self.ray.put(replace(spec, max_memory=self.max_memory) if self.max_memory else spec)
+        spec_ref = self.ray.put(replace(spec, max_memory=self.max_memory or spec.max_memory,
+                                        verbose=self.verbose or spec.verbose))
         built: dict[int, BuiltShard] = self.call("build", {k: (data.key, spec_ref) for k in range(self.workers)})
         for k in range(self.workers):
             shard = built[k]
@@ -250,12 +251,6 @@ class Cluster:
     def traffic(self) -> dict[str, int]:
         """Bytes of arrays sent to and received from the workers so far, and the number of calls."""
         return {"sent": self.sent, "received": self.received, "calls": self.calls}
-
-
-def _unit(layout: Any) -> str:
-    from ..language.pairing import PairingMode
-
-    return "examples" if layout.mode is PairingMode.LABELLED else "query lines"
 
 
 def _nbytes(value: Any) -> int:

@@ -2,8 +2,8 @@
 
 :class:`ShardedNetwork` has the methods the training loop needs
 (:class:`~neuralogic_py.learn.trainer.TrainableNetwork`); the samples are numbered
-globally, shard after shard (:mod:`.shards`), so a batch means the same samples
-whatever the number of workers. A call splits the samples by shard, asks every
+as one grounding of everything numbers them (:func:`.shards.global_order`), so a
+batch means the same samples whatever the number of workers. A call splits the samples by shard, asks every
 shard holding some of them at once, and puts the answers together:
 
 * ``forward``: each shard's outputs, put back in the order the samples were asked;
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import display_path
 from ..neural.compression import Counts, CompressionReport, Stage
-from .shards import Layout, global_samples
+from .shards import Layout, global_order
 from .worker import BuiltShard, ReadShard
 
 if TYPE_CHECKING:
@@ -42,6 +42,11 @@ class ShardedData:
     split: Any
     layout: Layout
     shards: list[ReadShard]
+
+    @property
+    def units(self) -> int:
+        """Examples (query lines of a knowledge base) in all shards."""
+        return sum(shard.units for shard in self.shards)
 
     def targets(self) -> list[np.ndarray]:
         return [t for shard in self.shards for t in shard.targets]
@@ -60,26 +65,24 @@ class ShardedNetwork:
     def __init__(self, cluster: Cluster, key: str, built: list[BuiltShard]) -> None:
         self.cluster = cluster
         self.key = key
-        self.samples = global_samples([(shard.samples, shard.counted) for shard in built])
-        sizes = [len(shard.samples) for shard in built]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.samples, self.shard_of, self.local_of = global_order([(b.samples, b.counted) for b in built])
         self.compression = merge_reports([shard.compression for shard in built if shard.compression is not None])
         self.built = built
-        shapes = [shard.targets.shape[1:] for shard in built if len(shard.samples)]
-        self._targets = np.concatenate([shard.targets for shard in built if len(shard.samples)]) if shapes \
-            else np.zeros((0, 1, 1))
+        self._targets = np.stack([b.targets[i] for b, i in
+                                  zip((built[k] for k in self.shard_of.tolist()), self.local_of.tolist())]) \
+            if len(self.samples) else np.zeros((0, 1, 1))
 
     def targets(self) -> np.ndarray:
         return self._targets
 
     def _split(self, samples: np.ndarray | None) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """``(shard, positions in samples, indices in the shard)`` of every shard holding some of ``samples``."""
-        samples = np.arange(self.offsets[-1]) if samples is None else np.asarray(samples, dtype=np.int64)
-        shard = np.searchsorted(self.offsets, samples, side="right") - 1
+        samples = np.arange(len(self.samples)) if samples is None else np.asarray(samples, dtype=np.int64)
+        shard = self.shard_of[samples]
         parts = []
         for k in np.unique(shard).tolist():
             where = np.flatnonzero(shard == k)
-            parts.append((k, where, samples[where] - self.offsets[k]))
+            parts.append((k, where, self.local_of[samples[where]]))
         return parts
 
     def forward(self, params: Mapping[str, np.ndarray] | None = None, samples: np.ndarray | None = None

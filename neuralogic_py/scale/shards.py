@@ -1,135 +1,97 @@
-"""Which part of a split's files each worker reads: the data's layout, and one shard of it.
+"""Which part of a split's files each worker reads: the data's layout, and one shard of it, in chunks.
 
 A split (an examples file and a queries file, :class:`~neuralogic_py.language.sources.Split`)
-is cut into ``count`` shards of consecutive *units*, shard ``k`` taking units
-``[k U / count, (k + 1) U / count)`` of the ``U`` units:
+is cut into shards of consecutive examples, or of query lines for one knowledge base
+or template facts (:func:`~neuralogic_py.language.chunks.split_parts`: statement-aligned
+byte ranges, found without parsing). Worker ``k`` reads shard ``k`` from the files
+itself, in chunks of at most ``size`` examples (:func:`~neuralogic_py.language.chunks.read_chunks`),
+which it grounds and lifts one at a time (:func:`~neuralogic_py.neural.chunked.build_chunked`).
 
-=====================  ================================================  ==============================
-pairing                unit                                              the shard's examples
-=====================  ================================================  ==============================
-labelled               an example with its queries                       its units
-order                  query line i with example i                       examples of its lines
-id                     a query line                                      the examples its lines name
-knowledge_base         a query line                                      the one example (every shard)
-template_facts         a query line                                      none
-unlabelled, empty      everything, in shard 0                            all (shard 0)
-=====================  ================================================  ==============================
+The samples of a split are its queries in query-line order (labelled examples: in
+example order). Shards of examples paired by id hold lines from anywhere in the
+queries file, so the whole split's samples are the shards' samples sorted by their
+query line (:func:`global_order`): numbered and named as one grounding of everything
+numbers them, whatever the number of shards.
 
-The samples of a split are its queries in query order (labelled: example order), so
-the samples of shards ``0, 1, ...`` concatenated are the samples of the whole split in
-the same order: a global sample index is its shard's offset plus its index there.
-
-A knowledge base's one example (its facts) is needed by every shard: it is read once,
-by the survey, and handed to the workers as the examples file's text
-(:attr:`Layout.facts`, put in Ray's object store by the cluster).
+A knowledge base's one example (its facts) is needed by every shard: the survey reads
+it once and hands it to the workers as the examples file's text (:attr:`Layout.facts`,
+which the cluster puts in Ray's object store), so each worker reads only its range of
+the queries file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
+
+import numpy as np
 
 from ..errors import display_path
-from ..language import ir
+from ..language.chunks import Chunk, Part, read_chunks, split_parts
 from ..language.data import parse_examples
-from ..language.pairing import PairingMode, infer_pairing
+from ..language.pairing import PairingMode
 from ..language.preprocess import read_text
-from ..language.sources import Split, load_split
-
-SHARED_EXAMPLE = (PairingMode.KNOWLEDGE_BASE,)
-"""Pairings whose examples every shard needs (their facts are replicated, not cut)."""
+from ..language.sources import Split
 
 
 @dataclass(frozen=True)
 class Layout:
-    """What cutting a split into shards needs to know: its pairing and its number of units."""
+    """How a split is cut: its pairing, one :class:`Part` per shard (shards beyond them are empty), and a
+    knowledge base's facts (the examples file's text), which every shard reads."""
 
     mode: PairingMode
-    units: int
-    examples: int
-    query_lines: int
-    facts: str | None = None  # a knowledge base: the examples file's text, which every shard reads
-
-    def bounds(self, index: int, count: int) -> tuple[int, int]:
-        """The units ``[start, stop)`` of shard ``index`` of ``count``."""
-        if self.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY):
-            return (0, self.units) if index == 0 else (0, 0)
-        return self.units * index // count, self.units * (index + 1) // count
-
-
-@dataclass(frozen=True)
-class ShardData:
-    """One shard's examples and query lines, and the index in the whole split of each of its examples."""
-
-    examples: tuple[ir.Example, ...]
-    query_lines: tuple[ir.QueryLine, ...]
-    example_index: tuple[int, ...]
-    examples_file: str | None
-    queries_file: str | None
+    parts: tuple[Part, ...]
+    facts: str | None = None
 
     @property
-    def empty(self) -> bool:
-        return not self.examples and not self.query_lines
+    def unit(self) -> str:
+        """What the shards are cut in."""
+        return "query lines" if self.mode in (PairingMode.KNOWLEDGE_BASE, PairingMode.TEMPLATE_FACTS) else "examples"
 
 
-def survey(split: Split) -> Layout:
-    """The layout of ``split``'s files: pairing and units (and a knowledge base's facts to replicate)."""
-    data = load_split(split)
-    pairing = infer_pairing(data.examples, data.query_lines, examples_file=_name(split.examples),
-                            queries_file=_name(split.queries))
-    units = len(data.examples) if pairing.mode is PairingMode.LABELLED else \
-        1 if pairing.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY) else len(data.query_lines)
-    facts = read_text(split.examples) if pairing.mode in SHARED_EXAMPLE else None
-    return Layout(pairing.mode, units, len(data.examples), len(data.query_lines), facts)
+def survey(split: Split, count: int) -> Layout:
+    """The layout of ``split``'s files in ``count`` shards (module docstring)."""
+    parts = split_parts(split, count)
+    mode = parts[0].mode
+    facts = read_text(split.examples) if mode is PairingMode.KNOWLEDGE_BASE and split.examples else None
+    return Layout(mode, tuple(parts), facts)
 
 
-def read_shard(split: Split, layout: Layout, index: int, count: int) -> ShardData:
-    """Shard ``index`` of ``count`` of ``split`` (the table in the module docstring), read from the files.
-
-    A knowledge base's example comes from ``layout.facts``; every other part is read
-    from the split's files by this call.
-    """
-    start, stop = layout.bounds(index, count)
-    names = (_name(split.examples), _name(split.queries))
-    if start == stop:
-        return ShardData((), (), (), *names)
-    if layout.mode in SHARED_EXAMPLE:
-        lines = load_split(Split(None, split.queries)).query_lines
-        return ShardData(parse_examples(layout.facts or "", names[0]), lines[start:stop], (0,), *names)
-    data = load_split(split)
-    if layout.mode is PairingMode.LABELLED:
-        return ShardData(data.examples[start:stop], (), tuple(range(start, stop)), *names)
-    lines = data.query_lines[start:stop]
-    if layout.mode is PairingMode.TEMPLATE_FACTS:
-        return ShardData((), lines, (), *names)
-    if layout.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY):
-        return ShardData(data.examples, data.query_lines, tuple(range(len(data.examples))), *names)
-    pairing = infer_pairing(data.examples, data.query_lines, examples_file=names[0], queries_file=names[1])
-    chosen = sorted(set(pairing.line_examples[start:stop]))
-    return ShardData(tuple(data.examples[i] for i in chosen), lines, tuple(chosen), *names)
+def shard_chunks(split: Split, layout: Layout, index: int, size: int, *, facts: bool = True) -> Iterator[Chunk]:
+    """The chunks of at most ``size`` examples (query lines) of shard ``index``, read from the files as they are
+    consumed. A knowledge base's example comes from ``layout.facts`` (``facts=False``: left out, for reading
+    only the queries)."""
+    if index >= len(layout.parts):
+        return
+    part = layout.parts[index]
+    if layout.facts is None:
+        yield from read_chunks(split, size, part)
+        return
+    examples = parse_examples(layout.facts, file_names(split)["examples_file"]) if facts else ()
+    for chunk in read_chunks(Split(None, split.queries), size, part):
+        yield replace(chunk, examples=examples)
 
 
-def global_examples(samples: list, shard: ShardData) -> tuple[list, list[int]]:
-    """``samples`` of a shard with their example numbered as in the whole split, and which of them are
-    named by their number (``s_<index>``: their example has no id), to be numbered as in the whole split too."""
-    counted = [i for i, s in enumerate(samples)
-               if s.example >= len(shard.examples) or shard.examples[s.example].id is None]
-    if shard.example_index:
-        samples = [replace(s, example=shard.example_index[s.example]) for s in samples]
-    return samples, counted
-
-
-def global_samples(shards: list[tuple[list, list[int]]]) -> list:
-    """The samples of shards ``0, 1, ...`` (each with its counted ones, :func:`global_examples`) as the samples
-    of the whole split: one after another, the counted ones named by their index in the whole split."""
+def global_order(shards: list[tuple[list, list[int]]]) -> tuple[list, np.ndarray, np.ndarray]:
+    """The samples of the whole split from its shards' ``(samples, counted)``: in query-line order (in shard
+    order for labelled examples, which have no lines), those named by their number in the shard renamed
+    ``s_<index in the whole split>``; and for each, its shard and its index there."""
+    shard = np.concatenate([np.full(len(samples), k, np.int64) for k, (samples, _) in enumerate(shards)] or
+                           [np.zeros(0, np.int64)])
+    local = np.concatenate([np.arange(len(samples), dtype=np.int64) for samples, _ in shards] or
+                           [np.zeros(0, np.int64)])
+    every = [s for samples, _ in shards for s in samples]
+    counted = {(k, i) for k, (_, numbered) in enumerate(shards) for i in numbered}
+    lines = [s.request.line for s in every]
+    order = np.arange(len(every)) if None in lines else np.argsort(np.asarray(lines, np.int64), kind="stable")
     out = []
-    for samples, counted in shards:
-        offset = len(out)
-        out += samples
-        for i in counted:
-            out[offset + i] = replace(out[offset + i], id=f"s_{offset + i}")
-    return out
+    for g, j in enumerate(order.tolist()):
+        s = every[j]
+        out.append(replace(s, id=f"s_{g}") if (int(shard[j]), int(local[j])) in counted else s)
+    return out, shard[order], local[order]
 
 
-def _name(path: Path | None) -> str | None:
-    return display_path(path) if path is not None else None
+def file_names(split: Split) -> dict[str, str | None]:
+    """The split's files as messages name them (``examples_file``, ``queries_file``)."""
+    return {f"{role}_file": display_path(path) if path is not None else None
+            for role, path in (("examples", split.examples), ("queries", split.queries))}

@@ -19,8 +19,9 @@ single-process engine and multiplies them by ``scale = W_k / W``.
 from __future__ import annotations
 
 import resource
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,17 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..language import ir
+from ..language.chunks import Chunk
 from ..language.sources import Split
 from ..limits import memory_limit
-from ..neural import CompiledNetwork, LiftingSettings, NeuralSettings, ParameterStore, build
+from ..neural import CompiledNetwork, LiftingSettings, NeuralSettings, ParameterStore
+from ..neural.chunked import AUTO_EXAMPLES, CHUNK_SIZE, build_chunked
 from ..neural.compression import CompressionReport
+from ..neural.parameters import block_value
 from ..neural.program import LOSSES, Program
-from .shards import Layout, ShardData, global_examples, read_shard, survey
+from .shards import Layout, file_names, shard_chunks, survey
+
+PROGRESS_SECONDS = 5.0  # a worker's grounding progress line at most this often
 
 
 @dataclass(frozen=True)
@@ -46,25 +52,27 @@ class BuildSpec:
     lifting: str | LiftingSettings
     engine: str
     allow_underivable: bool = False
+    chunk_size: int | None = None  # examples grounded at a time (None: automatic, neural.chunked; 0: all at once)
     max_memory: int | None = None  # bytes one grounding step may take in this worker (None: the default)
+    verbose: bool = False  # a line on stderr as chunks are grounded
 
 
 @dataclass
 class ReadShard:
-    """What reading a shard tells the driver before grounding: its written targets and queried predicates."""
+    """What reading a shard tells the driver before grounding: its written targets, queried predicates, and
+    how many examples (query lines of a knowledge base) it holds."""
 
     targets: list[np.ndarray]
     query_predicates: set[tuple[str, int]]
-    examples: int
-    query_lines: int
+    units: int
 
 
 @dataclass
 class BuiltShard:
     """A grounded and compiled shard, as the driver sees it: its samples and figures."""
 
-    samples: list  # the samples (logic.samples.Sample), their example numbered as in the whole split
-    counted: list[int]  # which samples are named by their number in the shard (shards.global_examples)
+    samples: list  # the samples (logic.samples.Sample), their examples numbered as in the whole split
+    counted: list[int]  # the samples named by their number in the shard (shards.global_samples renames them)
     targets: np.ndarray
     compression: CompressionReport | None
     added: dict[str, Any] = field(default_factory=dict)  # parameters grounding created (@embed facts), by name
@@ -77,47 +85,66 @@ class ShardWorker:
 
     def __init__(self, index: int, count: int) -> None:
         self.index, self.count = index, count
-        self.data: dict[str, ShardData] = {}
+        self.data: dict[str, tuple[Split, Layout, int]] = {}
         self.networks: dict[str, CompiledNetwork] = {}
         self.programs: dict[str, Program | None] = {}
         self.targets: dict[str, np.ndarray] = {}
 
     def survey(self, split: Split) -> Layout:
-        """The split's layout (:func:`.shards.survey`); asked of one worker."""
-        return survey(split)
+        """The split's layout in this worker's number of shards (:func:`.shards.survey`); asked of one worker."""
+        return survey(split, self.count)
 
     def read(self, key: str, split: Split, layout: Layout) -> ReadShard:
-        """Read this worker's shard of ``split`` (kept until :meth:`build`)."""
-        shard = read_shard(split, layout, self.index, self.count)
-        self.data[key] = shard
-        queries = [q for e in shard.examples for q in e.queries] + \
-            [q for line in shard.query_lines for q in line.queries]
-        from ..neural.parameters import block_value
-
-        return ReadShard([block_value(q.target) for q in queries if q.target is not None],
-                         {(q.atom.predicate, q.atom.arity) for q in queries}, len(shard.examples),
-                         len(shard.query_lines))
+        """Read this worker's shard of ``split`` once, chunk by chunk, for its targets (kept until :meth:`build`,
+        which reads it again to ground it)."""
+        targets, predicates, units = [], set(), 0
+        for chunk in shard_chunks(split, layout, self.index, CHUNK_SIZE, facts=False):
+            queries = [q for e in chunk.examples for q in e.queries] + \
+                [q for line in chunk.query_lines for q in line.queries]
+            targets += [block_value(q.target) for q in queries if q.target is not None]
+            predicates |= {(q.atom.predicate, q.atom.arity) for q in queries}
+            units += chunk.size
+        self.data[key] = (split, layout, units)
+        return ReadShard(targets, predicates, units)
 
     def build(self, key: str, spec: BuildSpec) -> BuiltShard:
-        """Ground, lift and compile the shard read under ``key``; only the compiled network is kept."""
+        """Ground, lift and compile the shard read under ``key``, chunk by chunk; only the lifted network is kept."""
         started = time.perf_counter()
-        shard = self.data.pop(key)
+        split, layout, units = self.data.pop(key)
         known = set(spec.store.parameters)
-        if shard.empty:
+        if not units:
             self.networks.pop(key, None)
             return BuiltShard([], [], np.zeros((0, 1, 1)), None, peak_memory=peak_memory())
+        size = units if spec.chunk_size == 0 else spec.chunk_size or \
+            (CHUNK_SIZE if units > AUTO_EXAMPLES else units)  # (None: automatic, 0: all at once)
+        last = [time.perf_counter()]
+
+        def on_chunk(done: int, seen: int) -> None:
+            if spec.verbose and (time.perf_counter() - last[0] >= PROGRESS_SECONDS or seen == units):
+                last[0] = time.perf_counter()
+                print(f"worker {self.index}: grounded {seen:,} of {units:,} {layout.unit} "
+                      f"({time.perf_counter() - started:.0f} s, peak memory {peak_memory() / 2**20:,.0f} MB)",
+                      file=sys.stderr, flush=True)
+
+        named: set[int] = set()  # the examples with an id: their samples are named by it, the others by number
+
+        def chunks() -> Iterator[Chunk]:
+            for chunk in shard_chunks(split, layout, self.index, size):
+                named.update(chunk.first_example + i for i, e in enumerate(chunk.examples) if e.id is not None)
+                yield chunk
+
         with memory_limit(spec.max_memory):
-            compiled = build(spec.template, shard.examples, shard.query_lines, settings=spec.settings,
-                             store=spec.store, allow_underivable=spec.allow_underivable,
-                             examples_file=shard.examples_file, queries_file=shard.queries_file,
-                             lifting=spec.lifting)
+            compiled = build_chunked(spec.template, chunks(),
+                                     settings=spec.settings, store=spec.store, allow_underivable=spec.allow_underivable,
+                                     lifting=spec.lifting, on_chunk=on_chunk, **file_names(split))
         compiled.engine = spec.engine
         self.networks[key] = compiled
         self.targets[key] = compiled.targets()
         self.programs[key] = self._program(compiled)
         added = {name: p for name, p in spec.store.parameters.items() if name not in known}
-        return BuiltShard(*global_examples(compiled.samples, shard), self.targets[key], compiled.compression,
-                          added, time.perf_counter() - started, peak_memory())
+        counted = [i for i, sample in enumerate(compiled.samples) if sample.example not in named]
+        return BuiltShard(compiled.samples, counted, self.targets[key], compiled.compression, added,
+                          time.perf_counter() - started, peak_memory())
 
     @staticmethod
     def _program(compiled: CompiledNetwork) -> Program | None:
@@ -158,7 +185,5 @@ class ShardWorker:
 
 def peak_memory() -> int:
     """This process's peak resident memory in bytes (Linux reports kilobytes, macOS bytes)."""
-    import sys
-
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
