@@ -34,6 +34,10 @@ from ..language.preprocess import read_text
 from ..language.sources import Split
 
 
+QUERY_RANGES = (PairingMode.ORDER, PairingMode.KNOWLEDGE_BASE, PairingMode.TEMPLATE_FACTS)
+"""Pairings whose shards' query lines are a range of the queries file (a shard's own bytes of it)."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """How a split is cut: its pairing, one :class:`Part` per shard (shards beyond them are empty), and a
@@ -57,19 +61,29 @@ def survey(split: Split, count: int) -> Layout:
     return Layout(mode, tuple(parts), facts)
 
 
-def shard_chunks(split: Split, layout: Layout, index: int, size: int, *, facts: bool = True) -> Iterator[Chunk]:
+def shard_chunks(split: Split, layout: Layout, index: int, size: int) -> Iterator[Chunk]:
     """The chunks of at most ``size`` examples (query lines) of shard ``index``, read from the files as they are
-    consumed. A knowledge base's example comes from ``layout.facts`` (``facts=False``: left out, for reading
-    only the queries)."""
+    consumed. A knowledge base's example comes from ``layout.facts``."""
     if index >= len(layout.parts):
         return
     part = layout.parts[index]
     if layout.facts is None:
         yield from read_chunks(split, size, part)
         return
-    examples = parse_examples(layout.facts, file_names(split)["examples_file"]) if facts else ()
+    examples = parse_examples(layout.facts, file_names(split)["examples_file"])
     for chunk in read_chunks(Split(None, split.queries), size, part):
         yield replace(chunk, examples=examples)
+
+
+def query_chunks(split: Split, layout: Layout, index: int, size: int) -> Iterator[Chunk]:
+    """Chunks holding the queries of shard ``index`` (for their targets): where the queries file has them all in
+    the shard's range (by order, one knowledge base, template facts), its query lines only, else
+    :func:`shard_chunks`. ``chunk.size`` counts the shard's examples (query lines) as there."""
+    if index < len(layout.parts) and layout.mode in QUERY_RANGES:
+        part = replace(layout.parts[index], mode=PairingMode.TEMPLATE_FACTS)
+        yield from read_chunks(Split(None, split.queries), size, part)
+    else:
+        yield from shard_chunks(split, layout, index, size)
 
 
 def global_order(shards: list[tuple[list, list[int]]]) -> tuple[list, np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ from ..neural.chunked import AUTO_EXAMPLES, CHUNK_SIZE, build_chunked
 from ..neural.compression import CompressionReport
 from ..neural.parameters import block_value
 from ..neural.program import LOSSES, Program
-from .shards import Layout, file_names, shard_chunks, survey
+from .shards import Layout, file_names, query_chunks, shard_chunks, survey
 
 PROGRESS_SECONDS = 5.0  # a worker's grounding progress line at most this often
 
@@ -95,10 +95,10 @@ class ShardWorker:
         return survey(split, self.count)
 
     def read(self, key: str, split: Split, layout: Layout) -> ReadShard:
-        """Read this worker's shard of ``split`` once, chunk by chunk, for its targets (kept until :meth:`build`,
-        which reads it again to ground it)."""
+        """Read the queries of this worker's shard of ``split``, chunk by chunk, for their targets (only the
+        queries file where it holds them, :func:`.shards.query_chunks`); :meth:`build` reads the shard to ground it."""
         targets, predicates, units = [], set(), 0
-        for chunk in shard_chunks(split, layout, self.index, CHUNK_SIZE, facts=False):
+        for chunk in query_chunks(split, layout, self.index, CHUNK_SIZE):
             queries = [q for e in chunk.examples for q in e.queries] + \
                 [q for line in chunk.query_lines for q in line.queries]
             targets += [block_value(q.target) for q in queries if q.target is not None]
