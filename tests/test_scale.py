@@ -161,3 +161,18 @@ def test_nlp_train_on_workers_writes_the_one_process_model(runtime, tmp_path, mo
     assert [r[:2] for r in rows[1]] == [r[:2] for r in rows[0]]  # the same sample ids and queries, in order
     assert (tmp_path / "two" / "checkpoint.json").is_file()  # a run on workers checkpoints every epoch
     assert "4 training samples" in out
+
+
+def test_the_checkpoint_of_a_run_on_workers_resumes_in_one_process(runtime, tmp_path, monkeypatch):
+    """What a lost driver leaves: the last epoch's checkpoint, from which the run goes on (here without workers)."""
+    monkeypatch.chdir(tmp_path)
+    args = [str(REPO / "templates" / "xor_vector.rules"), str(REPO / "datasets" / "xor_vector"), "--batch-size", "2",
+            "--no-progress"]
+    assert main(["train", *args, "--epochs", "4", "--out", "whole"]) == 0
+    assert main(["train", *args, "--epochs", "2", "--out", "cut", "--workers", "2"]) == 0
+    checkpoint = json.loads((tmp_path / "cut" / "checkpoint.json").read_text())
+    assert checkpoint["run"]["epochs"] == 2
+    assert main(["train", *args, "--epochs", "4", "--out", "cut", "--resume", "cut"]) == 0
+    whole, resumed = (json.loads((tmp_path / d / "model.json").read_text())["parameters"] for d in ("whole", "cut"))
+    for name, entry in whole.items():
+        assert np.allclose(resumed[name]["value"], entry["value"], rtol=1e-9, atol=1e-12), name

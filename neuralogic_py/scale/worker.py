@@ -117,10 +117,10 @@ class ShardWorker:
             return BuiltShard([], [], np.zeros((0, 1, 1)), None, peak_memory=peak_memory())
         size = units if spec.chunk_size == 0 else spec.chunk_size or \
             (CHUNK_SIZE if units > AUTO_EXAMPLES else units)  # (None: automatic, 0: all at once)
-        last = [time.perf_counter()]
+        last = [started]
 
         def on_chunk(done: int, seen: int) -> None:
-            if spec.verbose and (time.perf_counter() - last[0] >= PROGRESS_SECONDS or seen == units):
+            if spec.verbose and time.perf_counter() - last[0] >= PROGRESS_SECONDS:
                 last[0] = time.perf_counter()
                 print(f"worker {self.index}: grounded {seen:,} of {units:,} {layout.unit} "
                       f"({time.perf_counter() - started:.0f} s, peak memory {peak_memory() / 2**20:,.0f} MB)",
