@@ -19,6 +19,7 @@ import pytest
 from conftest import REPO, SHARED, require_shared
 
 from neuralogic_py.cli import main
+from neuralogic_py.errors import NeuralogicError
 from neuralogic_py.language.data import load_examples, load_queries
 from neuralogic_py.language.parser import load_template
 from neuralogic_py.language.sources import Split
@@ -176,3 +177,15 @@ def test_the_checkpoint_of_a_run_on_workers_resumes_in_one_process(runtime, tmp_
     whole, resumed = (json.loads((tmp_path / d / "model.json").read_text())["parameters"] for d in ("whole", "cut"))
     for name, entry in whole.items():
         assert np.allclose(resumed[name]["value"], entry["value"], rtol=1e-9, atol=1e-12), name
+
+
+def test_fit_with_a_number_of_workers(runtime):
+    xor = REPO / "datasets" / "xor_vector"
+    one, two = Model(REPO / "templates" / "xor_vector.rules"), Model(REPO / "templates" / "xor_vector.rules")
+    one.fit(Dataset.load(xor), epochs=5, batch_size=2, lr=0.05)
+    result = two.fit(xor, epochs=5, batch_size=2, lr=0.05, workers=2)
+    assert result.history.engine == "Ray (2 workers)"
+    for name, value in one.parameters().items():
+        assert _compare(two.parameters()[name], value) <= 1e-12, name
+    with pytest.raises(NeuralogicError, match="given by its files"):
+        two.fit(Dataset.load(xor), epochs=1, workers=2)

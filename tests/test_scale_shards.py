@@ -4,6 +4,7 @@ is a clear error."""
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import numpy as np
@@ -80,3 +81,15 @@ def test_workers_without_ray_is_a_clear_error(monkeypatch, tmp_path, capsys):
     assert code == 2
     assert "needs Ray" in err and "pip install 'neuralogic_py[ray]'" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "model.json").exists()
+
+
+def test_an_address_nothing_answers_at_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    pytest.importorskip("ray", reason="the address is checked once Ray is there")
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(["train", str(REPO / "templates/xor_vector.rules"), str(REPO / "datasets/xor_vector"),
+                 "--epochs", "1", "--ray-address", f"127.0.0.1:{port}", "--out", "out"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"no Ray cluster answers at 127.0.0.1:{port}" in err and "Traceback" not in err

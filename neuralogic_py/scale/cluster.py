@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 import time
 from dataclasses import replace
@@ -42,11 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NeuralogicError
+from ..errors import NeuralogicError, display_path
 from ..language.sources import Split
 from .network import ShardedData, ShardedNetwork
 from .worker import BuildSpec, BuiltShard, ShardWorker
 
+CONNECT_SECONDS = 10.0  # how long a cluster's address may take to answer
 START_SECONDS = 300.0  # how long workers may take to be placed and started
 MAX_RESTARTS = 3  # per worker: a worker that keeps dying (out of memory, say) stops the run
 INSTALL_HINT = "install Ray: pip install 'neuralogic_py[ray]'"
@@ -105,6 +107,8 @@ class Cluster:
         if self.actors:
             return
         ray = self.ray = import_ray()
+        if self.address is not None:
+            _reachable(self.address)
         if not ray.is_initialized():
             options: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR",
                                        "log_to_driver": True}
@@ -160,7 +164,7 @@ class Cluster:
         self.start()
         self._keys += 1
         key = f"data{self._keys}"
-        files = ", ".join(str(f) for f in split.files())
+        files = ", ".join(display_path(f) for f in split.files())
         self._say(f"reading {files} in {self.workers} shards")
         layout = self.call("survey", {0: (split,)}, replay=False)[0]
         if layout.facts is not None:  # a knowledge base: its facts go to every worker through the object store
@@ -251,6 +255,19 @@ class Cluster:
     def traffic(self) -> dict[str, int]:
         """Bytes of arrays sent to and received from the workers so far, and the number of calls."""
         return {"sent": self.sent, "received": self.received, "calls": self.calls}
+
+
+def _reachable(address: str) -> None:
+    """Refuse a ``host:port`` address nothing answers at (Ray would wait for it without end)."""
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as e:
+        raise NeuralogicError(f"no Ray cluster answers at {address}: {e.strerror or e}",
+                              hint="start one with `ray start --head` on that machine, or check the address "
+                                   "and port it printed") from None
 
 
 def _nbytes(value: Any) -> int:

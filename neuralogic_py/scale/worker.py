@@ -72,7 +72,7 @@ class BuiltShard:
     """A grounded and compiled shard, as the driver sees it: its samples and figures."""
 
     samples: list  # the samples (logic.samples.Sample), their examples numbered as in the whole split
-    counted: list[int]  # the samples named by their number in the shard (shards.global_samples renames them)
+    counted: list[int]  # the samples named by their number in the shard (renamed by shards.global_order)
     targets: np.ndarray
     compression: CompressionReport | None
     added: dict[str, Any] = field(default_factory=dict)  # parameters grounding created (@embed facts), by name
