@@ -189,3 +189,17 @@ def test_fit_with_a_number_of_workers(runtime):
         assert _compare(two.parameters()[name], value) <= 1e-12, name
     with pytest.raises(NeuralogicError, match="given by its files"):
         two.fit(Dataset.load(xor), epochs=1, workers=2)
+
+
+def test_a_worker_killed_before_grounding_reads_its_shard_again(runtime, capsys):
+    root = require_shared("conformance", MOLECULES)
+    template = load_template(root / "template.txt")
+    local = build(template, load_examples(root / "examples.txt"), load_queries(root / "queries.txt"))
+    local.store.load_json(root / "weights.json")
+    with Cluster(2) as cluster:
+        data = cluster.load(Split(root / "examples.txt", root / "queries.txt"))
+        ray.kill(cluster.actors[0])
+        sharded = cluster.build(data, BuildSpec(template, REFERENCE, local.store, "structural", "numpy"))
+        assert cluster.restarts == [1, 0]
+        assert _compare(sharded.forward(local.store.learnable()), local.forward()) <= 1e-12
+    assert "worker 0 died" in capsys.readouterr().err

@@ -202,9 +202,6 @@ class Cluster:
         ray = self.ray
         shared: dict[int, Any] = {}
         sent = {k: tuple(self._shared(arg, shared) for arg in args) for k, args in calls.items()}
-        if replay and method in ("read", "build"):
-            for k, args in sent.items():
-                self._replay[k].append((method, args))
         self.sent += sum(_nbytes(args) for args in calls.values())
         self.calls += 1
         pending = {k: getattr(self.actors[k], method).remote(*args) for k, args in sent.items()}
@@ -213,6 +210,8 @@ class Cluster:
             while True:
                 try:
                     answers[k] = ray.get(ref)
+                    if replay and method in ("read", "build"):  # (once done: a replacement makes it again)
+                        self._replay[k].append((method, sent[k]))
                     break
                 except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as e:
                     ref = getattr(self._restart(k, e), method).remote(*sent[k])
