@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=1000, help="molecules grounded at a time in a worker")
     parser.add_argument("--max-memory", default="6G", help="per worker: the most one grounding step may take")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--only-two", action="store_true",
+                        help="measure 2 workers only (no 1-worker baseline, no ratios or projection)")
     parser.add_argument("--rtt", type=float, default=2e-4, help="projection: network round trip, s (LAN)")
     parser.add_argument("--bandwidth", type=float, default=1.25e9,
                         help="projection: the driver's network bandwidth, bytes/s (10 GbE)")
@@ -118,21 +120,24 @@ def main() -> None:
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR")
         try:
             imported = _imported_memory()
-            runs = [measure(workers, split, args) for workers in (1, 2)]
+            runs = [measure(workers, split, args) for workers in ((2,) if args.only_two else (1, 2))]
         finally:
             ray.shutdown()
-    one, two = runs
+    base = runs[0]  # the ratios' baseline: 1 worker (with --only-two, there are none)
     print()
     print("| workers | build (read + ground + lift) | molecules/s | peak memory per worker | neurons after lifting "
           "| epoch | steps | bytes per step | empty call |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
-        ratio = "" if r is one else f" ({one['build'] / r['build']:.2f}x)"
-        epoch_ratio = "" if r is one else f" ({one['epoch'] / r['epoch']:.2f}x)"
+        ratio = "" if r is base else f" ({base['build'] / r['build']:.2f}x)"
+        epoch_ratio = "" if r is base else f" ({base['epoch'] / r['epoch']:.2f}x)"
         peaks = ", ".join(f"{p / 2**30:.2f} GB" for p in r["peak"])
         print(f"| {r['workers']} | {r['build']:.0f} s{ratio} | {r['samples'] / r['build']:,.0f} | {peaks} | "
               f"{r['neurons']:,} | {r['epoch']:.1f} s{epoch_ratio} | {r['steps']:,} | {r['bytes_per_step']:,.0f} | "
               f"{1000 * r['call']:.2f} ms |")
+    if args.only_two:
+        return
+    one, two = runs
     print()
     print(f"projection (one worker per machine, each as fast as one here; RTT {1000 * args.rtt:g} ms, "
           f"{args.bandwidth / 1e9:g} GB/s at the driver; a worker process with the package imported: "
