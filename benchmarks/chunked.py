@@ -15,12 +15,16 @@ neurons its lifted network keeps:
   (``read_chunks`` + ``build_chunked``), keeping only the lifted network.
 
 For 1x, 2x and 4x ``--molecules`` molecules it prints both figures, the chunked one as a ratio
-to the whole-set baseline at the same size (memory above the imports, and build time) and each
-method's growth against its own 1x run. Like is compared with like: the same files, template
-and lifting (structural, across examples); the lifted networks are checked to have the same
-neurons and edges.
+to the whole-set baseline at the same size (memory above the imports, and build time), each
+method's growth against its own 1x run, and the size of the lifted network's arrays. Two sets:
+all molecules distinct (the lifted network grows with them: random graphs share little beyond
+their embeddings, so chunked memory follows the lifted network) and molecules drawn from a pool
+of ``--pool`` distinct ones (the lifted network stops growing, so chunked memory stays flat but
+for one record per sample). Like is compared with like: the same files, template and lifting
+(structural, across examples); the lifted networks are checked to have the same neurons and
+edges.
 
-Usage: ``python benchmarks/chunked.py [--molecules 5000] [--chunk 1000]``.
+Usage: ``python benchmarks/chunked.py [--molecules 5000] [--chunk 1000] [--pool 500]``.
 """
 
 from __future__ import annotations
@@ -61,7 +65,15 @@ else:
     compiled = build_chunked(template, read_chunks(split, chunk))
 seconds = time.perf_counter() - started
 final = compiled.compression.final
-print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "imported_kb": imported,
+net = compiled.network
+arrays = [net.kind, net.const, net.param, net.in_atom, net.in_layer, net.in_group, net.outputs, net.level, net.shape,
+          net.weighted, net.activation, net.combination, net.offset, net.program.atoms.pred, net.program.atoms.ex,
+          net.program.atoms.terms]
+arrays += [getattr(layer, f) for layer in net.layers for f in ("body", "member", "member_group", "head", "rule_level",
+                                                              "rule_shape", "agg_level", "agg_shape", "agg_count",
+                                                              "contrib_shape") if getattr(layer, f) is not None]
+print(json.dumps({"lifted_mb": sum(a.nbytes for a in arrays) / 2 ** 20,
+                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "imported_kb": imported,
                   "seconds": seconds, "neurons": final.neurons, "edges": final.edges,
                   "samples": len(compiled.samples)}))
 """
@@ -81,12 +93,14 @@ def molecule(rng: np.random.Generator) -> str:
     return ", ".join(facts) + ".\n"
 
 
-def write_set(folder: Path, count: int, seed: int = 0) -> None:
+def write_set(folder: Path, count: int, pool: int | None = None, seed: int = 0) -> None:
+    """``count`` molecules, all distinct or drawn from ``pool`` distinct ones."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
+    kinds = [molecule(rng) for _ in range(pool)] if pool else None
     with open(folder / "examples.txt", "w") as examples, open(folder / "queries.txt", "w") as queries:
         for _ in range(count):
-            examples.write(molecule(rng))
+            examples.write(kinds[int(rng.integers(pool))] if kinds else molecule(rng))
             queries.write(f"{float(rng.integers(0, 2))} predict.\n")
 
 
@@ -101,26 +115,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--molecules", type=int, default=5000, help="molecules at 1x (default 5000)")
     parser.add_argument("--chunk", type=int, default=1000, help="molecules per chunk (default 1000)")
+    parser.add_argument("--pool", type=int, default=500,
+                        help="distinct molecules of the second set, which repeats them (default 500)")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f}; templates/gnn.rules on generated NCI-like molecules; "
-          f"chunks of {args.chunk}; peak RSS of a fresh process, MB above its imports")
-    print(f"{'molecules':>10} {'method':>8} {'peak MB':>8} {'vs whole':>9} {'vs 1x':>6} {'build s':>8} "
-          f"{'vs whole':>9} {'neurons':>9}")
-    base: dict[str, float] = {}
+    print(f"load average {os.getloadavg()[0]:.2f}; templates/gnn.rules on generated NCI-like molecules; chunks of "
+          f"{args.chunk}; peak RSS of a fresh process in MB above its imports; lifted MB: the lifted network's arrays")
     with tempfile.TemporaryDirectory() as tmp:
-        for factor in (1, 2, 4):
-            count = factor * args.molecules
-            folder = Path(tmp) / str(count)
-            write_set(folder, count)
-            results = {method: measure(method, folder, args.chunk) for method in ("whole", "chunked")}
-            whole, chunked = results["whole"], results["chunked"]
-            assert (whole["neurons"], whole["edges"]) == (chunked["neurons"], chunked["edges"]), results
-            for method, r in results.items():
-                above = (r["peak_kb"] - r["imported_kb"]) / 1024
-                base.setdefault(method, above)
-                vs_whole = above / ((whole["peak_kb"] - whole["imported_kb"]) / 1024)
-                print(f"{count:>10,} {method:>8} {above:>8.0f} {vs_whole:>8.2f}x {above / base[method]:>5.2f}x "
-                      f"{r['seconds']:>8.1f} {r['seconds'] / whole['seconds']:>8.2f}x {r['neurons']:>9,}")
+        sets = (("all molecules distinct", None), (f"drawn from {args.pool} distinct molecules", args.pool))
+        for title, pool in sets:
+            print(f"\n{title}:")
+            print(f"{'molecules':>10} {'method':>8} {'peak MB':>8} {'vs whole':>9} {'vs 1x':>6} {'lifted MB':>9} "
+                  f"{'build s':>8} {'vs whole':>9} {'neurons':>9}")
+            base: dict[str, float] = {}
+            for factor in (1, 2, 4):
+                count = factor * args.molecules
+                folder = Path(tmp) / f"{pool}-{count}"
+                write_set(folder, count, pool)
+                results = {method: measure(method, folder, args.chunk) for method in ("whole", "chunked")}
+                whole = results["whole"]
+                assert all((whole["neurons"], whole["edges"]) == (r["neurons"], r["edges"]) for r in results.values())
+                for method, r in results.items():
+                    above = (r["peak_kb"] - r["imported_kb"]) / 1024
+                    base.setdefault(method, above)
+                    vs_whole = above / ((whole["peak_kb"] - whole["imported_kb"]) / 1024)
+                    print(f"{count:>10,} {method:>8} {above:>8.0f} {vs_whole:>8.2f}x {above / base[method]:>5.2f}x "
+                          f"{r['lifted_mb']:>9.1f} {r['seconds']:>8.1f} {r['seconds'] / whole['seconds']:>8.2f}x "
+                          f"{r['neurons']:>9,}")
 
 
 if __name__ == "__main__":

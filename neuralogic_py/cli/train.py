@@ -106,8 +106,9 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_grounding_arguments(o)
     o.add_argument("--chunk-size", type=integer(0), metavar="N",
                    help=f"ground N examples (query lines of a knowledge base) at a time, keeping only the lifted "
-                        f"network: memory stays that of one chunk (default: chunks of {CHUNK_SIZE} above "
-                        f"{AUTO_EXAMPLES:,} examples; 0: all at once; docs/learning.md)")
+                        f"network: memory stays that of one chunk and the lifted network (default: chunks of "
+                        f"{CHUNK_SIZE} for more than {AUTO_EXAMPLES:,} examples under structural lifting; 0: all at "
+                        f"once; docs/learning.md)")
     r = p.add_argument_group("scale-out (Ray; docs/scale.md)")
     r.add_argument("--workers", type=integer(1), metavar="N",
                    help="ground and train on N workers, each holding a shard of the data (a local Ray runtime "
@@ -149,13 +150,13 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
 def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
     """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
     (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
-    from ..learn.dataset import Dataset
+    from ..learn.dataset import DataFiles, Dataset
     from ..learn.defaults import defaults_for
 
     if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
         return
     split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
-    defaults = defaults_for(Dataset.from_split(split) if split else Dataset())
+    defaults = defaults_for(DataFiles(split) if split else Dataset())
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
@@ -271,7 +272,6 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
 
     from ..learn import report
     from ..learn.checkpoint import CHECKPOINT_FILE, checkpoint_text
-    from ..learn.dataset import Dataset
 
     if not sources.train:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
@@ -292,7 +292,7 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
         fit_options["checkpoint"] = write_checkpoint
     with _cluster(args) as cluster:
         # on workers the data goes by path: they read it themselves
-        data = (lambda split: split) if cluster is not None else Dataset.from_split
+        data = (lambda split: split) if cluster is not None else model.data
         train_data = data(sources.train)
         val_data = data(sources.val) if sources.val else None
         result = model.fit(train_data, val_data, cluster=cluster, **fit_options)

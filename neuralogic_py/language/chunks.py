@@ -76,12 +76,6 @@ def chunks_of(examples: Sequence[ir.Example], query_lines: Sequence[ir.QueryLine
         yield Chunk(examples[at:at + size], tuple(query_lines[i] for i in lines.tolist()), at, lines)
 
 
-def count_chunks(pairing: Pairing, size: int) -> int:
-    """How many chunks :func:`chunks_of` gives."""
-    n = pairing.query_lines if by_queries(pairing) else pairing.examples
-    return -(-n // size)
-
-
 # --------------------------------------------------------------------------- streamed from files
 
 BLOCK = 1 << 20  # bytes read at a time while finding statements
@@ -145,8 +139,8 @@ def statements(path: str | Path, within: FileRange = FileRange(), block: int = B
                     if stop is not None and begin >= stop:
                         return
                     yield Statement(begin, base + pos, line, column)
+                    line = (line if begin >= base else lines) + buf.count(b"\n", max(begin - base, 0), pos)
                     begin = base + pos
-                    line = lines + buf.count(b"\n", 0, pos)
                     newline = buf.rfind(b"\n", 0, pos)
                     column = len(buf[newline + 1:pos].decode("utf-8", "replace")) + 1
                     if newline < 0 and base == within.start:
@@ -202,6 +196,12 @@ def _grouped(items: Iterator[Statement], size: int, max_bytes: int | None) -> It
         group.append(item)
     if group:
         yield group
+
+
+def read_statement_groups(path: Path, size: int, parse: Callable[[str, str], tuple]) -> Iterator[tuple]:
+    """The statements of a data file parsed (``parse_examples`` or ``parse_queries``) ``size`` at a time."""
+    for group in _grouped(statements(path), size, None):
+        yield _parsed(path, group, parse)
 
 
 @dataclass(frozen=True)

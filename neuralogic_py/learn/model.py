@@ -50,7 +50,9 @@ import numpy as np
 
 from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
+from ..language.dsl import TemplateBuilder
 from ..language.parser import load_template, parse_template
+from ..language.sources import Split
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
 from ..language.chunks import by_queries, chunks_of
 from ..language.pairing import infer_pairing
@@ -59,7 +61,7 @@ from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
 from ..output import write_atomic
-from .dataset import Dataset, Fold
+from .dataset import DataFiles, Dataset, Fold, open_split
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
@@ -74,7 +76,7 @@ if TYPE_CHECKING:
 CACHED_DATASETS = 4
 HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
 
-DataLike = Dataset | str | Path
+DataLike = Dataset | DataFiles | str | Path
 
 
 @dataclass
@@ -225,13 +227,15 @@ class FitOptions:
 class Model:
     """A template and its named weights (see the module docstring)."""
 
-    def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
+    def __init__(self, template: ir.Template | TemplateBuilder | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
                  initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
                  lifting: str | LiftingSettings = "structural", engine: str = "auto",
                  chunk_size: int | None = None) -> None:
         if engine not in ENGINES:
             raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
+        if isinstance(template, TemplateBuilder):
+            template = template.to_ir()
         self.template = template if isinstance(template, ir.Template) else load_template(template)
         self.source = None if isinstance(template, ir.Template) else display_path(template)
         self.settings = settings
@@ -295,8 +299,20 @@ class Model:
             self.settings = self.settings.with_output_activation(setup.output_activation)
             self._built.clear()
 
+    def data(self, data: DataLike | Split, queries: str | Path | None = None) -> Dataset | DataFiles:
+        """``data`` as given, or the files a path (or a split) names: to read chunk by chunk when this model
+        grounds them in chunks (``chunk_size``, automatic by the number of examples), else read whole."""
+        if isinstance(data, (Dataset, DataFiles)):
+            return data
+        files = DataFiles(data) if isinstance(data, Split) else DataFiles.load(data, queries)
+        return open_split(files.split, self._chunk_size(files) > 0)
+
+    def _chunk_size(self, data: Dataset | DataFiles) -> int:
+        examples = data.examples if isinstance(data, DataFiles) else len(data.examples)
+        return chunk_size(examples, self.chunk_size, self.lifting)
+
     def build(self, data: DataLike, *, queries: str | Path | None = None, allow_underivable: bool = False,
-              cluster: Cluster | None = None) -> tuple[Dataset, CompiledNetwork]:
+              cluster: Cluster | None = None) -> tuple[Dataset | DataFiles, CompiledNetwork]:
         """Ground and compile ``data`` with this model's weights (cached per dataset object).
 
         On a ``cluster`` (:mod:`neuralogic_py.scale`) the workers read ``data`` (paths) and
@@ -304,17 +320,18 @@ class Model:
         """
         if cluster is not None:
             return self._build_sharded(data, queries, allow_underivable, cluster)
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = self.data(data, queries)
         for seen, compiled in self._built:
             if seen is dataset:
                 return dataset, compiled
-        size = chunk_size(dataset, self.chunk_size)
+        size = self._chunk_size(dataset)
         if size:
             compiled = self._build_chunked(dataset, size, allow_underivable)
         else:
-            compiled = build(self.template, dataset.examples, dataset.query_lines, settings=self.settings,
+            whole = dataset.read() if isinstance(dataset, DataFiles) else dataset
+            compiled = build(self.template, whole.examples, whole.query_lines, settings=self.settings,
                              store=self.store, allow_underivable=allow_underivable,
-                             examples_file=dataset.examples_file, queries_file=dataset.queries_file,
+                             examples_file=whole.examples_file, queries_file=whole.queries_file,
                              lifting=self.lifting)
         compiled.engine = self.engine
         self._built.append((dataset, compiled))
@@ -328,7 +345,7 @@ class Model:
         if isinstance(data, Dataset):
             raise NeuralogicError("on several workers the data is given by its files (the workers read them), "
                                   "not as a loaded Dataset", hint="pass the path of the examples file or folder")
-        split = data.split if isinstance(data, ShardedData) else data_split(data, queries)
+        split = data.split if isinstance(data, (ShardedData, DataFiles)) else data_split(data, queries)
         for seen, compiled in self._built:
             if isinstance(seen, ShardedData) and seen.split == split and getattr(compiled, "cluster", None) is cluster:
                 return seen, compiled
@@ -344,22 +361,27 @@ class Model:
         del self._built[:-CACHED_DATASETS]
         return dataset, network
 
-    def _build_chunked(self, dataset: Dataset, size: int, allow_underivable: bool) -> CompiledNetwork:
+    def _build_chunked(self, dataset: Dataset | DataFiles, size: int, allow_underivable: bool) -> CompiledNetwork:
         """:meth:`build` chunk by chunk (:mod:`neuralogic_py.neural.chunked`), telling ``on_stage`` of each chunk."""
-        pairing = infer_pairing(dataset.examples, dataset.query_lines, examples_file=dataset.examples_file,
-                                queries_file=dataset.queries_file)
-        total = pairing.query_lines if by_queries(pairing) else pairing.examples
-        what = "query lines" if by_queries(pairing) else "examples"
+        if isinstance(dataset, DataFiles):
+            chunks, lines = dataset.chunks(size), dataset.queried_by_lines
+            total = dataset.query_lines if lines else dataset.examples
+        else:
+            pairing = infer_pairing(dataset.examples, dataset.query_lines, examples_file=dataset.examples_file,
+                                    queries_file=dataset.queries_file)
+            chunks, lines = chunks_of(dataset.examples, dataset.query_lines, pairing, size), by_queries(pairing)
+            total = pairing.query_lines if lines else pairing.examples
+        what = "query lines" if lines else "examples"
         say = self.on_stage
 
         def on_chunk(done: int, seen: int) -> None:
             if say is not None:
                 say(f"grounding {total} {what} in chunks of {size}: {100 * seen // max(total, 1)}%")
 
-        return build_chunked(self.template, chunks_of(dataset.examples, dataset.query_lines, pairing, size),
-                             settings=self.settings, store=self.store, allow_underivable=allow_underivable,
-                             lifting=self.lifting, examples_file=dataset.examples_file,
-                             queries_file=dataset.queries_file, on_chunk=on_chunk)
+        return build_chunked(self.template, chunks, settings=self.settings, store=self.store,
+                             allow_underivable=allow_underivable, lifting=self.lifting,
+                             examples_file=dataset.examples_file, queries_file=dataset.queries_file,
+                             on_chunk=on_chunk)
 
     def _scorer(self, compiled: CompiledNetwork, *, need_targets: bool, what: str) -> Scorer:
         targets = compiled.targets()
@@ -405,7 +427,7 @@ class Model:
              cluster: Cluster | None) -> FitResult:
         started = time.perf_counter()
         if cluster is None:
-            dataset = train_data if isinstance(train_data, Dataset) else Dataset.load(train_data, queries)
+            dataset = self.data(train_data, queries)
             self._fix_output(dataset)
         else:
             dataset = train_data
@@ -482,7 +504,7 @@ class Model:
         fit_options = FitOptions(**options)
         fit_options.single_run()
         result = CrossValidation()
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = self.data(data, queries)
         self._fix_output(dataset)
         dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="training")
@@ -524,7 +546,7 @@ class Model:
         """Error and metrics of ``data`` (every query needs a target; computed by the workers of ``cluster``
         when given)."""
         if cluster is None:
-            data = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+            data = self.data(data, queries)
             self._fix_output(data)
         _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable, cluster=cluster)
         scorer = self._scorer(compiled, need_targets=True, what="evaluated")

@@ -91,8 +91,11 @@ def check_rules(template: ir.Template) -> None:
 def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
                    query_lines: Sequence[ir.QueryLine] = (), *, allow_underivable: bool = False,
                    progress: bool = False, examples_file: str | None = None,
-                   queries_file: str | None = None) -> Grounding:
-    """Pair, ground and prune: the ground program every sample needs (see the module docstring)."""
+                   queries_file: str | None = None, first_example: int = 0) -> Grounding:
+    """Pair, ground and prune: the ground program every sample needs (see the module docstring).
+
+    ``first_example`` numbers the examples in messages: they are a chunk of a larger set from that example on.
+    """
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     pairing = infer_pairing(examples, query_lines, examples_file=examples_file, queries_file=queries_file)
@@ -109,7 +112,7 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
     t = time.perf_counter()
     matches, underivable = _resolve(groundings, requests)
     if underivable:
-        _report(underivable, groundings, examples, allow_underivable, examples_file)
+        _report(underivable, groundings, examples, allow_underivable, first_example)
     roots = np.concatenate(matches) if matches else np.zeros(0, dtype=np.int64)
     keep_all = pairing.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY)
     ground = build_ground_program(groundings, None if keep_all else roots)
@@ -152,10 +155,11 @@ def _resolve(groundings, requests: list[Request]) -> tuple[list[np.ndarray], lis
     return matches, underivable
 
 
-def _report(underivable: list[Request], groundings, examples, allow: bool, examples_file: str | None) -> None:
+def _report(underivable: list[Request], groundings, examples, allow: bool, first_example: int) -> None:
     def name(r: Request) -> str:
         ex = examples[r.example] if r.example < len(examples) else None
-        which = f"example '{ex.id}'" if ex is not None and ex.id is not None else f"example {r.example + 1}"
+        which = f"example '{ex.id}'" if ex is not None and ex.id is not None else \
+            f"example {first_example + r.example + 1}"
         fact = len(groundings.find(r.example, r.query.atom)) > 0
         return f"{r.query.atom} in {which}" + (" (an input fact, which no rule derives)" if fact else "")
 

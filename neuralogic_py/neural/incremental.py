@@ -269,7 +269,8 @@ class LiftedBuilder:
         n_groups = [layer.n_groups for layer in base.layers] if base is not None else [0] * len(realized.layers)
         nodes = np.flatnonzero(new[:flat.rule_base])
         where[nodes] = (base.n_nodes if base is not None else 0) + np.arange(len(nodes))
-        for lo, layer_of, sizes in ((flat.rule_base, flat.rule_layer, n_rules), (flat.agg_base, flat.agg_layer, n_groups)):
+        for lo, layer_of, sizes in ((flat.rule_base, flat.rule_layer, n_rules),
+                                    (flat.agg_base, flat.agg_layer, n_groups)):
             mine = np.flatnonzero(new[lo:lo + len(layer_of)])
             rank = np.arange(len(mine)) - np.searchsorted(layer_of[mine], layer_of[mine])
             where[lo + mine] = (layer_of[mine] << _BITS) | (np.asarray(sizes, INDEX)[layer_of[mine]] + rank)

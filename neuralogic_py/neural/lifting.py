@@ -5,21 +5,23 @@ same kind of neuron with the same functions and offset (and head weight) and, pe
 slot, the same weight and equivalent inputs; facts when their values are equal (exactly:
 same shape, same float64 bits) or they read the same parameter. How inputs compare
 depends on the function (:func:`canonical`): position by position for product, concat,
-crosssum, cossim, softmax and sparsemax; as a multiset of (weight, soft negation, input
+crosssum, cossim, softmax and sparsemax; as a multiset of (weight, input function, input
 class) for sum, elproduct and an avg with an offset; as proportions for avg, which is
 the same over x, x, y, y as over x, y; as a set for max and min; only their number for
-count. A bypassed neuron (:mod:`.pruning`) is its input, so it takes its input's class,
+count. An aggregation ``softmax(agg_terms=[...])`` depends on the other heads of its
+partition as well, so it is never merged (its members are). A bypassed neuron (:mod:`.pruning`) is its input, so it takes its input's class,
 and so does an avg, max or min whose inputs are all one class of weight 1 (avg(x, x) is
 x); such an aggregation with a head weight ``W`` is ``W x``, keyed by ``(W, class of x)``
 whichever rule it comes from. Neurons are visited in topological order, one group per
 (level, phase); a group's keys ``[signature, extra columns..., canonical inputs...]`` are
-one integer matrix per input layout, matched against every key seen so far by one sort
-(:func:`row_ids`), so the classes of a neuron's inputs are final before its own key is
-built. The signature names functions, offsets and weights, never the rule or the layer,
-so equal keys at different levels and of different rules share a class: the embedding
-rule neurons ``tanh(1.0)`` of ``{3,1} e(A) :- c_ar(A).`` and ``{3,1} e(A) :- o_2(A).``
-are one neuron (their head weights differ, and apply after the aggregation). No value is
-hashed: the classes are a certificate, by induction over the order.
+one integer matrix per input layout, made distinct by one sort (:func:`row_ids`) and
+looked up among every key seen so far by a checked hash (:class:`KeyTable`), so the classes
+of a neuron's inputs are final before its own key is built. The signature names functions,
+offsets and weights, never the rule or the layer, so equal keys at different levels and of
+different rules share a class: the embedding rule neurons ``tanh(1.0)`` of
+``{3,1} e(A) :- c_ar(A).`` and ``{3,1} e(A) :- o_2(A).`` are one neuron (their head weights
+differ, and apply after the aggregation). No value is hashed, and a key's hash is checked
+against the key: the classes are a certificate, by induction over the order.
 
 A class is *realized* by rewiring, never by copying: every reference to a neuron (a
 rule neuron's body, an aggregation's members, an atom neuron's inputs, a sample's
@@ -108,7 +110,7 @@ class NeuronGraph:
     ``passing[x]`` whether it is the identity of one input of weight 1 (an aggregation: but
     for its head weight, whose code is ``head[x]``, 0 for none);
     ``child[ptr[x]:ptr[x + 1]]`` are its inputs (through bypasses) and ``slot`` the code of
-    their (weight, soft negation). ``needed`` marks what the outputs reach, ``bypassed``
+    their (weight, input function: soft negation, ``sqrt(b)``, ...). ``needed`` marks what the outputs reach, ``bypassed``
     the pruned neurons that are exactly their input (``pruned``: all pruned neurons, the
     weighted aggregations too), ``target`` the neuron each stands for, ``level`` the
     network's levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1
@@ -129,11 +131,12 @@ class NeuronGraph:
         self.needed = np.concatenate(flat.reachable()) if needed is None else needed
         self.level = np.concatenate([net.level, flat.rule_level, flat.agg_level]).astype(INDEX, copy=False)
         self.space = np.repeat(np.arange(3, dtype=np.int8), [net.n_nodes, flat.n_rules, flat.n_aggs])
-        codes: dict[tuple, int] = {(None, False): 0}
-        slots = [np.array([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)], np.int32)
+        codes: dict[tuple, int] = {(None, None): 0}
+        slots = [np.array([codes.setdefault((w, f), len(codes)) for w, f in zip(layer.weights, layer.functions)],
+                          np.int32)
                  for layer in net.layers]
         body_slots = [np.tile(slot, layer.n_rules) for slot, layer in zip(slots, net.layers)]
-        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], np.int32)
+        head = np.array([codes.setdefault((layer.head_weight, None), len(codes)) for layer in net.layers], np.int32)
         self.head = np.concatenate([np.zeros(flat.agg_base, np.int32), head[flat.agg_layer]])
         # inputs: atoms' aggregations, rule neurons' body nodes, aggregations' members (already in global order)
         counts = [np.bincount(net.in_atom, minlength=net.n_nodes),
@@ -207,10 +210,12 @@ class NeuronGraph:
             canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], np.int8)[inverse]
         for i, layer in enumerate(net.layers):
             rules = flat.rule_base + np.arange(flat.rule_offset[i], flat.rule_offset[i + 1])
-            signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset,
-                                     net.settings.negation if any(layer.soft) else None))
+            signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset))
             canon[rules] = canonical(layer.combination, layer.offset is not None)
             aggs = flat.agg_base + np.arange(flat.agg_offset[i], flat.agg_offset[i + 1])
+            if layer.partition is not None:  # its value depends on its partition too: each is its own class
+                signature[aggs] = [code(("aggregation", int(g))) for g in aggs.tolist()]
+                continue
             signature[aggs] = code(("aggregation", layer.aggregation, layer.head_weight))
             canon[aggs] = canonical(layer.aggregation, False)
         return signature, canon
@@ -252,13 +257,13 @@ def canonical(function: str, offset: bool) -> int:
 class KeyTable:
     """Key rows seen so far, per row layout, and their classes: new rows get new classes.
 
-    The rows of a layout are kept distinct and in lexicographic order, the order of
-    :func:`row_ids`, so new keys are sorted once among themselves and then looked up by
-    binary search when a layout's rows pack into one word (:func:`_packed` keeps that order).
+    New keys are made distinct by one sort (:func:`row_ids`), in lexicographic order, and
+    looked up among the kept ones by hash (:class:`_Layout`); the new ones are numbered in
+    that order. A table may be kept across networks (:mod:`.incremental`).
     """
 
     def __init__(self) -> None:
-        self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.rows: dict[tuple, _Layout] = {}
         self.n_classes = 0
 
     def classes(self, layout: tuple, keys: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
@@ -267,43 +272,81 @@ class KeyTable:
         some = np.empty(n_distinct, INDEX)
         some[local] = np.arange(len(keys))
         distinct = keys[some]  # in lexicographic order
-        known, known_classes = self.rows.get(layout, (keys[:0], np.zeros(0, INDEX)))
-        found, at = _lookup(known, distinct)
-        cls = np.full(n_distinct, -1, INDEX)
-        cls[found >= 0] = known_classes[found[found >= 0]]
+        table = self.rows.get(layout)
+        if table is None:
+            table = self.rows[layout] = _Layout(keys.shape[1])
+        cls = table.lookup(distinct)
+        found = cls >= 0
         if given is not None:  # equal rows have equal given classes: the input class is in the key
             cls = np.where(cls < 0, given[some], cls)
         unnumbered = np.flatnonzero(cls < 0)
         cls[unnumbered] = self.n_classes + np.arange(len(unnumbered))
         self.n_classes += len(unnumbered)
-        fresh = np.flatnonzero(found < 0)
+        fresh = np.flatnonzero(~found)
         if len(fresh):
-            if at is None:  # rows of several words: merge by one sort
-                rows = np.concatenate([known, distinct[fresh]])
-                order = np.lexsort(rows.T[::-1])
-                self.rows[layout] = rows[order], np.concatenate([known_classes, cls[fresh]])[order]
-            else:
-                self.rows[layout] = (np.insert(known, at[fresh], distinct[fresh], axis=0),
-                                     np.insert(known_classes, at[fresh], cls[fresh]))
+            table.add(distinct[fresh], cls[fresh])
         return cls[local]
 
 
-def _lookup(known: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per row (both matrices distinct and in lexicographic order): its index in ``known`` or -1, and where it
-    would go in ``known`` (None when the rows do not pack into one word: then found by one sort of both)."""
-    m = len(known)
-    if m == 0:
-        return np.full(len(rows), -1, INDEX), np.zeros(len(rows), INDEX)
-    words = _packed(np.concatenate([known, rows]))
-    if words.shape[1] == 1:
-        known_words, row_words = words[:m, 0], words[m:, 0]
-        at = np.searchsorted(known_words, row_words)
-        hit = known_words[np.minimum(at, m - 1)] == row_words
-        return np.where(hit, at, -1), at
-    ids, n_ids = row_ids(words)
-    index = np.full(n_ids, -1, INDEX)
-    index[ids[:m]] = np.arange(m)
-    return index[ids[m:]], None
+class _Layout:
+    """The distinct key rows of one layout (in the order first met) with their classes, and a hash of each row
+    in sorted order: a lookup costs a binary search per row, whatever the number of rows kept.
+
+    A hash found is checked against the row itself, so two rows that share a hash stay two keys.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.rows = np.zeros((16, width), INDEX)  # the first ``n`` rows are kept; the rest is room to grow
+        self.classes = np.zeros(16, INDEX)
+        self.n = 0
+        self.hashes = np.zeros(0, np.uint64)  # sorted
+        self.index = np.zeros(0, INDEX)  # the row of each hash
+
+    def lookup(self, rows: np.ndarray) -> np.ndarray:
+        """Per row (distinct): the class it was kept with, or -1."""
+        found = np.full(len(rows), -1, INDEX)
+        if not self.n or not len(rows):
+            return found
+        hashes = _row_hashes(rows)
+        lo = np.searchsorted(self.hashes, hashes)
+        hi = np.searchsorted(self.hashes, hashes, side="right")
+        one = np.flatnonzero(hi - lo == 1)
+        at = self.index[lo[one]]
+        same = (self.rows[at] == rows[one]).all(axis=1)
+        found[one[same]] = self.classes[at[same]]
+        for k in np.flatnonzero(hi - lo > 1).tolist():  # rows sharing a hash: compare each
+            for i in self.index[lo[k]:hi[k]].tolist():
+                if (self.rows[i] == rows[k]).all():
+                    found[k] = self.classes[i]
+        return found
+
+    def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
+        """Keep new rows (distinct, not kept before) with their classes."""
+        n, m = self.n, len(rows)
+        if n + m > len(self.rows):
+            size = max(2 * len(self.rows), n + m)
+            self.rows = np.concatenate([self.rows[:n], np.zeros((size - n, self.rows.shape[1]), INDEX)])
+            self.classes = np.concatenate([self.classes[:n], np.zeros(size - n, INDEX)])
+        self.rows[n:n + m], self.classes[n:n + m] = rows, classes
+        self.n = n + m
+        hashes = _row_hashes(rows)
+        order = np.argsort(hashes, kind="stable")
+        at = np.searchsorted(self.hashes, hashes[order])
+        self.hashes = np.insert(self.hashes, at, hashes[order])
+        self.index = np.insert(self.index, at, n + order)
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of every row of an int64 matrix (multiply-xor over the columns, then a final mix)."""
+    h = np.full(len(rows), np.uint64(len(rows[0]) if len(rows) else 0), np.uint64)
+    with np.errstate(over="ignore"):
+        for column in rows.T.view(np.uint64):
+            h = (h ^ column) * _HASH_MULTIPLIER
+            h ^= h >> np.uint64(29)
+    return h
 
 
 PLAIN, NORMALIZED, IDENTITY = range(3)  # how a neuron's key was formed (structural_classes)

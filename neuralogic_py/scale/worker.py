@@ -33,7 +33,7 @@ from ..language.chunks import Chunk
 from ..language.sources import Split
 from ..limits import memory_limit
 from ..neural import CompiledNetwork, LiftingSettings, NeuralSettings, ParameterStore
-from ..neural.chunked import AUTO_EXAMPLES, CHUNK_SIZE, build_chunked
+from ..neural.chunked import CHUNK_SIZE, build_chunked, chunk_size
 from ..neural.compression import CompressionReport
 from ..neural.parameters import block_value
 from ..neural.program import LOSSES, Program
@@ -115,8 +115,8 @@ class ShardWorker:
         if not units:
             self.networks.pop(key, None)
             return BuiltShard([], [], np.zeros((0, 1, 1)), None, peak_memory=peak_memory())
-        size = units if spec.chunk_size == 0 else spec.chunk_size or \
-            (CHUNK_SIZE if units > AUTO_EXAMPLES else units)  # (None: automatic, 0: all at once)
+        examples = units if layout.unit == "examples" else 1  # (queries of one knowledge base: chunked when asked)
+        size = chunk_size(examples, spec.chunk_size, spec.lifting) or units  # (0: all at once)
         last = [started]
 
         def on_chunk(done: int, seen: int) -> None:
