@@ -5,14 +5,16 @@
 class's docstring gives the formula it computes. User guide: docs/modules.md.
 """
 
+from .attention import GATv2Conv
 from .conv import GINConv, GINEConv, GraphConv, ResGatedGraphConv, RGCNConv, SAGEConv
 from .linear import MLP, Linear
 from .module import Module
 from .pooling import AvgPooling, MaxPooling, MeanPooling, Pooling, SumPooling
 from .propagation import APPNP, APPNPConv, GCNConv, SGConv, TAGConv
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "Module", "Linear", "MLP", "GCNConv", "SAGEConv", "GINConv", "GINEConv", "GraphConv", "RGCNConv",
-    "ResGatedGraphConv", "SGConv", "TAGConv", "APPNP", "APPNPConv", "Pooling", "SumPooling", "MeanPooling",
-    "AvgPooling", "MaxPooling",
+    "ResGatedGraphConv", "GATv2Conv", "SGConv", "TAGConv", "APPNP", "APPNPConv", "Pooling", "SumPooling", "MeanPooling",
+    "AvgPooling", "MaxPooling", "RNN", "GRU", "LSTM",
 ]

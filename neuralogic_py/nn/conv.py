@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ValidationError
+import numpy as np
+
 from ..language.dsl import C, W
 from .linear import MLP, Linear
-from .module import (Activation, I, J, Module, aggregation, atom, bias, declare, fixed, functions, hidden,
-                     learnable)
+from .module import (Activation, I, J, Module, PygState, aggregation, atom, declare, fixed, functions, hidden, invalid,
+                     learnable, output, whole)
 
 
 class _RootAndNeighbours(Module):
@@ -38,10 +39,7 @@ class _RootAndNeighbours(Module):
             | functions(aggregation=self.aggr)]
         if self.root_weight:
             rules.append((atom(out, I)[self._weight(self.root_weight_name)] <= atom(feature, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        rules.append(declare(out, 1, self.activation))
-        return rules
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:
@@ -106,7 +104,7 @@ def _nn_input(nn: Module) -> tuple[str, int]:
     """The predicate a GIN layer's ``nn`` reads, and its input size."""
     layers = nn.layers if isinstance(nn, MLP) else [nn]
     if not isinstance(nn, (Linear, MLP)) or any(layer.arity != 1 for layer in layers):  # type: ignore[attr-defined]
-        raise ValidationError("the nn of a GIN layer is a Linear or an MLP over nodes (arity 1)")
+        raise invalid("the nn of a GIN layer is a Linear or an MLP over nodes (arity 1)")
     return nn.input_name, nn.in_channels
 
 
@@ -119,9 +117,8 @@ class GINConv(Module):
 
     :math:`h_{\mathbf{\Theta}}` is ``nn``, a :class:`Linear` or :class:`MLP`: this layer
     writes its argument into ``nn.input_name`` and ``nn``'s rules follow, so the output
-    predicate is ``nn.output_name``. ``train_eps=True`` learns the factor
-    :math:`1 + \epsilon` as the weight ``$<nn input>__eps`` (it holds ``1 + eps``, where
-    PyG's parameter holds ``eps``).
+    predicate is ``nn.output_name``. ``train_eps=True`` learns :math:`\epsilon` as the
+    weight ``$<nn input>__eps`` (PyG's ``eps``): the root rule's body is ``x_i, eps x_i``.
 
     PyNeuraLogic: ``GINConv(in_channels, out_channels, output_name, feature_name,
     edge_name, activation, aggregation)`` with a fixed two-matrix nn.
@@ -140,15 +137,19 @@ class GINConv(Module):
                 | functions(aggregation="sum")]
 
     def rules(self) -> list[Any]:
-        factor = W[f"{self.input_name}__eps": 1.0 + self.eps] if self.train_eps else fixed(1.0 + self.eps)
-        root = (atom(self.input_name, I) <= atom(self.feature_name, I)[factor]) | functions()
-        return [*self._messages(), root, declare(self.input_name, 1), *self.nn.rules()]
+        node = atom(self.feature_name, I)
+        if self.train_eps:  # x_i + eps x_i, so that the parameter is PyG's eps
+            root: tuple[Any, ...] = (node, node[W[f"{self.input_name}__eps": float(self.eps)]])
+        else:
+            root = (node[fixed(1.0 + self.eps)] if self.eps else node,)
+        return [*self._messages(), (atom(self.input_name, I) <= root) | functions(combination="sum"),
+                declare(self.input_name, 1), *self.nn.rules()]
 
     @property
     def pyg_names(self) -> dict[str, str]:
         names = {f"nn.{key}": name for key, name in self.nn.pyg_names.items()}
         if self.train_eps:
-            names["eps"] = f"{self.input_name}__eps"  # holds 1 + eps
+            names["eps"] = f"{self.input_name}__eps"
         return names
 
 
@@ -201,7 +202,8 @@ class RGCNConv(Module):
     Edges are ``<edge>(J, R, I)`` with the relation ``R`` one of ``relations`` (default
     the integers ``0 .. num_relations-1``, PyG's ``edge_type``). Weights
     ``$<output>__weight<r>`` (:math:`\mathbf{\Theta}_r`, PyG's ``weight[r]`` transposed),
-    ``$<output>__root`` (PyG's ``root`` transposed) and ``$<output>__bias``. ``aggr``
+    ``$<output>__root`` (PyG's ``root`` transposed) and ``$<output>__bias``; ``load_pyg``
+    transposes them. ``aggr``
     replaces the mean per relation; no basis or block decomposition.
 
     PyNeuraLogic: ``RGCNConv(in_channels, out_channels, output_name, feature_name,
@@ -213,10 +215,11 @@ class RGCNConv(Module):
                  feature_name: str, edge_name: str = "edge", *, relations: Sequence[Any] | None = None,
                  aggr: str = "mean", root_weight: bool = True, bias: bool = True,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.num_relations = in_channels, out_channels, num_relations
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.num_relations = whole(num_relations, "RGCNConv's num_relations", 1)
         self.relations = list(range(num_relations)) if relations is None else list(relations)
         if len(self.relations) != num_relations:
-            raise ValidationError(f"RGCNConv: {num_relations} relations, but {len(self.relations)} names given")
+            raise invalid(f"RGCNConv: {num_relations} relations, but {len(self.relations)} names given")
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.aggr, self.root_weight, self.bias, self.activation = aggregation(aggr), root_weight, bias, activation
 
@@ -229,10 +232,18 @@ class RGCNConv(Module):
                          | functions(aggregation=self.aggr))
         if self.root_weight:
             rules.append((atom(out, I)[learnable(f"{out}__root", *shape)] <= atom(self.feature_name, I)) | functions())
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
+
+
+    def from_pyg(self, state: PygState) -> dict[str, np.ndarray]:
+        """PyG keeps ``weight`` as ``(relations, in, out)`` and ``root`` as ``(in, out)``: transposed here."""
+        out, weight = self.output_name, state["weight"]
+        values = {f"{out}__weight{r}": weight[r].T for r in range(self.num_relations)}
+        if self.root_weight:
+            values[f"{out}__root"] = state["root"].T
         if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        rules.append(declare(out, 1, self.activation))
-        return rules
+            values[f"{out}__bias"] = state["bias"]
+        return values
 
 
 class ResGatedGraphConv(Module):
@@ -278,10 +289,7 @@ class ResGatedGraphConv(Module):
         if self.root_weight:
             rules.append((atom(out, I)[learnable(f"{out}__lin_skip", self.out_channels, self.in_channels)]
                           <= atom(self.feature_name, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        rules.append(declare(out, 1, self.activation))
-        return rules
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ValidationError
-from .module import Activation, Module, atom, bias, declare, functions, learnable, variables
+from .module import Activation, Module, atom, bias, declare, functions, invalid, learnable, variables
 
 
 class Linear(Module):
@@ -61,8 +60,8 @@ class MLP(Module):
         \mathbf{x}^{(k)} = \sigma(\mathbf{W}_k \mathbf{x}^{(k-1)} + \mathbf{b}_k), \qquad
         \mathbf{x}' = \mathbf{x}^{(L)}
 
-    with ``act`` as :math:`\sigma` (the identity on the last layer when ``plain_last``, as
-    PyG's ``MLP``, which is PyG's MLP with ``norm=None`` and no dropout). Layer ``k``
+    with ``act`` as :math:`\sigma`, the identity on the last layer when ``plain_last``: PyG's
+    ``MLP`` with ``norm=None`` and no dropout. Layer ``k``
     (0-based) writes ``<output>__mlp<k>``, the last one ``output_name``; its weights are
     those of a :class:`Linear` on that predicate (PyG's ``lins.<k>.weight``/``bias``).
 
@@ -73,7 +72,7 @@ class MLP(Module):
     def __init__(self, channel_list: Sequence[int], output_name: str, input_name: str, *,
                  act: Activation = "relu", bias: bool = True, plain_last: bool = True, arity: int = 1) -> None:
         if len(channel_list) < 2:
-            raise ValidationError(f"an MLP needs at least an input and an output size, got {list(channel_list)}")
+            raise invalid(f"an MLP needs at least an input and an output size, got {list(channel_list)}")
         self.channel_list = list(channel_list)
         self.output_name, self.input_name = output_name, input_name
         self.in_channels, self.out_channels = self.channel_list[0], self.channel_list[-1]

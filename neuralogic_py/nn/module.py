@@ -17,10 +17,13 @@ edge facts are hidden (``*edge``) unless a layer reads edge features.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ValidationError
-from ..language.dsl import R, Function, Predicate, Relation, TemplateBuilder, Term, V, W, WeightSpec
+from ..language.dsl import Function, Predicate, R, Relation, TemplateBuilder, Term, V, W, WeightSpec, _caller_span
 
 Activation = str | Function
 
@@ -42,11 +45,39 @@ class Module:
         """
         return {}
 
+    def load_pyg(self, model: Any, state_dict: Mapping[str, Any]) -> None:
+        """Set this layer's weights in ``model`` (a :class:`~neuralogic_py.learn.model.Model`) from
+        the ``state_dict()`` of the PyG layer it mirrors (tensors or arrays).
+
+        Each value is reshaped to the weight's shape (a bias ``(n,)`` to a column); torch is
+        not imported: a CPU tensor converts with ``numpy.asarray``.
+        """
+        shapes = {name: value.shape for name, value in model.parameters().items()}
+        values = self.from_pyg(PygState(self, state_dict))
+        model.load_parameters({name: value.reshape(shapes[name]) for name, value in values.items()})
+
+    def from_pyg(self, state: PygState) -> dict[str, np.ndarray]:
+        """This layer's weights by name from a PyG ``state_dict``: :attr:`pyg_names`, copied."""
+        return {name: state[key] for key, name in self.pyg_names.items()}
+
     def template(self) -> TemplateBuilder:
         return TemplateBuilder(self.rules())
 
     def __str__(self) -> str:
         return str(self.template())
+
+
+class PygState:
+    """A PyG ``state_dict`` read as float64 arrays; a missing key is an error naming the layer."""
+
+    def __init__(self, layer: Module, state_dict: Mapping[str, Any]) -> None:
+        self.layer, self.state_dict = layer, state_dict
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self.state_dict:
+            raise invalid(f"the PyG state_dict has no {key}",
+                          hint=f"pass the state_dict() of PyG's {type(self.layer).__name__}")
+        return np.asarray(self.state_dict[key], dtype=np.float64)
 
 
 def atom(name: str, *terms: Term) -> Relation:
@@ -91,11 +122,28 @@ def bias(name: str, arity: int, size: int) -> Predicate:
     return (R.get(name) / arity)[learnable(f"{name}__bias", size, 1)]
 
 
+def output(name: str, size: int, with_bias: bool, activation: Activation) -> list[Any]:
+    """The closing statements of a layer over nodes: its bias (when ``with_bias``) and its activation."""
+    return [*([bias(name, 1, size)] if with_bias else []), declare(name, 1, activation)]
+
+
+def invalid(message: str, hint: str | None = None) -> ValidationError:
+    """An error about a layer's arguments, positioned at the user's line that made the layer."""
+    return ValidationError(message, _caller_span(), hint)
+
+
+def whole(value: Any, what: str, least: int) -> int:
+    """``value`` checked to be a whole number of at least ``least`` (a number of hops, heads, relations)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise invalid(f"{what} must be a whole number of at least {least}, got {value!r}")
+    return value
+
+
 AGGREGATIONS = {"mean": "avg", "add": "sum", "sum": "sum", "max": "max", "min": "min"}
 
 
 def aggregation(aggr: str) -> str:
     """PyG's ``aggr`` name as the language's aggregation function."""
     if aggr not in AGGREGATIONS:
-        raise ValidationError(f"aggr must be one of {', '.join(AGGREGATIONS)}, got {aggr!r}")
+        raise invalid(f"aggr must be one of {', '.join(AGGREGATIONS)}, got {aggr!r}")
     return AGGREGATIONS[aggr]

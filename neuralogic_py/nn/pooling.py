@@ -43,7 +43,10 @@ class SumPooling(Pooling):
 
 
 class MeanPooling(Pooling):
-    r""":math:`\mathbf{r} = \frac{1}{n} \sum_i \mathbf{x}_i`, PyG's ``global_mean_pool``; PyNeuraLogic's ``AvgPooling``."""
+    r""":math:`\mathbf{r} = \frac{1}{n} \sum_i \mathbf{x}_i`, PyG's ``global_mean_pool``.
+
+    PyNeuraLogic's ``AvgPooling`` (an alias here).
+    """
 
     def __init__(self, output_name: str, input_name: str, *, input_arity: int = 1) -> None:
         super().__init__(output_name, input_name, "avg", input_arity=input_arity)

@@ -14,12 +14,12 @@ nothing, as PyG's masked ``deg ** -0.5``. Edge facts are hidden: all edge weight
 
 :class:`Adjacency` writes the rules for a layer with output ``o``::
 
-    o__edge(J, I) :- *edge(J, I).
-    o__edge(I, I) :- *x(I).                                        % self loops
-    o__deg(I) :- x(J), *o__edge(J, I). [aggregation=count]         % in-degree
+    o__edge(J, I) :- *edge(J, I), <1.0>.
+    o__edge(I, I) :- *x(I), <1.0>.                                 % self loops
+    o__deg(I) :- o__edge(J, I). [aggregation=count]                % in-degree
     o__deg/1 [activation=sqrt]
     o__norm(I) :- o__deg(I). [activation=inverse]                  % 1 / sqrt(d_i)
-    W o(I) :- o__norm(I), o__norm(J), x(J), *o__edge(J, I). [combination=product, aggregation=sum]
+    W o(I) :- o__norm(I), o__norm(J), x(J), *o__edge(J, I). [combination=elproduct, aggregation=sum]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..language.dsl import WeightSpec
-from .module import Activation, I, J, Module, atom, bias, declare, fixed, functions, hidden, learnable
+from .module import Activation, I, J, Module, atom, declare, fixed, functions, hidden, learnable, output, whole
 
 
 class Adjacency:
@@ -39,13 +39,13 @@ class Adjacency:
         self.edge, self.degree, self.norm = f"{prefix}__edge", f"{prefix}__deg", f"{prefix}__norm"
 
     def rules(self) -> list[Any]:
-        rules: list[Any] = [(atom(self.edge, J, I) <= hidden(self.edge_name, J, I)) | functions()]
+        one = fixed(1.0)  # an edge's value: the degree counts these scalars, not the features
+        rules: list[Any] = [(atom(self.edge, J, I) <= (hidden(self.edge_name, J, I), one)) | functions()]
         if self.add_self_loops:
-            rules.append((atom(self.edge, I, I) <= hidden(self.feature_name, I)) | functions())
+            rules.append((atom(self.edge, I, I) <= (hidden(self.feature_name, I), one)) | functions())
         rules.append(declare(self.edge, 2))
         if self.normalize:
-            rules += [(atom(self.degree, I) <= (atom(self.feature_name, J), hidden(self.edge, J, I)))
-                      | functions(aggregation="count"),
+            rules += [(atom(self.degree, I) <= atom(self.edge, J, I)) | functions(aggregation="count"),
                       declare(self.degree, 1, "sqrt"),
                       (atom(self.norm, I) <= atom(self.degree, I)) | functions("inverse"),
                       declare(self.norm, 1)]
@@ -57,7 +57,7 @@ class Adjacency:
         if not self.normalize:
             return (target <= (atom(source, J), hidden(self.edge, J, I))) | functions(aggregation="sum")
         body = (atom(self.norm, I), atom(self.norm, J), atom(source, J), hidden(self.edge, J, I))
-        return (target <= body) | functions(combination="product", aggregation="sum")
+        return (target <= body) | functions(combination="elproduct", aggregation="sum")
 
 
 class GCNConv(Module):
@@ -78,6 +78,9 @@ class GCNConv(Module):
     there, and a self loop is a template fact added to every node), and has no bias.
     """
 
+    K = 1  # propagation steps (SGConv's K)
+    pyg_bias = "bias"
+
     def __init__(self, in_channels: int, out_channels: int, output_name: str, feature_name: str,
                  edge_name: str = "edge", *, add_self_loops: bool = True, normalize: bool = True,
                  bias: bool = True, activation: Activation = "identity") -> None:
@@ -88,17 +91,16 @@ class GCNConv(Module):
 
     def rules(self) -> list[Any]:
         out = self.output_name
+        hops, names = _hops(self.adjacency, out, self.feature_name, self.K - 1)
         weight = learnable(f"{out}__lin", self.out_channels, self.in_channels)
-        rules = [*self.adjacency.rules(), self.adjacency.propagate(out, self.feature_name, weight)]
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        return [*rules, declare(out, 1, self.activation)]
+        return [*self.adjacency.rules(), *hops, self.adjacency.propagate(out, names[-1], weight),
+                *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:
         names = {"lin.weight": f"{self.output_name}__lin"}
         if self.bias:
-            names["bias"] = f"{self.output_name}__bias"
+            names[self.pyg_bias] = f"{self.output_name}__bias"
         return names
 
 
@@ -111,44 +113,29 @@ def _hops(adjacency: Adjacency, prefix: str, source: str, k: int) -> tuple[list[
     return rules, names
 
 
-class SGConv(Module):
+class SGConv(GCNConv):
     r"""The simple graph convolution (Wu et al., 2019), PyG's ``SGConv``.
 
     .. math::
         \mathbf{X}' = \sigma\big(\mathbf{W} \hat{\mathbf{A}}^K \mathbf{X} + \mathbf{b}\big)
 
-    :math:`\hat{\mathbf{A}}` as in :class:`GCNConv`; hops ``<output>__hop1 ..
-    <output>__hop<K-1>``, the last one into the output with the weight ``$<output>__lin``
-    (PyG's ``lin``) and bias ``$<output>__bias``.
+    :math:`\hat{\mathbf{A}}` as in :class:`GCNConv` (which is the case ``K=1``); hops
+    ``<output>__hop1 .. <output>__hop<K-1>``, the last one into the output with the
+    weight ``$<output>__lin`` (PyG's ``lin``) and bias ``$<output>__bias``.
 
     PyNeuraLogic: ``SGConv(in_channels, out_channels, output_name, feature_name,
     edge_name, k, activation, aggregation, add_self_loops)``: one K-hop chain rule with
     ``duplicate_grounding``, without a bias.
     """
 
+    pyg_bias = "lin.bias"
+
     def __init__(self, in_channels: int, out_channels: int, output_name: str, feature_name: str,
                  edge_name: str = "edge", *, K: int = 1, add_self_loops: bool = True, bias: bool = True,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.K = in_channels, out_channels, K
-        self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
-        self.bias, self.activation = bias, activation
-        self.adjacency = Adjacency(output_name, feature_name, edge_name, add_self_loops, True)
-
-    def rules(self) -> list[Any]:
-        out = self.output_name
-        hops, names = _hops(self.adjacency, out, self.feature_name, self.K - 1)
-        weight = learnable(f"{out}__lin", self.out_channels, self.in_channels)
-        rules = [*self.adjacency.rules(), *hops, self.adjacency.propagate(out, names[-1], weight)]
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        return [*rules, declare(out, 1, self.activation)]
-
-    @property
-    def pyg_names(self) -> dict[str, str]:
-        names = {"lin.weight": f"{self.output_name}__lin"}
-        if self.bias:
-            names["lin.bias"] = f"{self.output_name}__bias"
-        return names
+        super().__init__(in_channels, out_channels, output_name, feature_name, edge_name,
+                         add_self_loops=add_self_loops, bias=bias, activation=activation)
+        self.K = whole(K, "SGConv's K", 1)
 
 
 class TAGConv(Module):
@@ -171,7 +158,7 @@ class TAGConv(Module):
     def __init__(self, in_channels: int, out_channels: int, output_name: str, feature_name: str,
                  edge_name: str = "edge", *, K: int = 3, bias: bool = True, normalize: bool = True,
                  activation: Activation = "identity") -> None:
-        self.in_channels, self.out_channels, self.K = in_channels, out_channels, K
+        self.in_channels, self.out_channels, self.K = in_channels, out_channels, whole(K, "TAGConv's K", 0)
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.bias, self.activation = bias, activation
         self.adjacency = Adjacency(output_name, feature_name, edge_name, False, normalize)
@@ -183,9 +170,7 @@ class TAGConv(Module):
         for k, name in enumerate(names):
             weight = learnable(f"{out}__lins{k}", self.out_channels, self.in_channels)
             rules.append((atom(out, I)[weight] <= atom(name, I)) | functions())
-        if self.bias:
-            rules.append(bias(out, 1, self.out_channels))
-        return [*rules, declare(out, 1, self.activation)]
+        return [*rules, *output(out, self.out_channels, self.bias, self.activation)]
 
     @property
     def pyg_names(self) -> dict[str, str]:
@@ -212,7 +197,7 @@ class APPNP(Module):
 
     def __init__(self, K: int, alpha: float, output_name: str, feature_name: str, edge_name: str = "edge", *,
                  add_self_loops: bool = True, normalize: bool = True, activation: Activation = "identity") -> None:
-        self.K, self.alpha = K, alpha
+        self.K, self.alpha = whole(K, "APPNP's K", 1), alpha
         self.output_name, self.feature_name, self.edge_name = output_name, feature_name, edge_name
         self.activation = activation
         self.adjacency = Adjacency(output_name, feature_name, edge_name, add_self_loops, normalize)
