@@ -262,6 +262,21 @@ def test_warning_is_positioned_and_strict_makes_it_an_error(capsys, tmp_path):
     assert "t.rules:2:6: error: g/2 is used in a rule body" in err
 
 
+def test_embed_rules_provide_their_predicate_and_real_gaps_still_warn(capsys, tmp_path):
+    (tmp_path / "t.rules").write_text("{3} @embed_n(X) :- n(X).\n{1,3} h(X) :- embed_n(X).\n"
+                                      "{1,3} g(X) :- embed_m(X).\n")
+    (tmp_path / "ex.txt").write_text("n(a), n(b).\n")
+    code, out, err = run_main(capsys, "check", tmp_path / "t.rules", tmp_path / "ex.txt")
+    assert code == 0 and out.endswith("ok, 1 warning\n")
+    assert "predicates derived by rules (3): embed_n/1, h/1, g/1" in out
+    assert "embed_n/1 is used in a rule body" not in err
+    assert "t.rules:3:15: warning: embed_m/1 is used in a rule body, but no rule, template fact or example " \
+           "provides it" in err
+    (tmp_path / "t.rules").write_text("{3} @embed_n(X) :- n(X).\n{1,3} h(X) :- embed_n(X).\n")
+    code, out, err = run_main(capsys, "check", "--strict", tmp_path / "t.rules", tmp_path / "ex.txt")
+    assert (code, err) == (0, "") and out.endswith("ok\n")
+
+
 def test_interrupt_exits_130(capsys, monkeypatch):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt

@@ -74,7 +74,7 @@ def summarize_template(template: ir.Template) -> TemplateSummary:
     body: dict[str, Span | None] = {}
     builtins: dict[str, None] = {}
     for rule in template.rules:
-        heads.setdefault(rule.head.signature)
+        heads.setdefault(f"{rule.head.predicate}/{rule.head.arity}")  # an `@embed_x(X)` head derives embed_x/1
         for lit in rule.body:
             if lit.atom.builtin:
                 builtins.setdefault(lit.atom.signature)
