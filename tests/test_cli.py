@@ -239,7 +239,8 @@ def test_unequal_counts_by_order(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["check", "missing.rules"], "error: template not found: missing.rules (also tried missing.rules.txt"),
+    (["check", "missing.rules"], "error: template not found: missing.rules\n"),
+    (["check", "missing"], "error: template not found: missing (also tried missing.txt, missing.rules)\n"),
     (["check", "t.rules", "nodata"], "error: data not found: nodata"),
     (["check", "t.rules", "-q", "noqueries"], "error: queries file not found: noqueries"),
 ])

@@ -25,7 +25,13 @@ def train_xor_vector(capsys, out: Path, *extra: str) -> tuple[int, str, str]:
 
 def test_train_prints_the_summary_and_writes_model_predictions_results(capsys, tmp_path):
     code, out, err = train_xor_vector(capsys, tmp_path)
-    assert (code, err) == (0, "")
+    assert code == 0
+    # a stage line as each stage starts, with its size, then what it made (indented)
+    assert [line.split(" ...")[0] for line in err.splitlines() if not line.startswith(" ")] == [
+        "parsing templates/xor_vector.rules", "parsing datasets/xor_vector/examples.txt (209 bytes)",
+        "parsing datasets/xor_vector/queries.txt (36 bytes)", "grounding 4 examples, 4 query lines",
+        "neuralizing 4 samples", "lifting (structural)", "training 150 epochs of 4 samples in 4 batches of 1"]
+    assert "  8 ground atoms, 4 samples (" in err and "  16 -> 12 neurons, 8 edges (" in err
     lines = out.splitlines()
     assert lines[0].startswith("data: 4 training samples (")
     assert re.match(r"trained adam lr 0\.05, 150 epochs, batch size 1, loss mse, classification, (fused|numpy) "
@@ -44,7 +50,7 @@ def test_train_prints_the_summary_and_writes_model_predictions_results(capsys, t
     assert len(results["history"]["train_error"]) == 150
 
     # nlp test: the same metrics from the saved model
-    code, out, err = run(capsys, "test", model, REPO / "datasets" / "xor_vector")
+    code, out, err = run(capsys, "test", model, REPO / "datasets" / "xor_vector", "--no-progress")
     assert (code, err) == (0, "")
     assert out.strip() == train_line
 
@@ -78,7 +84,7 @@ def test_xval_prints_each_fold_and_the_summary(capsys, tmp_path):
                          "--epochs", "3", "--xval", "3", "--out", tmp_path)
     assert code == 0, err
     lines = out.splitlines()
-    assert err.splitlines()[0] == "defaults for an example set: batch size 32, lr 0.01, loss mse"
+    assert "defaults for an example set: batch size 32, lr 0.01, loss mse" in err.splitlines()
     assert [line.split(":")[0] for line in lines[:3]] == ["fold 1", "fold 2", "fold 3"]
     assert lines[3] == "3-fold cross-validation (mean +- std over folds):"
     assert any(line.strip().startswith("accuracy  train ") for line in lines)
@@ -140,21 +146,21 @@ def test_bad_training_options_are_usage_errors(capsys, tmp_path):
 
 def test_without_a_terminal_progress_lines_come_every_log_every_epochs(capsys, tmp_path):
     code, _, err = train_xor_vector(capsys, tmp_path, "--log-every", "30")
-    lines = err.splitlines()
+    lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert code == 0 and [line.split(":")[0] for line in lines] == [f"epoch {e}/150" for e in (30, 60, 90, 120, 150)]
     assert all(re.fullmatch(r"epoch \d+/150: train error \S+, lowest train error \S+, [\d.]+ s", line)
                for line in lines)
 
 
 @pytest.mark.parametrize("data, line, trained", [
-    ("family", "defaults for a knowledge base: batch size full, lr 0.1, loss auto", "full batch, loss bce_logits"),
+    ("family", "defaults for a knowledge base: full batch, lr 0.1, loss auto", "full batch, loss bce_logits"),
     ("xor", "defaults for an example set: batch size 32, lr 0.01, loss mse", "batch size 32, loss mse"),
 ])
 def test_options_left_open_take_the_measured_defaults_of_the_kind_of_data(capsys, tmp_path, data, line, trained):
     template = [] if data == "family" else [REPO / "templates" / "xor.rules"]
     code, out, err = run(capsys, "train", *template, REPO / "datasets" / data, "--epochs", "3", "--out", tmp_path)
-    assert code == 0 and err.splitlines()[0] == line  # on stderr, with the progress
+    assert code == 0 and line in err.splitlines()  # on stderr, with the progress
     assert out.splitlines()[1].startswith(f"trained adam lr {line.split('lr ')[1].split(',')[0]}, 3 epochs, {trained}")
     code, out, err = run(capsys, "train", *template, REPO / "datasets" / data, "--epochs", "3", "--batch-size", "1",
                          "--lr", "0.01", "--loss", "mse", "--out", tmp_path / "given")
-    assert (code, err) == (0, "")  # nothing left open: no defaults line
+    assert code == 0 and "defaults" not in err  # nothing left open: no defaults line

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     started = time.perf_counter()
     template = load_template(*sources.template)
     data = load_split(split)
+    split = data.split
     seconds = {"parse": time.perf_counter() - started}
     started = time.perf_counter()
     grounding = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
         for role, split in splits:
             started = time.perf_counter()
             data = load_split(split)
+            split = data.split
             seconds = {"parse": template_seconds + time.perf_counter() - started}
             g = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,
                                progress=progress, examples_file=file_name(split.examples),
@@ -74,7 +75,7 @@ def _ground_text(reports: list[dict[str, Any]], warnings_count: int) -> str:
         lines.append(f"{where}{r['split']}: {r['pairing']} -> {counted(r['samples'], 'sample')}"
                      + (f" ({r['underivable_dropped']} underivable dropped)" if r["underivable_dropped"] else ""))
         lines.append(f"  {counted(r['ground_rules'], 'ground rule')} in {counted(r['groups'], 'aggregation group')}; "
-                     f"{counted(r['atoms'], 'atom')} ({r['facts']} input facts, {r['derived']} derived); "
+                     f"{counted(r['atoms'], 'atom')} ({counted(r['facts'], 'input fact')}, {r['derived']} derived); "
                      f"{counted(r['iterations'], 'iteration')}")
         lines.append("  time: " + ", ".join(f"{k} {v:.3f} s" for k, v in r["seconds"].items()))
         lines.append("  ground rules per rule:")

@@ -8,7 +8,8 @@ import contextlib
 from ..errors import display_path
 from ..language.sources import existing_path
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_grounding_arguments, output_folder
+from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_progress_argument, output_folder,
+                     require_queries)
 
 NAME = "test"
 HELP = COMMANDS[NAME]
@@ -25,6 +26,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
     p.add_argument("--out", metavar="DIR",
                    help="also write evaluation.json and evaluation/<split>.tsv into this folder")
+    add_progress_argument(p)
     add_grounding_arguments(p)
     p.set_defaults(run=run)
 
@@ -40,6 +42,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
         model = Model.load(existing_path(args.model, "model"))
         evaluations, predictions = {}, {}
         for role, data in data_splits(args.data, args.queries):
+            require_queries(data, "evaluate", f"nlp test {args.model} {args.data} --queries QUERIES")
             evaluations[role] = model.evaluate(data, allow_underivable=args.allow_underivable)
             predictions[role] = model.predict(data, allow_underivable=args.allow_underivable)
             print(report.split_line(role, evaluations[role]))

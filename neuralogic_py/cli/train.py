@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import progress
 from ..errors import NeuralogicError, display_path
 from ..language.pairing import counted
-from ..language.parser import load_template
 from ..language.sources import load_sources
 from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_lifting_arguments, add_profile_argument,
-                     add_sources_arguments, integer, lifting, number, output_folder)
+                     add_progress_argument, add_sources_arguments, integer, lifting, number, output_folder,
+                     read_template, require_queries)
 
 NAME = "train"
 HELP = COMMANDS[NAME]
@@ -95,8 +96,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="every N epochs (and after the last) write the run so far to checkpoint.json in --out")
     o.add_argument("--resume", metavar="DIR",
                    help="continue the run whose checkpoint is in DIR (same options; --epochs is the total)")
-    o.add_argument("--no-progress", action="store_true",
-                   help="nothing on stderr while working: no progress bar or lines, no note of the defaults taken")
+    add_progress_argument(o, piped=True)
     o.add_argument("--log-every", type=integer(1), metavar="EPOCHS",
                    help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
                         "(default: one every few seconds)")
@@ -108,12 +108,17 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
     from ..learn.checkpoint import read_checkpoint
+    from ..learn.dataset import Dataset
     from ..learn.report import written_line
 
     checkpoint = read_checkpoint(args.resume) if args.resume else None
     with output_folder(args.out, "train", f"continue with --resume {display_path(args.out)}") as folder:
         sources = load_sources(args.template, args.data, args.queries)
-        _apply_defaults(args, sources)
+        template = read_template(sources.template, args.data, NAME)
+        train_data = Dataset.from_split(sources.train) if sources.train else None
+        if train_data is not None:
+            require_queries(train_data, "train on", f"nlp train {args.template} {args.data} --queries QUERIES")
+        _apply_defaults(args, train_data or _first_fold_data(sources))
         options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
         if checkpoint is not None:
             _check_resumable(args, options, checkpoint)
@@ -121,37 +126,44 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
             if checkpoint is not None or args.checkpoint_every:
                 raise NeuralogicError("--checkpoint-every and --resume are for a single training run, "
                                       "not cross-validation")
-            paths = _cross_validate(args, sources, folder)
+            paths = _cross_validate(args, sources, template, train_data, folder)
         else:
-            paths = _fit(args, sources, folder, options, checkpoint)
+            paths = _fit(args, sources, template, train_data, folder, options, checkpoint)
         folder.commit()
     print(written_line(paths))
     return EXIT_OK
 
 
-def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
-    """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
+def _first_fold_data(sources: Any) -> Any:
+    """The training data of the first fold that has some (what the defaults are chosen by), or None."""
+    from ..learn.dataset import Dataset
+
+    split = next((fold.train for fold in sources.folds if fold.train), None)
+    return Dataset.from_split(split) if split else None
+
+
+def _apply_defaults(args: argparse.Namespace, data: Any) -> None:
+    """Fill in the batch size, learning rate and loss the command line left open, by the kind of ``data``
     (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
     from ..learn.dataset import Dataset
     from ..learn.defaults import defaults_for
 
     if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
         return
-    split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
-    defaults = defaults_for(Dataset.from_split(split) if split else Dataset())
+    defaults = defaults_for(data or Dataset())
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
-        chosen.append(f"batch size {defaults.batch_size or 'full'}")
+        chosen.append(f"batch size {defaults.batch_size}" if defaults.batch_size else "full batch")
     if args.lr is None and args.optimizer == "adam":
         args.lr = defaults.lr
         chosen.append(f"lr {defaults.lr:g}")
     if args.loss is None:
         args.loss = defaults.loss
         chosen.append(f"loss {defaults.loss}")
-    if chosen and not args.no_progress:
-        print(f"defaults for {'a' if defaults.kind[0] not in 'aeiou' else 'an'} {defaults.kind}: "
-              f"{', '.join(chosen)}", file=sys.stderr, flush=True)
+    if chosen:
+        progress.note(f"defaults for {'a' if defaults.kind[0] not in 'aeiou' else 'an'} {defaults.kind}: "
+                      f"{', '.join(chosen)}")
 
 
 def _check_resumable(args: argparse.Namespace, options: dict[str, Any], checkpoint: Any) -> None:
@@ -163,11 +175,11 @@ def _check_resumable(args: argparse.Namespace, options: dict[str, Any], checkpoi
                                   hint="give the options of the interrupted run (only --epochs may change)")
 
 
-def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
+def _make_model(args: argparse.Namespace, template: Any) -> Any:
     from ..learn.model import Model
     from ..neural.settings import PROFILES
 
-    return Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+    return Model(template, settings=PROFILES[args.profile], loss=args.loss, task=args.task,
                  squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
                  engine=args.engine)
 
@@ -184,7 +196,8 @@ def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
             "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
 
-def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list[Path]:
+def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, train_data: Any,
+                    folder: Any) -> list[Path]:
     from ..learn import report
     from ..learn.dataset import Dataset, external_folds
     from ..learn.model import cross_validate_folds
@@ -196,13 +209,14 @@ def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list
         if args.xval and args.xval != len(sources.folds):
             raise NeuralogicError(f"--xval {args.xval} but {display_path(sources.directory)} has "
                                   f"{counted(len(sources.folds), 'fold_* folder')}")
-        cv = cross_validate_folds(external_folds(sources), lambda files: _make_model(args, files),
+        cv = cross_validate_folds(external_folds(sources), lambda files: _make_model(
+            args, template if files == sources.template else read_template(files)),
                                   keep_predictions=True, on_fold=on_fold, **_fit_options(args))
     else:
-        if not sources.train:
+        if train_data is None:
             raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
-        model = _make_model(args, sources.template)
-        cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
+        model = _make_model(args, template)
+        cv = model.cross_validate(train_data, args.xval, keep_predictions=True,
                                   on_fold=on_fold, **_fit_options(args))
     print("\n".join(report.xval_lines(cv)))
     paths = [folder.write("results.json", report.json_text({"command": "train", **cv.as_dict()}))]
@@ -211,8 +225,8 @@ def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list
     return paths + [folder.path / "fold_*" / "predictions" / "test.tsv"]
 
 
-def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str, Any],
-         checkpoint: Any) -> list[Path]:
+def _fit(args: argparse.Namespace, sources: Any, template: Any, train_data: Any, folder: Any,
+         options: dict[str, Any], checkpoint: Any) -> list[Path]:
     """Train one model; returns the files written (staged in ``folder``)."""
     import numpy as np
 
@@ -220,10 +234,10 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
     from ..learn.checkpoint import CHECKPOINT_FILE, checkpoint_text
     from ..learn.dataset import Dataset
 
-    if not sources.train:
+    if train_data is None:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
                                                        "trainExamples.txt / examples.txt")
-    model = _make_model(args, sources.template)
+    model = _make_model(args, template)
     fit_options = _fit_options(args)
     if checkpoint is not None:
         if checkpoint.model.get("template") != str(model.template):
@@ -236,9 +250,12 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
                     state.history.stopped_early:
                 folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
         fit_options["checkpoint"] = write_checkpoint
-    train_data = Dataset.from_split(sources.train)
+    def data_line(samples: int, held_out: int) -> None:  # before training, as the summary's first line
+        held = f", {held_out} of them held out for validation" if held_out else ""
+        print(f"data: {counted(samples + held_out, 'training sample')}{held} ({train_data.describe()})", flush=True)
+
     val_data = Dataset.from_split(sources.val) if sources.val else None
-    result = model.fit(train_data, val_data, **fit_options)
+    result = model.fit(train_data, val_data, on_start=data_line, **fit_options)
     evaluations = {"train": result.train}
     if result.val is not None:
         evaluations["val"] = result.val
@@ -253,9 +270,6 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
         test_data = Dataset.from_split(sources.test)
         evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
         predictions["test"] = model.predict(test_data)
-    held = f", {len(predictions['val'])} of them held out for validation" if result.held_out is not None else ""
-    print(f"data: {counted(len(predictions['train']) + len(result.held_out if held else ()), 'training sample')}"
-          f"{held} ({train_data.describe()})")
     print("\n".join(report.fit_lines(model, result, result.seconds_build)))
     compression = model.build(train_data)[1].compression
     print("\n".join(compression.lines()))

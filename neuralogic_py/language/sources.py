@@ -23,19 +23,24 @@ folds               subdirectories ``fold_*``, each laid out the same way
 
 A fold without a template of its own uses its parent's. A path that does not
 exist is tried again with ``.txt`` appended (as the reference does) and then with
-``.rules`` (our templates' extension). Nothing here reads a file's content;
-:func:`load_split` does, with the data loaders of :mod:`.data`.
+``.rules`` (our templates' extension). Nothing here reads a file's content but
+:func:`load_split`, with the data loaders of :mod:`.data`. It also takes the queries
+of an examples file named alone whose examples carry no labels from beside it
+(:func:`companion_queries`: ``trainExamples.txt`` -> ``trainQueries.txt``), and tells
+a template given where data belongs from broken data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
-from ..errors import SourceError, display_path
+from .. import progress
+from ..errors import NeuralogicError, SourceError, display_path
 from . import ir
 from .data import load_examples, load_queries
+from .pairing import counted
 
 TEMPLATE_NAMES = ("template.txt", "templates/template.txt")
 FOLD_PREFIX = "fold_"
@@ -46,6 +51,10 @@ SPLIT_NAMES = {
     "val": (("valExamples.txt",), ("valQueries.txt",)),
     "test": (("testExamples.txt",), ("testQueries.txt",)),
 }
+
+# In an examples file's name, the part replaced to name its queries file (companion_queries).
+EXAMPLES_WORD = "examples"
+QUERIES_WORD = "queries"
 
 # Extensions tried when a named path does not exist as written.
 RETRY_SUFFIXES = (".txt", ".rules")
@@ -113,12 +122,19 @@ def existing_path(path: PathLike, what: str) -> Path:
     p = Path(path).expanduser()
     if p.exists():
         return p
-    for suffix in RETRY_SUFFIXES:
-        candidate = p.with_name(p.name + suffix)
-        if p.name and candidate.exists():
+    retried = _retried(p)
+    for candidate in retried:
+        if candidate.exists():
             return candidate
-    tried = ", ".join(display_path(p.with_name(p.name + s)) for s in RETRY_SUFFIXES)
-    raise SourceError(f"{what} not found: {display_path(p)} (also tried {tried})")
+    tried = f" (also tried {', '.join(display_path(c) for c in retried)})" if retried else ""
+    raise SourceError(f"{what} not found: {display_path(p)}{tried}")
+
+
+def _retried(p: Path) -> list[Path]:
+    """The other names a missing ``p`` is looked for under: with an extension appended, when it has none."""
+    if not p.name or p.suffix in RETRY_SUFFIXES:
+        return []
+    return [p.with_name(p.name + suffix) for suffix in RETRY_SUFFIXES]
 
 
 def _existing_file(path: PathLike, what: str) -> Path:
@@ -233,8 +249,75 @@ def load_sources(template: PathLike | Sequence[PathLike] | None, data: PathLike 
 # --------------------------------------------------------------------------- loading
 
 
+def companion_queries(examples: Path) -> Path | None:
+    """The queries file beside an examples file: its name with ``examples`` replaced by ``queries``.
+
+    Any case, as the sources-directory names have it: ``trainExamples.txt`` ->
+    ``trainQueries.txt``, ``examples.txt`` -> ``queries.txt``, ``mol_examples.txt`` ->
+    ``mol_queries.txt``. None when the name has no ``examples`` in it.
+    """
+    name = examples.name
+    at = name.lower().rfind(EXAMPLES_WORD)
+    if at < 0:
+        return None
+    word = name[at:at + len(EXAMPLES_WORD)]
+    queries = QUERIES_WORD.capitalize() if word[0].isupper() else QUERIES_WORD
+    return examples.with_name(name[:at] + (queries.upper() if word.isupper() else queries) + name[at + len(word):])
+
+
 def load_split(split: Split) -> SplitData:
-    """Parse the files of ``split`` (examples and query lines, in file order)."""
-    examples = load_examples(split.examples) if split.examples is not None else ()
-    query_lines = load_queries(split.queries) if split.queries is not None else ()
+    """Parse the files of ``split`` (examples and query lines, in file order).
+
+    An examples file without a queries file whose examples carry no labels takes the
+    queries from beside it (:func:`companion_queries`), when that file exists; the split
+    returned names it, and a stage line says so.
+    """
+    examples = _load(load_examples, split.examples, "example") if split.examples is not None else ()
+    if split.queries is None and split.examples is not None and not any(e.queries for e in examples):
+        beside = companion_queries(split.examples)
+        if beside is not None and beside.is_file():
+            progress.note(f"queries: {display_path(beside)} (beside {split.examples.name}, whose examples "
+                          f"carry no labels)")
+            split = Split(split.examples, beside)
+    query_lines = _load(load_queries, split.queries, "query line") if split.queries is not None else ()
     return SplitData(tuple(examples), tuple(query_lines), split)
+
+
+def _load(loader: Callable[[Path], tuple], path: Path, noun: str) -> tuple:
+    """``loader(path)``, counted in ``noun``; a file that does not parse as data but as a template is said to be one."""
+    progress.stage(f"parsing {display_path(path)}", f"({_size(path)})")
+    try:
+        loaded = loader(path)
+    except NeuralogicError:
+        rules = template_rules(path)
+        if rules:
+            raise SourceError(f"{display_path(path)} is a template ({counted(rules, 'rule')}), not data",
+                              hint="the template comes first, then the data: TEMPLATE DATA") from None
+        raise
+    progress.done(counted(len(loaded), noun))
+    return loaded
+
+
+def template_rules(path: Path, limit: int = 1 << 20) -> int:
+    """The number of rules ``path`` holds read as a template, when it is surely one (a rule has a variable or
+    a weight written by shape, which data never has); else 0, as for a file over ``limit`` bytes."""
+    import warnings
+
+    from .parser import load_template
+
+    if path.stat().st_size > limit:
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            template = load_template(path, validate=False)
+        except NeuralogicError:
+            return 0
+    variables = any(not atom.is_ground for rule in template.rules for atom in (rule.head, *(l.atom for l in rule.body)))
+    shaped = any(isinstance(weight.value, ir.Dims) for weight, _span in template.weights())
+    return len(template.rules) if variables or shaped else 0
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB" if size >= 1e3 else f"{size} bytes"

@@ -41,8 +41,8 @@ class Dataset:
 
     @classmethod
     def from_split(cls, split: Split) -> Dataset:
-        data = load_split(split)
-        return cls(data.examples, data.query_lines, _name(split.examples), _name(split.queries))
+        data = load_split(split)  # (which may take the queries from beside the examples)
+        return cls(data.examples, data.query_lines, _name(data.split.examples), _name(data.split.queries))
 
     @classmethod
     def load(cls, data: str | Path, queries: str | Path | None = None) -> Dataset:

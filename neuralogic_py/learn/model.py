@@ -188,6 +188,7 @@ class FitOptions:
     progress: bool = False
     log_every: int = 0
     on_epoch: Callable[[int, History], None] | None = None  # called after every epoch (epochs done, history)
+    on_start: Callable[[int, int], None] | None = None  # called before the first epoch (samples trained on, held out)
     # checkpoints (a single run, not cross-validation): called after every epoch with the run's state and optimizer
     checkpoint: Callable[[RunState, Optimizer], None] | None = None
     resume: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None  # (RunState.as_dict(), optimizer.state_dict())
@@ -339,6 +340,8 @@ class Model:
             samples, held = stratified_holdout(self._classes(scorer), val_fraction, self.order_rng)
             validation = (scorer, held)
         seconds_build = time.perf_counter() - started
+        if fit_options.on_start is not None:
+            fit_options.on_start(len(samples), len(validation[1]) if val_fraction and validation else 0)
         result = self._fit_samples(scorer, samples, validation, fit_options)
         result.seconds_build = seconds_build
         if val_data is None and validation is not None:

@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import GroundingError, Span, warn
 from ..language import ir
 from ..language.pairing import Pairing, PairingMode, infer_pairing
+from ..language.summary import underivable_cause
 from .database import build_database
 from .evaluate import Evaluator, Statistics
 from .ground import GroundProgram, build_ground_program, ground_rules
@@ -109,7 +110,7 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
     t = time.perf_counter()
     matches, underivable = _resolve(groundings, requests)
     if underivable:
-        _report(underivable, groundings, examples, allow_underivable, examples_file)
+        _report(underivable, len(requests), groundings, template, examples, allow_underivable)
     roots = np.concatenate(matches) if matches else np.zeros(0, dtype=np.int64)
     keep_all = pairing.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY)
     ground = build_ground_program(groundings, None if keep_all else roots)
@@ -152,7 +153,10 @@ def _resolve(groundings, requests: list[Request]) -> tuple[list[np.ndarray], lis
     return matches, underivable
 
 
-def _report(underivable: list[Request], groundings, examples, allow: bool, examples_file: str | None) -> None:
+def _report(underivable: list[Request], total: int, groundings, template: ir.Template,
+            examples: Sequence[ir.Example], allow: bool) -> None:
+    """Stop on underivable queries, saying why when the data lacks the rules' inputs; with ``allow``, drop
+    them with a warning (or stop all the same when that leaves no query)."""
     def name(r: Request) -> str:
         ex = examples[r.example] if r.example < len(examples) else None
         which = f"example '{ex.id}'" if ex is not None and ex.id is not None else f"example {r.example + 1}"
@@ -161,15 +165,21 @@ def _report(underivable: list[Request], groundings, examples, allow: bool, examp
 
     shown = "; ".join(name(r) for r in underivable[:_SHOWN])
     more = f"; and {len(underivable) - _SHOWN} more" if len(underivable) > _SHOWN else ""
+    cause = underivable_cause(template, examples, dict.fromkeys(r.query.atom.signature for r in underivable))
+    why = f" ({cause})" if cause else ""
     first: Span | None = underivable[0].query.span
-    if allow:
-        warn(f"dropped {len(underivable)} underivable quer{'y' if len(underivable) == 1 else 'ies'}: "
-             f"{shown}{more}", first)
+    queries = f"quer{'y' if len(underivable) == 1 else 'ies'}"
+    if allow and len(underivable) < total:
+        warn(f"dropped {len(underivable)} underivable {queries}: {shown}{more}{why}", first)
         return
-    raise GroundingError(f"{len(underivable)} quer{'y' if len(underivable) == 1 else 'ies'} cannot be derived: "
-                         f"{shown}{more}", first,
-                         "check the template's rules for these predicates, or pass allow_underivable "
-                         "(--allow-underivable) to drop them")
+    fix = "rename the template's input predicates to the data's, or add rules that derive them" if cause else \
+        "check the template's rules for these predicates"
+    if allow:
+        raise GroundingError(f"every query ({total}) was dropped as underivable, which leaves nothing: "
+                             f"{shown}{more}{why}", first, fix)
+    raise GroundingError(f"{len(underivable)} {queries} cannot be derived: {shown}{more}{why}", first,
+                         f"{fix}, or pass allow_underivable=True to drop them",
+                         cli_hint=f"{fix}, or give --allow-underivable to drop them")
 
 
 def _sample_id(examples: Sequence[ir.Example], request: Request, counter: int) -> str:
