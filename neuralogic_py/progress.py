@@ -65,5 +65,10 @@ def note(text: str) -> None:
         _print(lines, text)
 
 
+def sized(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 example``, ``30,246 ground atoms``: a count as stage lines write it (thousands grouped)."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
 def _print(lines: _Lines, text: str) -> None:
     print(text, file=lines.stream, flush=True)

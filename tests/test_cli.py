@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO, require_shared
 
 from neuralogic_py import __version__, cli
+from neuralogic_py.language import parser
 
 CONFORMANCE = [f"c{i:02d}" for i in range(1, 13)]
 
@@ -291,7 +292,7 @@ def test_os_error_is_a_message(capsys, monkeypatch, tmp_path):
 
     def unreadable(*_paths):
         raise PermissionError(13, "Permission denied", "t.rules")
-    monkeypatch.setattr(cli.command("check"), "load_template", unreadable)
+    monkeypatch.setattr(parser, "load_template", unreadable)
     code, _, err = run_main(capsys, "check", tmp_path / "t.rules")
     assert code == cli.EXIT_ERROR and err == "error: Permission denied: t.rules\n"
 

@@ -277,7 +277,7 @@ def read_template(files: tuple[Path, ...], data: str | None = None, command: str
                           "are facts joined by commas, as in an examples file", hint=hint)
     for w in caught:
         warnings.warn(w.message, stacklevel=2)  # as they came, now under the command's filter (--strict)
-    progress.done(counted(len(template.rules), "rule"))
+    progress.done(progress.sized(len(template.rules), "rule"))
     return template
 
 

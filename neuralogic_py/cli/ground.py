@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from ..language.pairing import counted
-from ..language.parser import load_template
 from ..language.sources import Split, load_sources, load_split
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_grounding_arguments, add_sources_arguments, file_name
+from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_sources_arguments, file_name,
+                     read_template)
 
 NAME = "ground"
 HELP = COMMANDS[NAME]
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     progress = sys.stderr.isatty() and not args.json
     for unit in (sources, *sources.folds):
         started = time.perf_counter()
-        template = load_template(*unit.template)
+        template = read_template(unit.template, args.data, NAME)
         template_seconds = time.perf_counter() - started
         splits = list(unit.splits()) or [("template", Split())]
         for role, split in splits:

@@ -284,7 +284,8 @@ def load_split(split: Split) -> SplitData:
 
 
 def _load(loader: Callable[[Path], tuple], path: Path, noun: str) -> tuple:
-    """``loader(path)``, counted in ``noun``; a file that does not parse as data but as a template is said to be one."""
+    """``loader(path)`` (its items called ``noun``); a file that does not parse as data but as a template is
+    said to be one."""
     progress.stage(f"parsing {display_path(path)}", f"({_size(path)})")
     try:
         loaded = loader(path)
@@ -294,7 +295,7 @@ def _load(loader: Callable[[Path], tuple], path: Path, noun: str) -> tuple:
             raise SourceError(f"{display_path(path)} is a template ({counted(rules, 'rule')}), not data",
                               hint="the template comes first, then the data: TEMPLATE DATA") from None
         raise
-    progress.done(counted(len(loaded), noun))
+    progress.done(progress.sized(len(loaded), noun))
     return loaded
 
 

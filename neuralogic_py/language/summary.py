@@ -185,13 +185,21 @@ def missing_inputs(template: ir.Template, examples: Sequence[ir.Example], wanted
 
 
 def underivable_cause(template: ir.Template, examples: Sequence[ir.Example], wanted: Iterable[str]) -> str:
-    """Why queries on ``wanted`` cannot be derived, when it is inputs the data lacks; else ``""``."""
+    """Why queries on ``wanted`` (signatures) cannot be derived, as far as the predicates tell: no rule derives
+    them, or the rules need inputs the data lacks (the data's predicates listed beside them); else ``""``."""
+    wanted = list(wanted)
+    derived = {f"{rule.head.predicate}/{rule.head.arity}" for rule in template.rules}
+    derived.update(f.atom.signature for f in template.facts)
+    causes = []
+    underived = [sig for sig in wanted if sig not in derived]
+    if underived:
+        causes.append(f"no rule derives {_listed(underived)}")
     missing = missing_inputs(template, examples, wanted)
-    if not missing:
-        return ""
-    has = list(dict.fromkeys(f.atom.signature for e in examples for f in e.facts))
-    data = f"; the examples have {_listed(has)}" if has else "; the examples have no facts"
-    return f"the rules need {_listed(missing)}, which no rule, template fact or example provides{data}"
+    if missing:
+        has = list(dict.fromkeys(f.atom.signature for e in examples for f in e.facts))
+        data = f"; the examples have {_listed(has)}" if has else "; the examples have no facts"
+        causes.append(f"the rules need {_listed(missing)}, which no rule, template fact or example provides{data}")
+    return "; ".join(causes)
 
 
 def _listed(names: Sequence[str]) -> str:

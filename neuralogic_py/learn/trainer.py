@@ -44,8 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import NeuralogicError
-from ..language.pairing import counted
-from ..progress import stage
+from ..progress import sized, stage
 from .losses import Loss
 from .metrics import Evaluation, evaluate
 from .optimizers import Optimizer
@@ -253,8 +252,8 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     fused = _fused(scorer, params, optimizer, config, len(batches.epoch_sizes()))
     history.engine = "numpy" if fused is None else "fused"
     sizes = batches.epoch_sizes()
-    stage("training", f"{counted(last - first, 'epoch')} of {counted(len(train_samples), 'sample')} in "
-                      f"{counted(len(sizes), 'batch', 'batches')}" + (f" of {sizes[0]}" if len(sizes) > 1 else ""))
+    stage("training", f"{sized(last - first, 'epoch')} of {sized(len(train_samples), 'sample')} in "
+                      f"{sized(len(sizes), 'batch', 'batches')}" + (f" of {sizes[0]}" if len(sizes) > 1 else ""))
     progress = _Progress(config, first, last, len(sizes), started)
     for epoch in range(first, last):
         optimizer.start_epoch(epoch)

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import progress
 from ..language import ir
-from ..language.pairing import counted
 from ..logic.samples import ground_samples
+from ..progress import done, sized, stage
 from .compiled import CompiledNetwork, compile_network
 from .compression import LiftingSettings, compress
 from .network import neuralize
@@ -38,21 +37,19 @@ def build(template: ir.Template, examples: Sequence[ir.Example] = (), query_line
     or :class:`~.compression.LiftingSettings`; the compiled network's ``compression``
     reports what it did.
     """
-    progress.stage("grounding", f"{counted(len(examples), 'example')}, {counted(len(query_lines), 'query line')}")
+    stage("grounding", f"{sized(len(examples), 'example')}, {sized(len(query_lines), 'query line')}")
     grounding = ground_samples(template, examples, query_lines, allow_underivable=allow_underivable,
                                examples_file=examples_file, queries_file=queries_file)
-    progress.done(f"{counted(len(grounding.program.atoms), 'ground atom')}, "
-                  f"{counted(len(grounding.samples), 'sample')}")
+    done(f"{sized(len(grounding.program.atoms), 'ground atom')}, {sized(len(grounding.samples), 'sample')}")
     if store is None:
         store = ParameterStore(template_weights(template).parameters.values(), init, seed)
-    progress.stage("neuralizing", counted(len(grounding.samples), "sample"))
+    stage("neuralizing", sized(len(grounding.samples), "sample"))
     network = neuralize(template, grounding, store, settings)
-    progress.done(f"{counted(len(network.kind), 'atom neuron')}, {counted(len(network.layers), 'rule layer')}")
+    done(f"{sized(len(network.kind), 'atom neuron')}, {sized(len(network.layers), 'rule layer')}")
     method = LiftingSettings.of(lifting).method
-    progress.stage("lifting" if method != "none" else "pruning", f"({method})" if method != "none" else "")
+    stage("lifting" if method != "none" else "pruning", f"({method})" if method != "none" else "")
     network, report = compress(network, lifting)
-    progress.done(f"{report.ground.neurons:,} -> {counted(report.final.neurons, 'neuron')}, "
-                  f"{counted(report.final.edges, 'edge')}")
+    done(f"{report.ground.neurons:,} -> {sized(report.final.neurons, 'neuron')}, {sized(report.final.edges, 'edge')}")
     compiled = compile_network(network)
     compiled.compression = report
     return compiled
