@@ -331,3 +331,12 @@ def test_help_imports_no_heavy_module_and_check_imports_no_numba(tmp_path):
     check_run = subprocess.run([sys.executable, "-c", probe.format(args=["check", *check_args])],
                                capture_output=True, text=True, cwd=tmp_path)
     assert check_run.stdout.strip().splitlines()[-1] == "['lark', 'numpy']"
+
+
+def test_counts_are_singular_when_one(capsys, tmp_path):
+    (tmp_path / "t.rules").write_text("q :- {1} f.\n")
+    (tmp_path / "e.txt").write_text("1.0 q :- f.\n")
+    code, out, _ = run_main(capsys, "ground", tmp_path / "t.rules", tmp_path / "e.txt")
+    assert code == 0 and "1 ground rule in 1 aggregation group; 2 atoms (1 input fact, 1 derived); " in out
+    code, out, _ = run_main(capsys, "check", tmp_path / "t.rules", tmp_path / "e.txt")
+    assert code == 0 and "1 example (1 fact over 1 predicate), 0 query lines" in out

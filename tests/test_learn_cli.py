@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,50 @@ def test_options_left_open_take_the_measured_defaults_of_the_kind_of_data(capsys
     code, out, err = run(capsys, "train", *template, REPO / "datasets" / data, "--epochs", "3", "--batch-size", "1",
                          "--lr", "0.01", "--loss", "mse", "--out", tmp_path / "given")
     assert code == 0 and "defaults" not in err  # nothing left open: no defaults line
+
+
+def test_the_data_line_comes_before_training_and_no_progress_silences_everything(tmp_path):
+    argv = [sys.executable, "-m", "neuralogic_py", "train", REPO / "templates" / "xor.rules", REPO / "datasets" / "xor",
+            "--epochs", "3", "--log-every", "1", "--out", tmp_path]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    merged = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=tmp_path, timeout=300, stdin=subprocess.DEVNULL, env=env)
+    lines = merged.stdout.splitlines()
+    assert merged.returncode == 0
+    starts = [next(i for i, line in enumerate(lines) if line.startswith(prefix))
+              for prefix in ("defaults for", "grounding 4 examples", "data: 4 training samples", "training 3 epochs",
+                             "epoch 1/3: ", "epoch 3/3: ", "trained adam")]
+    assert starts == sorted(starts)
+    quiet = subprocess.run([str(a) for a in argv + ["--no-progress"]], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=300, stdin=subprocess.DEVNULL, env=env)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.splitlines()[0] == lines[starts[2]]
+
+
+@pytest.mark.parametrize("extra, trained", [
+    (["--epochs", "1", "--batch-size", "0"], r"trained adam lr 0\.05, 1 epoch, full batch, loss mse, .* s "
+                                             r"\(\d+\.\d ms/epoch; grounding and compiling "),
+    (["--epochs", "0", "--batch-size", "1"], r"trained adam lr 0\.05, 0 epochs, batch size 1, loss mse, .* s "
+                                             r"\(grounding and compiling "),
+])
+def test_summary_wording(capsys, tmp_path, extra, trained):
+    code, out, _ = run(capsys, "train", REPO / "templates" / "xor_vector.rules", REPO / "datasets" / "xor_vector",
+                       "--lr", "0.05", "--loss", "mse", "--out", tmp_path, "--no-progress", *extra)
+    assert code == 0 and re.match(trained, out.splitlines()[1])
+
+
+def test_softmax_crossentropy_on_scalar_targets_is_an_error_naming_the_fix(capsys, tmp_path):
+    code, out, err = run(capsys, "train", REPO / "templates" / "xor_vector.rules", REPO / "datasets" / "xor_vector",
+                         "--loss", "softmax_crossentropy", "--out", tmp_path, "--no-progress")
+    assert (code, out) == (cli.EXIT_ERROR, "")
+    assert err.splitlines() == [
+        "error: softmax_crossentropy needs vector targets (one entry per class), but every target is a scalar, on "
+        "which it is 0 whatever the output",
+        "    hint: for scalar 0/1 targets use --loss bce_logits (or --loss auto)"]
+    from neuralogic_py.errors import ValidationError
+    from neuralogic_py.learn.model import Model
+
+    with pytest.raises(ValidationError) as raised:  # the Python API names its own argument
+        Model(REPO / "templates" / "xor_vector.rules", loss="softmax_crossentropy").fit(
+            REPO / "datasets" / "xor_vector", epochs=1)
+    assert raised.value.hint == "for scalar 0/1 targets use loss='bce_logits' (or 'auto')"

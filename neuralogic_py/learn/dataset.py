@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import NeuralogicError, display_path
 from ..language import ir
-from ..language.pairing import PairingMode, infer_pairing
+from ..language.pairing import PairingMode, counted, infer_pairing
 from ..language.sources import SPLIT_NAMES, Sources, Split, existing_path, load_split
 from ..neural.parameters import block_value
 
@@ -61,7 +61,7 @@ class Dataset:
 
     def describe(self) -> str:
         files = [f for f in (self.examples_file, self.queries_file) if f]
-        return ", ".join(files) if files else f"{len(self.examples)} examples"
+        return ", ".join(files) if files else counted(len(self.examples), "example")
 
     def targets(self) -> list[np.ndarray]:
         """The target of every query written in the data, as 2-D blocks (unlabelled queries skipped)."""

@@ -306,7 +306,8 @@ class Model:
         if need_targets:
             missing = [s for s, t in zip(compiled.samples, targets) if np.isnan(t).any()]
             if missing:
-                raise ValidationError(f"{len(missing)} of the {what} queries have no target value, e.g. "
+                raise ValidationError(f"{len(missing)} of the {what} queries {'has' if len(missing) == 1 else 'have'} "
+                                      f"no target value, e.g. "
                                       f"{missing[0].ground}", missing[0].request.query.span,
                                       "write the target before the query: 1.0 predict.")
         importance = [s.request.importance for s in compiled.samples]
