@@ -272,7 +272,8 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
                     fused.reload()
             total += error * len(batch)
             seen += len(batch)
-            progress.batch(total, seen)
+            if progress.bar is not None:
+                progress.batch(total, seen)
         if fused is not None:
             fused.sync()
         history.train_error.append(total / len(train_samples))
@@ -311,10 +312,11 @@ class _Progress:
     """What a run shows while it trains (``config.progress``, ``config.log_every``).
 
     On a terminal, a bar advancing with the batches, its postfix the running mean loss of
-    the epoch's samples so far. It is redrawn at most every :data:`REFRESH_SECONDS`: a batch
-    costs one clock reading and a comparison, nothing next to a step. Otherwise (a pipe, a
-    log file), a plain line every ``log_every`` epochs: epochs done, train error, the
-    selection error kept so far, time.
+    the epoch's samples so far (after an epoch, its train error and the selection error kept
+    so far). It is redrawn at most every :data:`REFRESH_SECONDS`, however short the batches
+    and epochs: in between, a batch costs a count and a comparison (the clock is read a few
+    dozen times a second), an epoch a clock reading, nothing next to a step. Otherwise (a pipe, a log file), a plain line every ``log_every``
+    epochs: epochs done, train error, the selection error kept so far, time.
     """
 
     REFRESH_SECONDS = 0.25
@@ -326,36 +328,46 @@ class _Progress:
         if config.progress:
             from tqdm.auto import tqdm
 
+            # redrawn when _show says so, never by tqdm's own clock
             self.bar = tqdm(total=(last - first) * per_epoch, desc=f"epoch {first + 1}/{last}", unit="batch",
-                            leave=False, mininterval=self.REFRESH_SECONDS)
-        self.pending = 0
+                            leave=False, mininterval=0, miniters=0)
+        self.pending = 0  # batches done since the last redraw
+        self.stride = 1
         self.shown = time.perf_counter()
         self.last_line = started
 
     def batch(self, error: float, samples: int) -> None:
-        """Called after each batch with the epoch's summed error and its samples so far."""
-        if self.bar is None:
-            return
+        """Called after each batch (when there is a bar) with the epoch's summed error and its samples so far.
+
+        The clock is read every ``stride`` batches, some 16 times per redraw at the pace of the last one.
+        """
         self.pending += 1
+        if self.pending % self.stride:
+            return
         now = time.perf_counter()
         if now - self.shown >= self.REFRESH_SECONDS:
-            self.shown = now
-            self.bar.set_postfix_str(f"loss {error / samples:.4g}", refresh=False)
-            self.bar.update(self.pending)
-            self.pending = 0
+            self.stride = max(1, self.pending // 16)
+            self._show(now, f"loss {error / samples:.4g}")
 
     def epoch(self, done: int, history: History, selected: float) -> None:
         """Called after each epoch."""
         if self.bar is not None:
-            self.bar.update(self.pending)
-            self.pending = 0
-            self.bar.set_description_str(f"epoch {min(done + 1, self.total)}/{self.total}", refresh=False)
-            self.bar.set_postfix_str(f"error {history.train_error[-1]:.4g}, selected {selected:.4g}")
+            now = time.perf_counter()
+            if now - self.shown >= self.REFRESH_SECONDS or done == self.total:
+                self.bar.set_description_str(f"epoch {min(done + 1, self.total)}/{self.total}", refresh=False)
+                self._show(now, f"error {history.train_error[-1]:.4g}, selected {selected:.4g}")
         elif self._due(done):
             self.last_line = time.perf_counter()
             print(f"epoch {done}/{self.total}: train error {history.train_error[-1]:.4g}, lowest "
                   f"{history.selection_set} error {selected:.4g}, {time.perf_counter() - self.started:.1f} s",
                   file=sys.stderr, flush=True)
+
+    def _show(self, now: float, postfix: str) -> None:
+        """Redraw the bar: the batches done since the last redraw, and ``postfix``."""
+        self.shown = now
+        self.bar.set_postfix_str(postfix, refresh=False)
+        self.bar.update(self.pending)
+        self.pending = 0
 
     def _due(self, done: int) -> bool:
         if isinstance(self.log_every, float):  # by time: the run's lines are few, and short runs print none
