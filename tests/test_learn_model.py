@@ -184,3 +184,26 @@ def test_fit_options_reach_the_optimizer():
     assert model.training["optimizer"] == "sgd lr 0.2, weight decay 0.01, schedule GeometricDecay(rate=0.5, every=2)"
     with pytest.raises(TypeError):
         model.fit(XOR, epochs=1, learning_rate=0.1)
+
+
+def test_stage_lines_only_when_asked_and_the_fused_compile_announced(capsys, monkeypatch):
+    import io
+
+    from neuralogic_py import progress
+    from neuralogic_py.engine import jit
+
+    data = Dataset.load(REPO / "datasets" / "xor")
+    Model(REPO / "templates" / "xor.rules").fit(data, epochs=2)
+    assert capsys.readouterr() == ("", "")  # the Python API is quiet
+    monkeypatch.setattr(jit, "compiled_before", lambda: False)  # as on a fresh machine
+    lines = io.StringIO()
+    with progress.stage_lines(stream=lines):
+        Model(REPO / "templates" / "xor.rules", engine="fused").fit(data, epochs=2, batch_size=1)
+    starts = [line.split(" ...")[0] for line in lines.getvalue().splitlines() if not line.startswith(" ")]
+    assert starts == ["grounding 4 examples, 0 query lines", "neuralizing 4 samples", "lifting (structural)",
+                      "compiling the fused engine's kernels (numba, once per machine, about 30 s)",
+                      "training 2 epochs of 4 samples in 4 batches of 1"]
+    with progress.stage_lines(stream=lines, stages=False):  # notes only
+        progress.stage("hidden")
+        progress.note("shown")
+    assert lines.getvalue().endswith("training 2 epochs of 4 samples in 4 batches of 1 ...\nshown\n")
