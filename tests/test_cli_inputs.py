@@ -124,6 +124,17 @@ def test_swapped_arguments_are_said_in_one_error(capsys, tmp_path, monkeypatch):
             "datasets/molecules/trainExamples.txt"]
 
 
+def test_a_model_after_its_data_is_said_in_one_error(capsys, tmp_path, monkeypatch):
+    bundled(tmp_path, monkeypatch)
+    assert run(capsys, "train", "templates/gnn.rules", "datasets/molecules", "--epochs", "1", "--out", "m")[0] == 0
+    for command, data in (("test", "datasets/molecules"), ("test", "datasets/molecules/trainExamples.txt"),
+                          ("predict", "datasets/molecules/trainExamples.txt")):
+        code, out, err = run(capsys, command, data, "m/model.json", "--no-progress")
+        assert (code, out) == (cli.EXIT_ERROR, "")
+        assert err.splitlines()[-1] == f"    hint: the model comes first: nlp {command} m/model.json {data}"
+        assert len(err.splitlines()) == 2
+
+
 def test_a_template_given_as_data_is_named(capsys, tmp_path, monkeypatch):
     bundled(tmp_path, monkeypatch)
     code, out, err = run(capsys, "train", "templates/gnn.rules", "templates/xor.rules")

@@ -261,6 +261,7 @@ def read_template(files: tuple[Path, ...], data: str | None = None, command: str
     from ..language.pairing import counted
     from ..language.parser import load_template
     from ..language.sources import template_rules
+    from ..learn.model_file import is_model_file
 
     progress.stage(f"parsing {', '.join(display_path(f) for f in files)}")
     with warnings.catch_warnings(record=True) as caught:
@@ -270,8 +271,9 @@ def read_template(files: tuple[Path, ...], data: str | None = None, command: str
     if not template.rules and joined:
         name = display_path(files[0])
         data_path = Path(data) if data is not None else None
-        swapped = data_path is not None and data_path.is_file() and template_rules(data_path) > 0
-        hint = f"the template comes first: nlp {command} {data} {name}" if swapped else \
+        model = data_path is not None and is_model_file(data_path)
+        swapped = model or (data_path is not None and data_path.is_file() and template_rules(data_path) > 0)
+        hint = f"the {'model' if model else 'template'} comes first: nlp {command} {data} {name}" if swapped else \
             "give the template file first, then this file as DATA"
         raise SourceError(f"{name} is not a template but data: it has no rules, and its {counted(joined, 'statement')} "
                           "are facts joined by commas, as in an examples file", hint=hint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from ..errors import display_path
+from ..errors import NeuralogicError, display_path
 from ..language.sources import existing_path
 from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_progress_argument, output_folder,
@@ -37,7 +37,11 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     from ..learn import report
     from ..learn.dataset import data_splits
     from ..learn.model import Model
+    from ..learn.model_file import is_model_file
 
+    if not is_model_file(existing_path(args.model, "model")) and is_model_file(args.data):
+        raise NeuralogicError(f"{display_path(args.model)} is not a saved model, but {display_path(args.data)} is",
+                              hint=f"the model comes first: nlp test {args.data} {args.model}")
     with output_folder(args.out, NAME) if args.out else contextlib.nullcontext() as folder:
         model = Model.load(existing_path(args.model, "model"))
         evaluations, predictions = {}, {}
