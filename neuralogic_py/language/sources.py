@@ -22,8 +22,8 @@ folds               subdirectories ``fold_*``, each laid out the same way
 ==================  ==========================================================
 
 A fold without a template of its own uses its parent's. A path that does not
-exist is tried again with ``.txt`` appended (as the reference does) and then with
-``.rules`` (our templates' extension). Nothing here reads a file's content but
+exist and has neither extension is tried again with ``.txt`` appended (as the
+reference does) and then with ``.rules`` (our templates' extension). Nothing here reads a file's content but
 :func:`load_split`, with the data loaders of :mod:`.data`. It also takes the queries
 of an examples file named alone whose examples carry no labels from beside it
 (:func:`companion_queries`: ``trainExamples.txt`` -> ``trainQueries.txt``), and tells
@@ -32,6 +32,7 @@ a template given where data belongs from broken data.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -270,7 +271,7 @@ def load_split(split: Split) -> SplitData:
 
     An examples file without a queries file whose examples carry no labels takes the
     queries from beside it (:func:`companion_queries`), when that file exists; the split
-    returned names it, and a stage line says so.
+    returned names it, and a note (:mod:`neuralogic_py.progress`) says so.
     """
     examples = _load(load_examples, split.examples, "example") if split.examples is not None else ()
     if split.queries is None and split.examples is not None and not any(e.queries for e in examples):
@@ -302,9 +303,7 @@ def _load(loader: Callable[[Path], tuple], path: Path, noun: str) -> tuple:
 def template_rules(path: Path, limit: int = 1 << 20) -> int:
     """The number of rules ``path`` holds read as a template, when it is surely one (a rule has a variable or
     a weight written by shape, which data never has); else 0, as for a file over ``limit`` bytes."""
-    import warnings
-
-    from .parser import load_template
+    from .parser import load_template  # (lark: imported when a file needs it)
 
     if path.stat().st_size > limit:
         return 0
@@ -314,7 +313,8 @@ def template_rules(path: Path, limit: int = 1 << 20) -> int:
             template = load_template(path, validate=False)
         except NeuralogicError:
             return 0
-    variables = any(not atom.is_ground for rule in template.rules for atom in (rule.head, *(l.atom for l in rule.body)))
+    variables = any(not atom.is_ground for rule in template.rules
+                    for atom in (rule.head, *(literal.atom for literal in rule.body)))
     shaped = any(isinstance(weight.value, ir.Dims) for weight, _span in template.weights())
     return len(template.rules) if variables or shaped else 0
 
