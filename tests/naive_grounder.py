@@ -100,6 +100,7 @@ def naive_ground(template: ir.Template, examples: Sequence[ir.Example],
     strata = _strata(rules)
     lines: list[str] = []
     edges: dict[str, list[str]] = {}
+    recorded: set = set()
     for e, example in enumerate(examples):
         atoms = [ir.Atom(f.atom.predicate, tuple(promote(t) for t in f.atom.terms))
                  for f in example.facts if not f.negated]
@@ -126,8 +127,13 @@ def naive_ground(template: ir.Template, examples: Sequence[ir.Example],
                         for lit, atom in zip(rule.body, body_atoms)
                         if not lit.atom.builtin and not lit.hidden and lit.negation != ir.Negation.HARD]
                 line = f"[{e}] {head} :- {', '.join(body)}." if body else f"[{e}] {head}."
-                if line not in edges:
-                    edges[line] = [f"[{e}] {b.lstrip('~')}" for b in body]
+                # duplicate_grounding: one ground rule per substitution of the positive literals, hidden ones too
+                key = (line, tuple(str(atom) for lit, atom in zip(rule.body, body_atoms)
+                                   if not lit.atom.builtin and lit.negation != ir.Negation.HARD)) \
+                    if rule.metadata.get("duplicate_grounding") == "true" else line
+                if key not in recorded:
+                    recorded.add(key)
+                    edges.setdefault(line, [f"[{e}] {b.lstrip('~')}" for b in body])
                     lines.append(line)
     if queries is not None:
         wanted = {f"[{e}] {ir.Atom(a.predicate, tuple(promote(t) for t in a.terms))}" for e, a in queries}

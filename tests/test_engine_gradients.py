@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from neuralogic_py.engine import OPS, Segments, ops, value_and_grad
+from neuralogic_py.engine.functions import activation, split_softmax
 from neuralogic_py.engine.gradcheck import gradient_errors
 
 TOLERANCE = 1e-6
@@ -31,6 +32,7 @@ def away_from_zero(*shape: int) -> np.ndarray:
 UNSORTED = Segments(np.array([2, 0, 1, 0, 2, 2, 1]), 3)
 SORTED = Segments.from_offsets(np.array([0, 2, 3, 6]))
 GATHER = Segments(np.array([1, 0, 1, 3, 2, 1]), 4)
+GROUPS = Segments(np.array([4, 0, 2, 1, 4, 5, 3]), 6)  # the members' own heads; UNSORTED their partitions
 UNIFORM = Segments(np.array([1, 0, 1, 0, 2, 2]), 3)
 BINARY = (rng.uniform(size=(5, 1, 1)) > 0.5).astype(float)
 ONE_HOT = np.eye(3)[[0, 2, 1, 1]][:, :, None]
@@ -65,7 +67,12 @@ CASES = [
     ("sigmoid", "sigmoid", ops.sigmoid, (np.concatenate([normal(6, 1, 1), [[[150.0]], [[-150.0]]]]),)),
     ("tanh", "tanh", ops.tanh, (normal(4, 3, 1),)),
     ("relu", "relu", ops.relu, (away_from_zero(5, 3, 1),)),
-    ("leakyrelu", "leakyrelu", ops.leakyrelu, (away_from_zero(5, 3, 1),)),
+    ("leakyrelu", "leakyrelu", lambda x: ops.leakyrelu(x, 0.01), (away_from_zero(5, 3, 1),)),
+    ("leakyrelu slope 0.2", "leakyrelu", lambda x: ops.leakyrelu(x, 0.2), (away_from_zero(5, 3, 1),)),
+    ("slice_values rows", "slice_values", lambda x: ops.slice_values(x, slice(1, 3), slice(None)),
+     (normal(4, 4, 1),)),
+    ("slice_values block", "slice_values", lambda x: ops.slice_values(x, slice(0, 2), slice(1, 3)),
+     (normal(3, 3, 4),)),
     ("signum", "signum", ops.signum, (away_from_zero(5, 3, 1),)),
     ("exp", "exp", ops.exp, (normal(4, 2, 1),)),
     ("log", "log", ops.log, (positive(4, 2, 1),)),
@@ -109,6 +116,11 @@ COMPOSITIONS = [
     ("combine_softmax", ops.combine_softmax, (normal(4, 1, 1), normal(4, 1, 1), normal(4, 1, 1))),
     ("combine_sparsemax", ops.combine_sparsemax, (normal(4, 1, 1) * 0.3, normal(4, 1, 1) * 0.3, normal(4, 1, 1) * 0.3)),
     ("aggregate_softmax", lambda x: ops.aggregate_softmax(x, UNIFORM), (normal(6, 1, 1),)),
+    ("split_softmax", lambda x: split_softmax(x, UNSORTED, GROUPS), (normal(7, 1, 1),)),
+    ("split_softmax vectors", lambda x: split_softmax(x, UNSORTED, GROUPS), (normal(7, 2, 1),)),
+    ("activation leakyrelu(0.3)", activation("leakyrelu(0.3)"), (away_from_zero(4, 2, 1),)),
+    ("activation slice", activation("slice(rows=[1, 3], cols=[0, 1])"), (normal(4, 3, 2),)),
+    ("activation reshape", activation("reshape(shape=[2, 3])"), (normal(4, 6, 1),)),
 ]
 
 

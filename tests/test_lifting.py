@@ -118,7 +118,8 @@ def test_mutagenesis_lifts_within_molecules_and_much_further_across_them():
 
 # --------------------------------------------------------------------------- random templates and data
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leakyrelu(0.2)", "leakyrelu(0.3)")
+LITERAL_FUNCTIONS = ("tanh", "leakyrelu", "leakyrelu", "sigmoid")  # on a literal: f(p(X)); leakyrelu with a slope
 COMBINATIONS = ("sum", "avg", "max", "min", "elproduct", "product", "crosssum")
 AGGREGATIONS = ("avg", "sum", "max", "min", "count")
 WEIGHTS = ("", "", "$w1={1} ", "$w2={1} ", "{1} ", "<0.5> ")
@@ -130,7 +131,9 @@ def programs(draw: st.DrawFn) -> tuple[str, str, str]:
     """A random acyclic template over facts f0, f1 (unary) and e (binary), with its data and queries.
 
     Values are scalars, or also 2-vectors (facts v, matrix and row weights; programs whose shapes do
-    not fit are rejected by neuralization and skipped). A rule may repeat the body and functions of an
+    not fit are rejected by neuralization and skipped). Literals may be soft-negated or wrapped in a
+    function (``tanh(f0(X))``, ``leakyrelu(e(X, Y), 0.2)``), activations have parameters, and an
+    aggregation may be the softmax over the head's variable. A rule may repeat the body and functions of an
     earlier rule under another head, head weight or aggregation (its *twin*, often at another level), so
     equivalent neurons come from different rules and layers.
     """
@@ -155,8 +158,14 @@ def programs(draw: st.DrawFn) -> tuple[str, str, str]:
                     args = ["X" if (arity and k == 0) else draw(st.sampled_from(["X", "Y", "Z"])) for k in range(n)]
                     negated = "~" if draw(st.integers(0, 5)) == 0 else ""
                     weights = WEIGHTS + (("{2,2} ", "$m={2,2} ", "{2,1} ") if vectors else ())
-                    body.append(f"{draw(st.sampled_from(weights))}{negated}{pred}({', '.join(args)})" if n else
-                                f"{draw(st.sampled_from(weights))}{negated}{pred}")
+                    literal = f"{pred}({', '.join(args)})" if n else f"{pred}()"
+                    function = draw(st.sampled_from(LITERAL_FUNCTIONS)) if not negated and \
+                        draw(st.integers(0, 4)) == 0 else None
+                    if function == "leakyrelu":
+                        literal = f"leakyrelu({literal}, {draw(st.sampled_from(('0.1', '0.2')))})"
+                    elif function is not None:
+                        literal = f"{function}({literal})"
+                    body.append(f"{draw(st.sampled_from(weights))}{negated}{literal}")
                 offset = draw(st.sampled_from(["", "", ", {1}", ", $b={1}"]))
                 functions = f"activation={draw(st.sampled_from(ACTIVATIONS))}, " \
                             f"combination={draw(st.sampled_from(COMBINATIONS))}"
@@ -166,8 +175,9 @@ def programs(draw: st.DrawFn) -> tuple[str, str, str]:
             head_weight = draw(st.sampled_from(["", "", "{1} ", "$hw={1} "] + (["{1,2} ", "$r={2,2} "] if vectors
                                                                                   else [])))
             head = f"{name}(X)" if arity else name
+            aggregations = AGGREGATIONS + (("softmax(agg_terms=[X])",) if arity else ())
             lines.append(f"{head_weight}{head} :- {', '.join(body)}{offset}. [{functions}, "
-                         f"aggregation={draw(st.sampled_from(AGGREGATIONS))}]")
+                         f"aggregation={draw(st.sampled_from(aggregations))}]")
         lines.append(f"{name}/{arity} [activation={draw(st.sampled_from(ACTIVATIONS))}, "
                      f"combination={draw(st.sampled_from(('sum', 'avg', 'max')))}]")
         derived.append((name, arity))

@@ -57,25 +57,26 @@ class _Graph:
         self.numbers = {id(rule): n for n, rule in enumerate(template.rules, 1)}
         net = network
         layers = net.layers
-        # every input slot: (reader, input, weight name, soft-negated)
+        # every input slot: (reader, input, weight name, function on the input or "")
         head_weights = np.array([layer.head_weight or "" for layer in layers], object)
         body_names = [np.tile(np.array([w or "" for w in layer.weights], object), layer.n_rules) for layer in layers]
-        body_soft = [np.tile(np.array(layer.soft, bool), layer.n_rules) for layer in layers]
+        body_functions = [np.tile(np.array([f or "" for f in layer.functions], object), layer.n_rules)
+                          for layer in layers]
         self.parent = np.concatenate([net.in_atom, flat.rule_base + flat.body_rule, flat.agg_base + flat.member_agg])
         self.child = np.concatenate([flat.agg_base + flat.in_agg, flat.body_node, flat.rule_base + flat.member_rule])
         self.name = np.concatenate([head_weights[flat.agg_layer[flat.in_agg]], *body_names,
                                     np.full(len(flat.member_agg), "", object)])
-        self.soft = np.concatenate([np.zeros(len(net.in_atom), bool), *body_soft,
-                                    np.zeros(len(flat.member_agg), bool)])
+        self.function = np.concatenate([np.full(len(net.in_atom), "", object), *body_functions,
+                                        np.full(len(flat.member_agg), "", object)])
         order = np.argsort(self.parent, kind="stable")
-        self.parent, self.child, self.name, self.soft = (a[order] for a in (self.parent, self.child, self.name,
-                                                                            self.soft))
+        self.parent, self.child, self.name, self.function = (a[order] for a in (self.parent, self.child, self.name,
+                                                                                self.function))
         self.ptr = np.r_[0, np.cumsum(np.bincount(self.parent, minlength=flat.size))]
 
-    def inputs(self, x: int) -> list[tuple[int, str, bool]]:
-        """The input slots of neuron ``x``: (input, weight name, soft-negated)."""
+    def inputs(self, x: int) -> list[tuple[int, str, str]]:
+        """The input slots of neuron ``x``: (input, weight name, function on the input or "")."""
         at = slice(self.ptr[x], self.ptr[x + 1])
-        return list(zip(self.child[at].tolist(), self.name[at].tolist(), self.soft[at].tolist()))
+        return list(zip(self.child[at].tolist(), self.name[at].tolist(), self.function[at].tolist()))
 
     def kind(self, x: int) -> str:
         flat = self.flat
@@ -196,17 +197,16 @@ def _draw(drawing: Drawing, graph: _Graph, roots: np.ndarray, members: np.ndarra
         drawing.nodes[_id(x)] = Node(graph.kind(x), label, tooltip, style(x))
         edges: Counter = Counter()
         cut = set()
-        for child, name, soft in graph.inputs(x):
+        for child, name, function in graph.inputs(x):
             child = through(child)
             if child not in visible:
                 cut.add(child)
                 continue
             tail = _id(child)
-            if soft:  # a negation neuron between the input and its reader, one per input
-                tail = f"not {child}"
+            if function:  # a negation (function) neuron between the input and its reader, one per input
+                tail = f"{function} {child}"
                 if tail not in drawing.nodes:
-                    drawing.nodes[tail] = Node("negation", graph.network.settings.negation,
-                                               f"soft negation of {graph.label(child)[1]}")
+                    drawing.nodes[tail] = Node("negation", function, f"{function} of {graph.label(child)[1]}")
                     drawing.edges.append(Edge(_id(child), tail))
             edges[(tail, name)] += 1
         for (tail, name), n in edges.items():

@@ -5,7 +5,7 @@ grey when only the data can provide it (an *input* predicate). Every rule is a y
 labelled with its number (1-based, in text order, as the parameter names ``rule3.head`` count)
 and the functions its metadata chooses; edges run from each body literal's predicate into
 the rule, labelled with the literal's weight as written (``{3,3}``, ``$w``, ``<0.5>``; ``~`` for
-soft negation, ``!`` for hard negation), dashed for a hidden ``*`` literal and dotted for a
+soft negation, ``!`` for hard negation, and the function of ``sqrt(b)``), dashed for a hidden ``*`` literal and dotted for a
 built-in, and from the rule into its head's predicate, labelled with the head weight.
 """
 
@@ -31,7 +31,8 @@ def draw_template(template: ir.Template, title: str = "template") -> Drawing:
                                    tooltip=str(rule))
         for literal in rule.body:
             label = (literal.negation if literal.negation != ir.Negation.NONE else "") + \
-                (str(literal.weight) if literal.weight is not None else "")
+                (str(literal.weight) if literal.weight is not None else "") + \
+                (f" {literal.function}" if literal.function is not None else "")
             style = "dotted" if literal.atom.builtin else "dashed" if literal.hidden else ""
             drawing.edges.append(Edge(_predicate(drawing, literal.atom, derived, functions), name, label,
                                       {"style": style} if style else {}))

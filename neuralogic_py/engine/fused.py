@@ -383,7 +383,8 @@ def _add_into(out, oo, size, src, so, ssize):
 
 @_njit
 def _negated(h, X, ao, n, soft, xin):
-    """The input at X[ao] through the negation function (into xin) when soft; returns (array, offset)."""
+    """The input at X[ao] through the step's input function (``~b``, ``sqrt(b)``; into xin) when soft;
+    returns (array, offset)."""
     if not soft:
         return X, ao
     for e in range(n):

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..language.functions import DEFAULT_SLOPE as LEAKY_SLOPE  # plain leakyrelu's slope
+
 SATURATION = 100.0  # the reference clamps sigmoid-like activations beyond +-100
-LEAKY_SLOPE = 0.01
 NORM_EPSILON = 1e-10
 MISSING_LOG = 100.0  # the reference's cross-entropy value where the log would be infinite
 
@@ -95,6 +96,13 @@ def matmul_grad_right(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     if b.ndim == 2 and a.ndim == 3:
         return np.tensordot(a, g, axes=([0, 1], [0, 1]))
     return unbroadcast(matmul(swap(a), g), b.shape)
+
+
+def placed(g: np.ndarray, shape: tuple[int, ...], rows: slice, cols: slice) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` in the block ``[..., rows, cols]`` (the gradient of a slice)."""
+    out = np.zeros(shape)
+    out[..., rows, cols] = g
+    return out
 
 
 # -- element-wise activations ---------------------------------------------------------------

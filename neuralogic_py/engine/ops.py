@@ -27,13 +27,13 @@ Maths, x the input, y the output, g the output gradient::
     multiply            a * b (broadcasting; scalar x value)               g b, g a
     matmul              a @ b per batch item                               g b^T, a^T g
     transpose           x^T                                                g^T
-    reshape             x viewed with another shape                        g reshaped back
+    reshape             x viewed with another shape (row-major)            g reshaped back
     concat_rows         batches stacked along axis 0                       the rows of g
     sum_all / mean_all  sum / mean of every element                        g, g / size
     sigmoid             1/(1+e^-x); 1 if x>100, 0 if x<-100                g y (1-y), 0 where |x|>100
     tanh                tanh x                                             g (1 - y^2)
     relu                max(x, 0)                                          g [x > 0]
-    leakyrelu           x if x > 0 else 0.01 x                             g (1 if x > 0 else 0.01)
+    leakyrelu           x if x > 0 else s x (slope s, 0.01 by default)     g (1 if x > 0 else s)
     signum              1 if x > 0 else 0 (a step, not sign)               0
     exp / log / sqrt    e^x, ln x, sqrt x                                  g y, g / x, g / (2y)
     inverse / reverse   1/x, 1 - x                                         -g y^2, -g
@@ -41,6 +41,7 @@ Maths, x the input, y the output, g the output gradient::
     softmax             e^x / sum e^x over each value's elements           y (g - <g, y>)
     sparsemax           projection of each value onto the simplex          g - mean_S g on the support S
     norm                (x - mean) / sqrt(var + 1e-10) per value           (g - mean g - y mean(g y)) / sqrt(var+eps)
+    slice_values        x[rows, cols] per value (a block of it)            g in the block, 0 elsewhere
     combine_sum / avg   x_1 + ... + x_k (/ k), scalars broadcast           g (/ k)
     combine_max / min   element-wise extreme of the inputs                 g to the first input attaining it
     combine_elproduct   x_1 * ... * x_k element-wise                       g * product of the other inputs
@@ -112,8 +113,8 @@ sigmoid = defop("sigmoid", k.saturating_logistic,
                 lambda g, ans, x: g * ans * (1.0 - ans) * k.unsaturated(x))
 tanh = defop("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 relu = defop("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * (x > 0))
-leakyrelu = defop("leakyrelu", lambda x: np.where(x > 0, x, k.LEAKY_SLOPE * x),
-                  lambda g, ans, x: g * np.where(x > 0, 1.0, k.LEAKY_SLOPE))
+leakyrelu = defop("leakyrelu", lambda x, slope=k.LEAKY_SLOPE: np.where(x > 0, x, slope * x),
+                  lambda g, ans, x, slope=k.LEAKY_SLOPE: g * np.where(x > 0, 1.0, slope))
 signum = defop("signum", lambda x: (x > 0).astype(np.float64))
 exp = defop("exp", np.exp, lambda g, ans, x: g * ans)
 log = defop("log", np.log, lambda g, ans, x: g / x)
@@ -128,6 +129,8 @@ lukasiewicz = defop("lukasiewicz", lambda x: k.saturating_logistic(x, 6.0, 0.5),
 softmax = defop("softmax", k.softmax, lambda g, ans, x: k.softmax_vjp(g, ans))
 sparsemax = defop("sparsemax", k.sparsemax, lambda g, ans, x: k.sparsemax_vjp(g, ans))
 norm = defop("norm", k.norm, lambda g, ans, x: k.norm_vjp(g, ans, x))
+slice_values = defop("slice_values", lambda x, rows, cols: x[..., rows, cols],
+                     lambda g, ans, x, rows, cols: k.placed(g, x.shape, rows, cols))
 
 # -- combinations over a fixed list of inputs (one neuron per batch row) --------------------
 

@@ -144,6 +144,9 @@ def _plain_atom(lit: ir.Literal, what: str) -> ir.Atom:
 
 
 def _check_not_template_only(lit: ir.Literal, what: str) -> None:
+    if lit.function is not None:
+        raise ValidationError(f"{what} cannot have a function: '{lit}'", lit.span,
+                              "functions apply to literals in template rule bodies")
     if lit.atom.builtin:
         raise ValidationError(f"built-in '@{lit.atom.predicate}' cannot be {what}; built-ins belong in template "
                               "rule bodies", lit.span)

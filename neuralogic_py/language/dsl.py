@@ -21,6 +21,10 @@ DSL                                    text                                    n
 ``R.h[0.5].fixed()``                   ``<0.5> h``                             fixed
 ``~R.a(V.X)``                          ``!a(X)``                               negation as failure (hard)
 ``-R.a(V.X)``                          ``~a(X)``                               soft negation, 1 - x
+``T.SQRT(R.h(V.X))[2, 2]``             ``{2,2} sqrt(h(X))``                    function, then weight
+``T.SLICE(R.h(V.X), rows=[0, 2])``     ``slice(h(X), rows=[0, 2])``            parameterised
+``T.LEAKY_RELU(0.2)``                  ``leakyrelu(0.2)``                      in metadata
+``A.SOFTMAX(agg_terms=[V.J])``         ``softmax(agg_terms=[J])``              softmax over J
 ``h <= (a, b)``, ``h <= a & b``        ``h :- a, b.``                          also a list
 ``h <= (a, b, 0.5)``                   ``h :- a, b, 0.5.``                     a trailing weight is the offset
 ``h <= (a, W[8, 1])``                  ``h :- a, {8,1}.``                      ``W[...]``: a weight on its own
@@ -61,7 +65,7 @@ import numpy as np
 from ..errors import NeuralogicError, Span, ValidationError, display_path
 from . import ir
 from .data import example_of, fact_of, query_line_of, query_of
-from .functions import ALIASES, ROLES, canonical_function
+from .functions import ALIASES, ROLES, Call, canonical_function, make_function
 from .metadata import make_metadata
 from .parser import _check_head, _parser
 from .validate import validate_template
@@ -367,13 +371,52 @@ W = _Weights()
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """A function name in its role: ``T.RELU`` is ``Function("activation", "relu")``."""
+    """A function name in its role: ``T.RELU`` is ``Function("activation", "relu")``.
+
+    Calling it gives parameters, ``T.LEAKY_RELU(0.2)``, ``T.SLICE(rows=[0, 2])``,
+    ``A.SOFTMAX(agg_terms=[V.J])`` (``name`` is then the canonical text,
+    ``leakyrelu(0.2)``), or, with a literal first, applies an activation to it:
+    ``T.SQRT(R.h(V.X))``, ``T.SLICE(R.h(V.X), rows=[0, 2])``.
+    """
 
     role: str
     name: str
 
+    @_located
+    def __call__(self, *args: Any, **kwargs: Any) -> Function | Relation:
+        if args and isinstance(args[0], Relation):
+            if self.role != "activation":
+                raise ValidationError(f"only activations apply to a literal, not the {self.role} {self.name}",
+                                      hint="e.g. T.SQRT(R.h(V.X)); aggregations and combinations go in metadata")
+            function = self._with(args[1:], kwargs) if len(args) > 1 or kwargs else self.name
+            return args[0]._with_function(function)
+        return Function(self.role, self._with(args, kwargs))
+
+    def _with(self, args: tuple, kwargs: dict[str, Any]) -> str:
+        if "(" in self.name:
+            raise ValidationError(f"{self.name} already has its arguments")
+        given = tuple((None, _call_value(a)) for a in args) + tuple((k, _call_value(v)) for k, v in kwargs.items())
+        return make_function(self.role, Call(self.name, given))
+
     def __str__(self) -> str:
         return f"{self.role}={self.name}"
+
+
+def _call_value(x: Any) -> Any:
+    """A function argument as the text's parser gives it: numbers, names, lists of them, None for ``...``."""
+    if x is Ellipsis or x is None:
+        return None
+    if isinstance(x, Term):
+        return x.term.name if isinstance(x.term, ir.Variable) else x.term.value
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_call_value(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
+    if isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_)):
+        return int(x)
+    if _is_number(x):
+        return float(x)
+    if isinstance(x, str):
+        return x
+    raise ValidationError(f"a function argument is a number, a name, V.X or a list of them, got {x!r}")
 
 
 class _Functions:
@@ -478,12 +521,13 @@ class Relation:
     hidden: bool = False
     builtin: bool = False
     called: bool = field(default=False, compare=False, repr=False)
+    function: str | None = None
     __iter__ = None  # indexing is not iteration: keep list(R.h) from looping forever
 
     # -- building
     @_located
     def __call__(self, *terms: Any) -> Relation:
-        if self.called or self.weight is not None or self.negation:
+        if self.called or self.weight is not None or self.negation or self.function:
             raise ValidationError(f"'{self}' already has its arguments", hint="write R.h(V.X)[2], not R.h[2](V.X)")
         return Relation(self.predicate, tuple(map(to_term, terms)), None, self.negation, self.hidden, self.builtin, True)
 
@@ -499,12 +543,22 @@ class Relation:
         return self._with_weight(_fixed(self.weight, f"'{self}'"))
 
     def _with_weight(self, weight: ir.Weight) -> Relation:
-        return Relation(self.predicate, self.terms, weight, self.negation, self.hidden, self.builtin, self.called)
+        return dataclasses.replace(self, weight=weight)
 
     def _negated(self, negation: str) -> Relation:
         if self.negation:
             raise ValidationError(f"'{self}' is already negated")
-        return Relation(self.predicate, self.terms, self.weight, negation, self.hidden, self.builtin, self.called)
+        if self.function:
+            raise ValidationError(f"'{self}' has a function and cannot be negated",
+                                  hint="-R.a is T.REVERSE(R.a) already; a literal takes one function")
+        return dataclasses.replace(self, negation=negation)
+
+    def _with_function(self, function: str) -> Relation:
+        if self.function or self.negation or self.hidden or self.builtin:
+            raise ValidationError(f"a function cannot apply to '{self}'",
+                                  hint="a literal takes one function (-R.a is T.REVERSE(R.a)); hidden and built-in "
+                                       "literals have no value")
+        return dataclasses.replace(self, function=function)
 
     @_located
     def __invert__(self) -> Relation:
@@ -546,11 +600,14 @@ class Relation:
         return ir.Atom(self.predicate, self.terms, self.builtin)
 
     def to_ir(self, span: Span | None = None) -> ir.Literal:
-        return ir.Literal(self.atom, self.weight, self.negation, self.hidden, span)
+        return ir.Literal(self.atom, self.weight, self.negation, self.hidden, span, self.function)
 
     @_located
     def to_fact(self, span: Span | None = None) -> ir.Fact:
         """This literal as a template fact; ``~R.f`` is a negated fact ``!f``."""
+        if self.function:
+            raise ValidationError(f"a fact cannot have a function: '{self}'", span,
+                                  "functions apply to literals in rule bodies")
         if self.hidden or self.negation == ir.Negation.SOFT:
             raise ValidationError("a fact cannot be hidden ('*') or soft-negated ('~')", span,
                                   "in the DSL, R._p and R.hidden.p are hidden and -R.p is soft-negated")

@@ -10,7 +10,7 @@ Text forms (``str(node)``) are valid NeuraLogic syntax:
 ``Variable``           ``X``, ``woman:X``, ``_``
 ``Constant``           ``a``, ``42``, ``1.5``, ``woman:ann``
 ``Atom``               ``edge(X, Y)``, ``@neq(X, Y)``, ``xor``
-``Literal``            ``$w={3,3} ~*edge(X, Y)``
+``Literal``            ``$w={3,3} ~*edge(X, Y)``, ``{3,2} sqrt(h(X))``, ``slice(h(X), rows=[0, 2])``
 ``Weight``             ``0.5``, ``<[1.0, 0.0]>``, ``$w={3,3}``
 ``Rule``               ``{3,3} h(X) :- {3,2} a(Y), *e(Y, X), 0.1. [aggregation=sum]``
 ``Fact``               ``<0.3> f(a).``
@@ -25,6 +25,7 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 
 from ..errors import Span
+from .functions import literal_function_text
 
 # --------------------------------------------------------------------------- numbers
 
@@ -283,13 +284,19 @@ class Negation:
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    """An atom in a rule body, with its weight, negation and hidden (``*``) flag."""
+    """An atom in a rule body, with its weight, negation, hidden (``*``) flag and function.
+
+    ``function`` (a canonical function text, :mod:`.functions`) is applied to the atom's
+    value before the weight: ``{3,2} sqrt(h(X))`` reads ``W sqrt(h(X))``. Soft negation
+    ``~h`` is the function ``reverse`` by another spelling (the network's negation setting).
+    """
 
     atom: Atom
     weight: Weight | None = None
     negation: str = Negation.NONE
     hidden: bool = False
     span: Span | None = field(default=None, compare=False, repr=False)
+    function: str | None = None
 
     @property
     def is_positive(self) -> bool:
@@ -298,6 +305,9 @@ class Literal:
 
     def __str__(self) -> str:
         prefix = f"{self.weight} " if self.weight is not None else ""
+        if self.function is not None:
+            atom = str(self.atom) if self.atom.terms else f"{self.atom}()"
+            return prefix + literal_function_text(self.function, atom)
         return f"{prefix}{self.negation}{'*' if self.hidden else ''}{self.atom}"
 
 

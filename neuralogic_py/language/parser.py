@@ -22,6 +22,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 
 from ..errors import NeuralogicError, ParseError, Span, ValidationError, display_path
 from . import ir
+from .functions import ACTIVATIONS, Call, canonical_function, make_function, suggest
 from .metadata import make_metadata
 from .preprocess import SourceText, read_text, split_imports, strip_comments
 from .syntax_errors import syntax_error
@@ -137,6 +138,22 @@ class _ToIR(Transformer):
     def meta_weight(self, token: Token) -> tuple[str, Span]:
         return f"${token}", self._token_span(token)
 
+    @v_args(inline=True, meta=True)
+    def meta_call(self, meta: Any, name: Token, args: tuple) -> Call:
+        span = self._span(meta)
+        return Call(str(name), tuple(_call_argument(a, span) for a in args), span)
+
+    # -- call arguments (functions with parameters)
+    def call_list(self, *items: Token) -> list:
+        return [_call_value(t) for t in items]
+
+    def keyword(self, name: Token, value: Any) -> tuple[str, Any]:
+        return str(name), value if isinstance(value, list) else _call_value(value)
+
+    @v_args(inline=True, meta=True)
+    def compound(self, meta: Any, name: Token, args: tuple) -> _Compound:
+        return _Compound(str(name), args, self._span(meta))
+
     def meta_entry(self, key: Token, value: Any) -> tuple[str, Any, Span]:
         if isinstance(value, tuple):
             value = value[0]
@@ -159,12 +176,13 @@ class _ToIR(Transformer):
                 raise ValidationError(e.message, self._token_span(token)) from None
         return ir.Constant(str(token), type_)
 
-    def arguments(self, *terms: ir.Term) -> tuple[ir.Term, ...]:
-        return terms
+    def arguments(self, *args: Any) -> tuple:
+        return args
 
     @v_args(inline=True, meta=True)
     def literal(self, meta: Any, *items: Any) -> ir.Literal:
         weight, negation, hidden, builtin, terms = None, ir.Negation.NONE, False, False, ()
+        span = self._span(meta)
         name = None
         for item in items:
             if isinstance(item, ir.Weight):
@@ -179,7 +197,9 @@ class _ToIR(Transformer):
                 builtin = True
             else:
                 name = str(item)
-        return ir.Literal(ir.Atom(name, terms, builtin), weight, negation, hidden, self._span(meta))
+        if terms and isinstance(terms[0], _Compound):
+            return _function_literal(name, terms, weight, negation, hidden, builtin, span)
+        return ir.Literal(ir.Atom(name, _plain_terms(terms, span), builtin), weight, negation, hidden, span)
 
     # -- template statements
     @v_args(inline=True, meta=True)
@@ -207,6 +227,9 @@ class _ToIR(Transformer):
         if len(literals) > 1:
             return ir.Constraint(literals, span)
         lit = literals[0]
+        if lit.function is not None:
+            raise ValidationError(f"a fact cannot have a function: '{lit}'", span,
+                                  "functions apply to literals in rule bodies")
         if lit.hidden or lit.negation == ir.Negation.SOFT:
             what = "hidden ('*')" if lit.hidden else "soft-negated ('~')"
             raise ValidationError(f"a fact cannot be {what}", span, "'*' and '~' mark literals in rule bodies")
@@ -254,7 +277,70 @@ class _ToIR(Transformer):
         return list(statements)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Compound:
+    """``h(X)`` written as an argument: the literal a function is applied to."""
+
+    name: str
+    args: tuple
+    span: Span | None
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(str(a) for a in self.args)})"
+
+
+def _plain_terms(args: tuple, span: Span | None) -> tuple[ir.Term, ...]:
+    """The arguments of an atom, which are terms only (no nested atoms, keywords or lists)."""
+    for a in args:
+        if not isinstance(a, (ir.Variable, ir.Constant)):
+            shown = f"{a[0]}={a[1]}" if isinstance(a, tuple) else str(a)
+            raise ValidationError(f"'{shown}' cannot be an argument of an atom: arguments are variables and "
+                                  "constants", getattr(a, "span", None) or span,
+                                  "a function applies to a body literal as its first argument: sqrt(h(X)), "
+                                  "slice(h(X), rows=[0, 2])")
+    return args
+
+
+def _call_value(item: Any) -> Any:
+    if isinstance(item, list):
+        return item
+    if item.type == "ELLIPSIS":
+        return None
+    return parse_number(str(item)) if item.type == "NUMBER" else str(item)
+
+
+def _call_argument(a: Any, span: Span | None) -> tuple[str | None, Any]:
+    """A function argument: ``key=value`` or a positional number or name."""
+    if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str):
+        return a
+    if isinstance(a, ir.Constant):
+        return None, a.value
+    if isinstance(a, ir.Variable):
+        return None, a.name
+    raise ValidationError(f"'{a}' cannot be a function argument", getattr(a, "span", None) or span)
+
+
+def _function_literal(name: str, args: tuple, weight: ir.Weight | None, negation: str, hidden: bool, builtin: bool,
+                      span: Span | None) -> ir.Literal:
+    """``f(h(X), args...)``: the function ``f(args...)`` applied to the body literal ``h(X)``."""
+    inner: _Compound = args[0]
+    if canonical_function("activation", name) is None:
+        raise ValidationError(f"'{name}' is not a function, so '{inner}' cannot be its argument", span,
+                              suggest(name, ACTIVATIONS) or "functions on a literal: " + ", ".join(ACTIVATIONS))
+    if negation or hidden or builtin:
+        what = {ir.Negation.SOFT: "soft-negated ('~')", ir.Negation.HARD: "negated ('!')"}.get(negation) \
+            or ("hidden ('*')" if hidden else "a built-in ('@')")
+        raise ValidationError(f"a function cannot apply to a literal that is {what}", span,
+                              "~a is reverse(a) already; a hidden or built-in literal has no value")
+    function = make_function("activation", Call(name, tuple(_call_argument(a, span) for a in args[1:]), span))
+    atom = ir.Atom(inner.name, _plain_terms(inner.args, inner.span or span))
+    return ir.Literal(atom, weight, ir.Negation.NONE, False, span, function)
+
+
 def _check_head(head: ir.Literal) -> None:
+    if head.function is not None:
+        raise ValidationError("the head of a rule cannot have a function", head.span,
+                              "put the function in the rule's metadata: [activation=sqrt]")
     if head.negation:
         raise ValidationError("the head of a rule cannot be negated", head.span)
     if head.hidden:

@@ -50,6 +50,7 @@ from typing import Iterator
 
 from ..errors import Span, ValidationError, render, warn
 from . import ir
+from .functions import canonical_function, function_parts
 
 ERROR = "error"
 WARNING = "warning"
@@ -96,7 +97,8 @@ def validate_template(template: ir.Template) -> None:
 def check_template(template: ir.Template) -> list[Diagnostic]:
     """All errors and warnings of ``template``, in the order of the statements they concern."""
     found: list[tuple[int, Diagnostic]] = []
-    for check in (_unsafe_rules, _arities, _named_weights, _metadata, _declarations, _no_effect, _duplicate_rules):
+    for check in (_unsafe_rules, _arities, _named_weights, _metadata, _declarations, _no_effect,
+                  _function_lookalikes, _duplicate_rules):
         found.extend(check(template.statements))
     found.sort(key=lambda item: item[0])  # stable: within a statement, checks keep their order
     return [d for _, d in found]
@@ -321,6 +323,22 @@ def _metadata(statements: tuple[ir.Statement, ...]) -> Found:
                                     _key_span(s.span, key), _IGNORED_HINT.get((kind, key)))
         if isinstance(s, ir.WeightMetadata):
             yield from ((i, d) for d in _weight_metadata(s, weights.get(s.name)))
+        if isinstance(s, ir.Rule):
+            yield from ((i, d) for d in _aggregation_terms(s))
+
+
+def _aggregation_terms(rule: ir.Rule) -> Iterator[Diagnostic]:
+    """``softmax(agg_terms=[J])`` names variables of the head."""
+    aggregation = rule.metadata.aggregation
+    if aggregation is None or "(" not in aggregation:
+        return
+    terms = function_parts(aggregation)[1].get("agg_terms", [])
+    head = {v.name for v in rule.head.variables() if not v.is_anonymous}
+    missing = [t for t in terms if t not in head]
+    if missing:
+        yield Diagnostic(ERROR, f"agg_terms of softmax names {', '.join(missing)}, which the head {rule.head} "
+                                "does not have", _key_span(rule.span, "aggregation"),
+                         "the softmax runs over the heads that differ only in the listed head variables")
 
 
 def _weight_metadata(s: ir.WeightMetadata, weight: ir.Weight | None) -> Iterator[Diagnostic]:
@@ -369,6 +387,24 @@ def _no_effect(statements: tuple[ir.Statement, ...]) -> Found:
                                 "name/arity, e.g. h/1 [activation=sigmoid]")
 
 
+def _function_lookalikes(statements: tuple[ir.Statement, ...]) -> Found:
+    """``sqrt(a)`` in a body is the atom ``sqrt`` of the constant ``a``; PyNeuraLogic prints a function on a
+    0-ary atom that way, so say how the function is written here when ``a`` is also a 0-ary predicate."""
+    nullary = {s.head.predicate for s in statements if isinstance(s, ir.Rule) and not s.head.terms}
+    for i, s in enumerate(statements):
+        if not isinstance(s, ir.Rule):
+            continue
+        for lit in s.body:
+            atom = lit.atom
+            if lit.function is None and not atom.builtin and len(atom.terms) == 1 \
+                    and canonical_function("activation", atom.predicate) is not None \
+                    and isinstance(atom.terms[0], ir.Constant) and atom.terms[0].value in nullary:
+                inner = atom.terms[0].value
+                yield i, Diagnostic(WARNING, f"'{atom}' is the atom {atom.predicate}/1 of the constant {inner}, "
+                                    f"not the function {atom.predicate} of the 0-ary atom {inner}",
+                                    lit.span or s.span, f"for the function write {atom.predicate}({inner}())")
+
+
 # --------------------------------------------------------------------------- duplicate rules
 
 
@@ -385,7 +421,7 @@ def _clause_key(rule: ir.Rule) -> tuple:
         return f"{'@' if a.builtin else ''}{a.predicate}({','.join(terms)})"
 
     head = atom(rule.head)
-    body = frozenset(f"{lit.negation}{'*' if lit.hidden else ''}{atom(lit.atom)}" for lit in rule.body)
+    body = frozenset(f"{lit.function}{lit.negation}{'*' if lit.hidden else ''}{atom(lit.atom)}" for lit in rule.body)
     return head, body
 
 

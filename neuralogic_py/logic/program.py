@@ -77,7 +77,8 @@ class CompiledRule:
     body: list[CompiledLiteral]
     var_names: list[str]
     var_types: list[int | None]  # type id (see Symbols.type_id) per variable
-    visible: list[int] = field(default_factory=list)  # variables of the head and kept literals, ascending
+    # variables of the head and kept literals (with duplicate_grounding, of every positive literal), ascending
+    visible: list[int] = field(default_factory=list)
 
     @property
     def kept(self) -> list[CompiledLiteral]:
@@ -157,8 +158,11 @@ def compile_rule(index: int, rule: ir.Rule, db: Database) -> CompiledRule:
     type_ids = [None if t is None else db.symbols.type_id(t) for t in types]
     compiled = CompiledRule(index, rule, head_pred, head, body, names, type_ids)
     visible = {s.var for s in head if s.var is not None}
-    for lit in compiled.kept:
-        visible |= lit.variables
+    # duplicate_grounding=true: every substitution of the positive literals, hidden ones too, is a ground rule
+    duplicates = rule.metadata.get("duplicate_grounding") == "true"
+    for lit in compiled.body if duplicates else compiled.kept:
+        if lit.kind == "positive":
+            visible |= lit.variables
     compiled.visible = sorted(visible)
     return compiled
 

@@ -44,6 +44,11 @@ class Flat:
                                for i, layer in enumerate(layers)])
         self.body_node = cat_index([layer.body.reshape(-1) for layer in layers])
         self.in_agg = (self.agg_offset[network.in_layer] + network.in_group).astype(INDEX, copy=False)
+        # softmax partitions (Layer.partition), numbered across layers; -1: not in one
+        partition_offset = offsets_of([0 if layer.partition is None else int(layer.partition.max(initial=-1)) + 1
+                                       for layer in layers])
+        self.agg_partition = cat_index([np.full(layer.n_groups, -1) if layer.partition is None
+                                        else partition_offset[i] + layer.partition for i, layer in enumerate(layers)])
         self.n_samples = len(network.samples)
 
     def members_of(self, i: int) -> np.ndarray:
@@ -79,7 +84,8 @@ class Flat:
         """Which nodes, rule and aggregation neurons ``outputs`` (default: the samples' outputs) depend on.
 
         Reached marks are pushed from the outputs down every edge until nothing
-        changes (one round per level).
+        changes (one round per level); an aggregation of a softmax partition reaches
+        every aggregation of its partition.
         """
         net = self.network
         node = np.zeros(net.n_nodes, np.int8)
@@ -89,8 +95,14 @@ class Flat:
         to_agg = _Reducer(self.in_agg)
         to_rule = _Reducer(self.member_rule)
         to_node = _Reducer(self.body_node)
+        split = np.flatnonzero(self.agg_partition >= 0)
+        to_partition = _Reducer(self.agg_partition[split])
         while True:
             to_agg.push(agg, node[net.in_atom])
+            if len(split):  # one group of a softmax partition needs all of them
+                reached = np.zeros(int(self.agg_partition.max()) + 1, np.int8)
+                to_partition.push(reached, agg[split])
+                agg[split] = reached[self.agg_partition[split]]
             to_rule.push(rule, agg[self.member_agg])
             reached = int(node.sum())
             to_node.push(node, rule[self.body_rule])

@@ -5,10 +5,11 @@ same kind of neuron with the same functions and offset (and head weight) and, pe
 slot, the same weight and equivalent inputs; facts when their values are equal (exactly:
 same shape, same float64 bits) or they read the same parameter. How inputs compare
 depends on the function (:func:`canonical`): position by position for product, concat,
-crosssum, cossim, softmax and sparsemax; as a multiset of (weight, soft negation, input
+crosssum, cossim, softmax and sparsemax; as a multiset of (weight, input function, input
 class) for sum, elproduct and an avg with an offset; as proportions for avg, which is
 the same over x, x, y, y as over x, y; as a set for max and min; only their number for
-count. A bypassed neuron (:mod:`.pruning`) is its input, so it takes its input's class,
+count. An aggregation ``softmax(agg_terms=[...])`` depends on the other heads of its
+partition as well, so it is never merged (its members are). A bypassed neuron (:mod:`.pruning`) is its input, so it takes its input's class,
 and so does an avg, max or min whose inputs are all one class of weight 1 (avg(x, x) is
 x); such an aggregation with a head weight ``W`` is ``W x``, keyed by ``(W, class of x)``
 whichever rule it comes from. Neurons are visited in topological order, one group per
@@ -108,7 +109,7 @@ class NeuronGraph:
     ``passing[x]`` whether it is the identity of one input of weight 1 (an aggregation: but
     for its head weight, whose code is ``head[x]``, 0 for none);
     ``child[ptr[x]:ptr[x + 1]]`` are its inputs (through bypasses) and ``slot`` the code of
-    their (weight, soft negation). ``needed`` marks what the outputs reach, ``bypassed``
+    their (weight, input function: soft negation, ``sqrt(b)``, ...). ``needed`` marks what the outputs reach, ``bypassed``
     the pruned neurons that are exactly their input (``pruned``: all pruned neurons, the
     weighted aggregations too), ``target`` the neuron each stands for, ``level`` the
     network's levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1
@@ -126,11 +127,12 @@ class NeuronGraph:
         self.needed = np.concatenate(flat.reachable()) if needed is None else needed
         self.level = np.concatenate([net.level, flat.rule_level, flat.agg_level]).astype(INDEX, copy=False)
         self.space = np.repeat(np.arange(3, dtype=np.int8), [net.n_nodes, flat.n_rules, flat.n_aggs])
-        codes: dict[tuple, int] = {(None, False): 0}
-        slots = [np.array([codes.setdefault((w, s), len(codes)) for w, s in zip(layer.weights, layer.soft)], np.int32)
+        codes: dict[tuple, int] = {(None, None): 0}
+        slots = [np.array([codes.setdefault((w, f), len(codes)) for w, f in zip(layer.weights, layer.functions)],
+                          np.int32)
                  for layer in net.layers]
         body_slots = [np.tile(slot, layer.n_rules) for slot, layer in zip(slots, net.layers)]
-        head = np.array([codes.setdefault((layer.head_weight, False), len(codes)) for layer in net.layers], np.int32)
+        head = np.array([codes.setdefault((layer.head_weight, None), len(codes)) for layer in net.layers], np.int32)
         self.head = np.concatenate([np.zeros(flat.agg_base, np.int32), head[flat.agg_layer]])
         # inputs: atoms' aggregations, rule neurons' body nodes, aggregations' members (already in global order)
         counts = [np.bincount(net.in_atom, minlength=net.n_nodes),
@@ -205,10 +207,12 @@ class NeuronGraph:
             canon[atoms] = np.array([canonical(names[c], o >= 0) for _, c, o in distinct.tolist()], np.int8)[inverse]
         for i, layer in enumerate(net.layers):
             rules = flat.rule_base + np.arange(flat.rule_offset[i], flat.rule_offset[i + 1])
-            signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset,
-                                     net.settings.negation if any(layer.soft) else None))
+            signature[rules] = code(("rule", layer.combination, layer.activation, layer.offset))
             canon[rules] = canonical(layer.combination, layer.offset is not None)
             aggs = flat.agg_base + np.arange(flat.agg_offset[i], flat.agg_offset[i + 1])
+            if layer.partition is not None:  # its value depends on its partition too: each is its own class
+                signature[aggs] = [code(("aggregation", int(g))) for g in aggs.tolist()]
+                continue
             signature[aggs] = code(("aggregation", layer.aggregation, layer.head_weight))
             canon[aggs] = canonical(layer.aggregation, False)
         return signature, canon

@@ -10,12 +10,14 @@ fact           ground atom no rule derives             its value: a data constan
 rule           ground rule (head + distinct body)      ``act_r(comb_r([offset], w_1 x_1, ..., w_n x_n))``
 aggregation    (lifted rule, ground head)              ``agg_r(rule neurons of that rule and head)``
 atom           ground atom some rule derives           ``act_p(comb_p([offset_p], W_1 agg_1, ..., W_k agg_k))``
-negation       soft-negated body occurrence ``~b``     ``neg(x)``, by default ``1 - x``, applied to the input
+negation       soft-negated body occurrence ``~b``     ``neg(x)``, by default ``1 - x``, applied to the input;
+               or a function on a literal ``f(b)``     ``f(x)`` (``sqrt(b)``, ``slice(b, rows=[0, 2])``)
 =============  ======================================  =========================================================
 
 * ``x_j`` is the value of the j-th visible body literal: the *atom* neuron when some
   rule derives it (an input fact of the same atom is then ignored: facts are
-  shadowed by rules), otherwise its fact neuron. ``w_j`` is the literal's weight;
+  shadowed by rules), otherwise its fact neuron, through the literal's function
+  when it has one (``~b`` or ``f(b)``). ``w_j`` is the literal's weight;
   a literal without one enters unweighted (as with weight 1).
 * The offset is the **first** element of the combination's input list, so ``avg``
   averages it in and ``crosssum`` adds it to every combination.
@@ -55,6 +57,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..language import ir
+from ..language.functions import function_parts, literal_function_text
 from ..logic.keys import unique_rows
 from ..logic.ground import GroundProgram
 from ..logic.samples import Grounding, Sample
@@ -97,12 +100,15 @@ class Layer:
     ``head[g]``. ``weights[j]``, ``offset`` and ``head_weight`` are parameter names.
     ``member_layer[k]``, when given, is the layer whose rule neuron ``member[k]`` is (a
     lifted network shares equivalent rule neurons between layers); None: this layer.
+    ``partition[g]``, for the aggregation ``softmax(agg_terms=[...])`` only, numbers the
+    heads equal but for the listed variables (and in one example): the softmax runs over
+    the members of all groups of a partition, and group ``g`` sums its members' shares.
     """
 
     index: int  # position in Network.layers
     rule: ir.Rule
     positions: tuple[int, ...]
-    soft: tuple[bool, ...]
+    functions: tuple[str | None, ...]  # per visible literal: the function applied to its value, or None
     weights: tuple[str | None, ...]
     offset: str | None
     head_weight: str | None
@@ -114,6 +120,7 @@ class Layer:
     member_group: np.ndarray
     head: np.ndarray
     member_layer: np.ndarray | None = field(default=None, repr=False)
+    partition: np.ndarray | None = field(default=None, repr=False)
     # filled by the analysis
     rule_level: np.ndarray = field(default=None, repr=False)
     rule_shape: np.ndarray = field(default=None, repr=False)
@@ -216,15 +223,15 @@ class Network:
         return first
 
     def counts(self) -> dict[str, int]:
-        """Neurons and edges by kind (negation: distinct soft-negated inputs)."""
+        """Neurons and edges by kind (negation: distinct inputs through a function, soft negation or other)."""
         facts = int((self.kind == FACT).sum())
         atoms = int((self.kind == ATOM).sum())
         rules = sum(layer.n_rules for layer in self.layers)
         aggs = sum(layer.n_groups for layer in self.layers)
         negations = 0
         for layer in self.layers:
-            for j, soft in enumerate(layer.soft):
-                if soft:
+            for j, function in enumerate(layer.functions):
+                if function is not None:
                     negations += len(np.unique(layer.body[:, j]))
         edges = sum(layer.body.size + len(layer.member) for layer in self.layers) + len(self.in_atom)
         return {"facts": facts, "atoms": atoms, "rules": rules, "aggregations": aggs, "negations": negations,
@@ -331,11 +338,28 @@ def _layer(index: int, gr, usage, program: GroundProgram, settings: NeuralSettin
         head = program.group_head[first:first + n_groups].astype(INDEX)
     else:
         local, head = np.zeros(0, INDEX), np.zeros(0, INDEX)
-    return Layer(index, rule, tuple(gr.positions), tuple(bool(s) for s in gr.soft),
+    functions = tuple(settings.negation if soft else rule.body[p].function for p, soft in zip(gr.positions, gr.soft))
+    aggregation = meta.aggregation or settings.aggregation
+    return Layer(index, rule, tuple(gr.positions), functions,
                  tuple(usage.body[p] for p in gr.positions), usage.offset, usage.head,
                  meta.combination or settings.rule_combination, meta.activation or settings.rule_activation,
-                 meta.aggregation or settings.aggregation, gr.body.astype(INDEX).reshape(n, len(gr.positions)),
-                 np.arange(n, dtype=INDEX), local, head)
+                 aggregation, gr.body.astype(INDEX).reshape(n, len(gr.positions)),
+                 np.arange(n, dtype=INDEX), local, head,
+                 partition=_partition(rule, aggregation, head, program) if is_split(aggregation) else None)
+
+
+def is_split(aggregation: str) -> bool:
+    """Whether an aggregation is the softmax over listed head variables (it couples several heads)."""
+    return aggregation.startswith("softmax(")
+
+
+def _partition(rule: ir.Rule, aggregation: str, head: np.ndarray, program: GroundProgram) -> np.ndarray:
+    """Per ground head: the id of its partition, the heads of its example equal but at the ``agg_terms`` places."""
+    listed = set(function_parts(aggregation)[1]["agg_terms"])
+    kept = [i for i, t in enumerate(rule.head.terms) if not (isinstance(t, ir.Variable) and t.name in listed)]
+    atoms = program.atoms
+    key = np.column_stack([atoms.ex[head], *(atoms.terms[head, i] for i in kept)]).astype(INDEX)
+    return unique_rows(key)[2].reshape(-1).astype(INDEX) if len(head) else np.zeros(0, INDEX)
 
 
 def _template_fact_values(program: GroundProgram, weights: TemplateWeights, const: np.ndarray, param: np.ndarray,
@@ -425,9 +449,14 @@ def _levels(network: Network) -> None:
             if len(todo):
                 member_level = rule_level[li][layer.member]
                 unready = np.bincount(layer.member_group, weights=member_level < 0, minlength=layer.n_groups)
+                top = np.maximum.reduceat(member_level, starts[li]) if len(member_level) else member_level
+                if layer.partition is not None:  # a partition's groups run together, when all are ready
+                    unready = np.bincount(layer.partition, weights=unready)[layer.partition]
+                    highest = np.full(int(layer.partition.max(initial=-1)) + 1, -1, INDEX)
+                    np.maximum.at(highest, layer.partition, top)
+                    top = highest[layer.partition]
                 ready = unready[todo] == 0
                 if ready.any():
-                    top = np.maximum.reduceat(member_level, starts[li]) if len(member_level) else member_level
                     agg_level[li][todo[ready]] = top[todo[ready]]
                     pending_aggs[li] = todo[~ready]
                     progress = True
@@ -465,7 +494,8 @@ def _cycle_error(network: Network, level, rule_level, agg_level, start: int) -> 
             if agg_level[li][g] >= 0:
                 continue
             layer = network.layers[li]
-            members = layer.member[layer.member_group == g]
+            groups = [g] if layer.partition is None else np.flatnonzero(layer.partition == layer.partition[g])
+            members = layer.member[np.isin(layer.member_group, groups)]  # a softmax partition waits for all
             for r in members[rule_level[li][members] < 0].tolist():
                 body = layer.body[r]
                 blocked = body[level[body] < 0]
@@ -600,7 +630,8 @@ def ground_rule_text(network: Network, layer: Layer, row: int) -> str:
     own = layer.member_layer is None or layer.member_layer == layer.index
     readers = np.flatnonzero((layer.member == row) & own)
     head = int(layer.head[layer.member_group[readers[0]]]) if len(readers) else -1
-    body = ", ".join(("~" if s else "") + str(atom(int(a))) for a, s in zip(layer.body[row], layer.soft))
+    body = ", ".join(str(atom(int(a))) if f is None else literal_function_text(f, str(atom(int(a))))
+                     for a, f in zip(layer.body[row], layer.functions))
     anchor = [head] if head >= 0 else layer.body[row].tolist()
     example = int(network.program.atoms.ex[anchor[0]]) + 1 if anchor else "?"
     return f"{atom(head) if head >= 0 else '...'} :- {body}, example {example}"
@@ -625,8 +656,11 @@ def rule_output_shape(network: Network, layer: Layer, inputs: Sequence[Shape], r
         items.append((f"the offset {layer.rule.offset}", _param_shape(network, layer.offset)))
     for j, x in enumerate(inputs):
         lit = layer.literal(j)
-        if layer.soft[j]:
-            x = activation_shape(network.settings.negation, x)
+        if layer.functions[j] is not None:
+            try:
+                x = activation_shape(layer.functions[j], x)
+            except ShapeMismatch as e:
+                raise _shape_error(network, layer, row, f"'{lit}': {e}", lit.span) from None
         w = _param_shape(network, layer.weights[j])
         if w is not None:
             try:
@@ -640,7 +674,10 @@ def rule_output_shape(network: Network, layer: Layer, inputs: Sequence[Shape], r
                               "and there is no offset", layer.rule.span,
                               "make a body literal visible (remove *) or give the rule an offset: h :- *b, 0.0.")
     combined = _combine(network, layer.combination, items, layer, row)
-    return activation_shape(layer.activation, combined)
+    try:
+        return activation_shape(layer.activation, combined)
+    except ShapeMismatch as e:
+        raise _shape_error(network, layer, row, f"the activation: {e}", layer.rule.span) from None
 
 
 def _combine(network: Network, name: str, items: list[tuple[str, Shape]], layer: Layer, row: int | None) -> Shape:
@@ -680,7 +717,9 @@ def _aggregation_shapes(network: Network, layer: Layer, groups: np.ndarray) -> N
     member = layer.rule_shape[layer.member[starts[groups]]]
     count = layer.agg_count[groups]
     name = layer.aggregation
-    if name in ("sum", "avg", "max", "min"):
+    if layer.partition is not None:
+        _partition_shapes(network, layer, groups, member)
+    if name in ("sum", "avg", "max", "min") or layer.partition is not None:
         agg = member
     else:
         agg = np.array([aggregation_shape(name, tuple(m), int(c)) for m, c in zip(member.tolist(), count.tolist())],
@@ -700,6 +739,21 @@ def _aggregation_shapes(network: Network, layer: Layer, groups: np.ndarray) -> N
                                   f"is a {shape_text(w)} but the rule's aggregated value is a "
                                   f"{shape_text(tuple(s))}: no product", layer.rule.span) from None
     layer.contrib_shape[groups] = out[inverse.reshape(-1)]
+
+
+def _partition_shapes(network: Network, layer: Layer, groups: np.ndarray, member: np.ndarray) -> None:
+    """The groups of one softmax partition have members of one shape (the softmax runs over all of them)."""
+    part = layer.partition[groups]
+    _, at, inverse = np.unique(part, return_index=True, return_inverse=True)
+    first = member[at][inverse.reshape(-1)]  # the shape of the first group of each partition
+    differ = np.flatnonzero((first != member).any(axis=1))
+    if len(differ):
+        g = int(groups[differ[0]])
+        other = int(groups[np.flatnonzero(part == part[differ[0]])[0]])
+        raise ValidationError(f"shape mismatch in {layer.describe()}: the softmax over "
+                              f"{network.atom_text(int(layer.head[other]))} and "
+                              f"{network.atom_text(int(layer.head[g]))} gets a {shape_text(tuple(first[differ[0]]))} "
+                              f"and a {shape_text(tuple(member[differ[0]]))}", layer.rule.span)
 
 
 def _atom_shapes(network: Network, atoms: np.ndarray, group_offset: np.ndarray) -> np.ndarray:
@@ -748,8 +802,17 @@ def _atom_shapes(network: Network, atoms: np.ndarray, group_offset: np.ndarray) 
         except ShapeMismatch:
             raise _atom_shape_error(network, atoms[i], comb_names[int(comb[i])]) from None
     act = network.activation[atoms]
-    transpose = act == network.function_code("transpose")
-    out[transpose] = out[transpose][:, ::-1]
+    for code in np.unique(act).tolist():
+        rows = np.flatnonzero(act == code)
+        name = network.functions[code]
+        for shape in np.unique(out[rows], axis=0).tolist():
+            these = rows[(out[rows] == shape).all(axis=1)]
+            try:
+                out[these] = activation_shape(name, tuple(shape))
+            except ShapeMismatch as e:
+                raise ValidationError(f"shape mismatch at the atom neuron of {network.atom_text(int(atoms[these[0]]))}: "
+                                      f"the activation {e}", None, "check the predicate's activation "
+                                      "(h/1 [activation=...]) against the values its rules give") from None
     return out
 
 

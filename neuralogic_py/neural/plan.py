@@ -21,7 +21,9 @@ Max and min combinations and aggregations of vectors are element-wise (the
 reference picks the whole input with the largest element sum; an element-wise
 extreme is the usual pooling and has a gradient per element). The ``softmax``
 aggregation is the reference's: the members' probabilities as one column vector
-(members are scalars in practice); with one member it is the constant 1.
+(members are scalars in practice); with one member it is the constant 1. The softmax
+over listed head variables, ``softmax(agg_terms=[J])``, normalises over all members of a
+partition (heads equal but for J) and gives each aggregation its members' share.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Segments, Tensor, backward, constant, ops, variable
-from ..engine.functions import ACTIVATIONS, AGGREGATIONS, COMBINATIONS
+from ..engine.functions import AGGREGATIONS, COMBINATIONS, activation, split_softmax
 from ..engine.tape import value_of
 from ..errors import NeuralogicError, ValidationError
 from ..logic.keys import unique_sorted
@@ -76,6 +78,7 @@ class Step:
     neurons: np.ndarray
     inputs: list[Read]
     members: Segments | None = None  # the step row each input member belongs to, for reductions
+    partition: Segments | None = None  # the softmax partition each input member belongs to (split softmax)
     weights: list[WeightRef | None] = None
     offset: WeightRef | None = None
     head_weight: WeightRef | None = None
@@ -171,6 +174,9 @@ def materialize(schedule: Schedule, samples: np.ndarray | None = None) -> Plan:
                 _, counts = layout.offset.members(rows, size)
                 member_of.append(np.repeat(np.arange(n, dtype=INDEX), counts))
             step.members = Segments(np.concatenate(member_of), n)
+            if layout.partition is not None:
+                dense = np.unique(layout.partition[rows], return_inverse=True)[1].reshape(-1)
+                step.partition = Segments(dense[step.members.ids], int(dense.max()) + 1)
         steps.append(step)
     outputs = schedule.output_rows[samples]
     out_banks = schedule.output_bank[samples]
@@ -203,6 +209,8 @@ def needed_rows(schedule: Schedule, samples: np.ndarray) -> list[np.ndarray]:
         inside = (rows >= start) & (rows < end)
         wanted[layout.bank] = [rows[~inside]] if not inside.all() else []
         mine = unique_sorted(rows[inside]) - start
+        if layout.partition is not None:  # a softmax needs every row of its partitions
+            mine = np.flatnonzero(np.isin(layout.partition, layout.partition[mine])).astype(INDEX)
         selected[i] = mine
         if not len(mine):
             continue
@@ -411,12 +419,12 @@ class _Run:
             xs.append(self.weight(step.offset))
         for j, read in enumerate(step.inputs):
             x = self.read(read)
-            if layout.soft[j]:
-                x = ACTIVATIONS[layout.function](x)
+            if layout.functions[j] is not None:
+                x = activation(layout.functions[j])(x)
             if step.weights[j] is not None:
                 x = ops.times(self.weight(step.weights[j]), x)
             xs.append(x)
-        return ACTIVATIONS[layout.activation](_combine(layout.combination, xs, step.n))
+        return activation(layout.activation)(_combine(layout.combination, xs, step.n))
 
     def _aggregation(self, step: Step) -> Any:
         name = step.layout.function
@@ -424,7 +432,10 @@ class _Run:
             y = np.ones((step.n, 1, 1))
         else:
             x = self.read(step.inputs[0])
-            y = AGGREGATIONS[name](x, step.members) if step.members is not None else x
+            if step.partition is not None:
+                y = split_softmax(x, step.partition, step.members)
+            else:
+                y = AGGREGATIONS[name](x, step.members) if step.members is not None else x
         if step.head_weight is not None:
             y = ops.times(self.weight(step.head_weight), y)
         return y
@@ -453,7 +464,7 @@ class _Run:
             xs = [self.weight(step.offset)] if step.offset is not None else []
             xs += [self.read(r) for r in step.inputs]
             y = _combine(layout.combination, xs, step.n)
-        return ACTIVATIONS[layout.activation](y)
+        return activation(layout.activation)(y)
 
     def outputs(self) -> Tensor:
         reads = self.plan.output_reads

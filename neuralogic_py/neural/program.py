@@ -9,10 +9,12 @@ weights). A learnable fact row is not a row of its own: readers refer to the
 parameter directly, so its gradient lands on the parameter.
 
 The program covers the functions of the element-wise table (identity, sigmoid,
-tanh, relu, leakyrelu, signum, lukasiewicz, exp, log, sqrt, inverse, reverse),
-combinations sum/avg/max/min/count/elproduct, aggregations sum/avg/max/min/count,
+tanh, relu, leakyrelu, signum, lukasiewicz, exp, log, sqrt, inverse, reverse; one of them
+on a rule step's inputs, as ``~b`` or ``sqrt(b)``), combinations
+sum/avg/max/min/count/elproduct, aggregations sum/avg/max/min/count,
 and the four losses; :func:`unsupported` names the first thing a network uses
-beyond that (softmax, concat, crosssum, ... activations or combinations; custom
+beyond that (softmax, concat, crosssum, ... activations or combinations; functions with
+parameters such as ``leakyrelu(0.2)``; the softmax over listed head variables; custom
 losses), and such networks train on the numpy engine (:mod:`.plan`), which is
 the specification this program is tested against.
 """
@@ -35,6 +37,11 @@ REDUCTIONS = ("sum", "avg", "max", "min", "count")
 LOSSES = ("mse", "bce_logits", "softmax_crossentropy", "crossentropy")
 
 
+def _input_function(layout: StepLayout) -> str:
+    """The one function a rule step applies to some of its inputs (``unsupported`` allows one), or identity."""
+    return next((f for f in layout.functions if f is not None), "identity")
+
+
 def unsupported(schedule: Schedule) -> str | None:
     """Why the fused engine cannot run this schedule, or None when it can."""
     for layout in schedule.steps:
@@ -44,8 +51,11 @@ def unsupported(schedule: Schedule) -> str | None:
         if layout.kind in ("rule", "atom") and layout.activation not in ELEMENTWISE:
             return f"the activation {layout.activation} of {what}"
         if layout.kind == "rule":
-            if any(layout.soft) and layout.function not in ELEMENTWISE:
-                return f"the negation function {layout.function} of {what}"
+            functions = {f for f in layout.functions if f is not None}
+            if len(functions) > 1:
+                return f"several functions on the inputs of {what}"
+            if functions - set(ELEMENTWISE):
+                return f"the input function {functions.pop()} of {what}"
             if layout.combination not in COMBINATIONS:
                 return f"the combination {layout.combination} of {what}"
         elif layout.kind == "aggregation":
@@ -160,10 +170,10 @@ class Program:
             p = len(layout.inputs)
             h[f.KIND], h[f.NPOS] = f.RULE, p
             h[f.COMB] = f.COMBINATIONS[layout.combination]
-            h[f.NEG] = f.ACTIVATIONS.get(layout.function, 0)
+            h[f.NEG] = f.ACTIVATIONS.get(_input_function(layout), 0)
             h[f.B_IN] = self._add(np.concatenate([self.gmap[i.bank][i.rows] for i in layout.inputs])) if p else 0
             h[f.B_W] = self._add(np.concatenate([self._pick(w, n) for w in layout.weights])) if p else 0
-            h[f.B_SOFT] = self._add(np.asarray(layout.soft, INDEX)) if p else 0
+            h[f.B_SOFT] = self._add(np.array([fn is not None for fn in layout.functions], INDEX)) if p else 0
             if layout.offset is not None:
                 h[f.B_OFF] = self._add(self._pick(layout.offset, n))
             self.max_items = max(self.max_items, p + (layout.offset is not None))

@@ -10,9 +10,9 @@ input's value whatever the weights:
 * an atom neuron without predicate offset, with the identity activation and a combination a
   single input skips.
 
-It is *bypassed* when it has exactly one input, unweighted and not soft-negated, or when
-its function is avg, max or min and every input is the same neuron, unweighted and not
-soft-negated (avg(x, x) = x: after lifting has merged inputs).
+It is *bypassed* when it has exactly one input, unweighted and without a function on it
+(``~b``, ``sqrt(b)``), or when its function is avg, max or min and every input is the same
+neuron, so unweighted and plain (avg(x, x) = x: after lifting has merged inputs).
 
 An aggregation so bypassed may have a head weight ``W``: it is then *weighted*, ``W x``,
 and the product belongs to the edges into its atom neurons, ``act(comb([o], W x, ...))``,
@@ -104,7 +104,7 @@ def chain_bypass(flat: Flat) -> Bypass:
     member_start = np.searchsorted(flat.member_agg, np.arange(flat.n_aggs))
     for i, layer in enumerate(net.layers):
         p = len(layer.positions)
-        unweighted = all(w is None for w in layer.weights) and not any(layer.soft)
+        unweighted = all(w is None for w in layer.weights) and all(f is None for f in layer.functions)
         if p and layer.n_rules and unweighted and passing[flat.rule_base + flat.rule_offset[i]] \
                 and (p == 1 or layer.combination in IDEMPOTENT):
             same = (layer.body == layer.body[:, :1]).all(axis=1)

@@ -5,14 +5,15 @@ then aggregation neurons, then atom neurons. A *step* is one group of neurons th
 one short sequence of engine ops computes together (:mod:`.plan` runs them):
 
 * **rule step**: rule neurons of one level whose rules share a *class* (functions,
-  soft-negation pattern, weight and offset shapes, input shapes). Several rules of
+  the functions on their inputs, weight and offset shapes, input shapes). Several rules of
   one class share a step with their weights gathered per row (the 42 atom and bond
   type embedding rules of a molecule template become one step); a rule whose
   weights are true matrix products keeps a step of its own once it has
   :data:`MERGE_LIMIT` rows, where one shared GEMM is faster.
 * **aggregation step**: aggregation neurons of one level with equal function,
   member shape and head-weight shape (and, for concat and softmax, member count):
-  one segment reduction, then the head weight.
+  one segment reduction, then the head weight. A softmax over listed head variables
+  runs whole partitions in one step (their levels are one, :mod:`.network`).
 * **atom step**: atom neurons of one level with equal functions and shape: their
   head-weighted inputs and offsets, one segment reduction (sum, avg, max, min,
   count), or, for product, concat, crosssum, cossim, softmax and sparsemax, the
@@ -95,9 +96,10 @@ class StepLayout:
     """One step over all samples: what it computes, for which neurons, reading which bank rows.
 
     ``kind`` is ``fact``, ``rule``, ``aggregation`` or ``atom``. ``rows`` are the
-    (consecutive) bank rows it writes. For rule steps
-    ``function`` is the negation's activation; for aggregation steps the
-    aggregation; ``reduce`` says whether ``inputs[0]`` has several members per row.
+    (consecutive) bank rows it writes. For rule steps ``functions[j]`` is the function
+    applied to input j (soft negation, ``sqrt(b)``, ...) or None; for aggregation steps
+    ``function`` is the aggregation; ``reduce`` says whether ``inputs[0]`` has several
+    members per row.
     """
 
     kind: str
@@ -108,7 +110,7 @@ class StepLayout:
     neurons: np.ndarray
     rows: np.ndarray
     inputs: list[Input] = field(default_factory=list)
-    soft: tuple[bool, ...] = ()
+    functions: tuple[str | None, ...] = ()
     weights: list[Pick | None] = field(default_factory=list)
     offset: Pick | None = None
     head_weight: Pick | None = None
@@ -119,6 +121,7 @@ class StepLayout:
     function: str = ""
     reduce: bool = False
     broadcast: list[Shape | None] = field(default_factory=list)
+    partition: np.ndarray | None = None  # per row, its softmax partition (aggregation softmax(agg_terms=...))
 
 
 # --------------------------------------------------------------------------- classes
@@ -128,11 +131,10 @@ class StepLayout:
 class RuleClass:
     combination: str
     activation: str
-    soft: tuple[bool, ...]
+    functions: tuple[str | None, ...]
     weights: tuple[Shape | None, ...]
     offset: Shape | None
     inputs: tuple[Shape, ...]
-    negation: str
     alone: int  # the layer, when it must keep a step of its own (MERGE_LIMIT); else -1
 
 
@@ -205,8 +207,7 @@ class Schedule(Flat):
             matmul = any(w is not None and w != SCALAR and x != SCALAR for w, x in zip(weights, inputs))
             alone = li if matmul and layer.n_rules >= MERGE_LIMIT else -1
             ids.append(self._class_id(self.rule_classes, RuleClass(
-                layer.combination, layer.activation, layer.soft, weights, offset, inputs, net.settings.negation,
-                alone)))
+                layer.combination, layer.activation, layer.functions, weights, offset, inputs, alone)))
         return np.asarray(ids, dtype=INDEX)[inverse.reshape(-1)]
 
     def _agg_classes(self, li: int, layer: Layer) -> np.ndarray:
@@ -431,9 +432,9 @@ class _Layout:
         combination = cls.combination if n_inputs > 1 else (ONE if cls.combination in CONSTANT_ON_ONE else FIRST)
         shape = tuple(layers[0].rule_shape[local[0]].tolist())
         step = self.step("rule", level, self.label(layers), shape, ids, inputs=inputs,
-                         soft=cls.soft, weights=[self.pick([layer.weights[j] for layer in layers], per_row)
-                                                 for j in range(p)],
-                         offset=offset, combination=combination, activation=cls.activation, function=cls.negation)
+                         functions=cls.functions,
+                         weights=[self.pick([layer.weights[j] for layer in layers], per_row) for j in range(p)],
+                         offset=offset, combination=combination, activation=cls.activation)
         self.rule_row[ids], self.rule_bank[ids] = step.rows, step.bank
 
     # -- aggregation neurons
@@ -448,7 +449,10 @@ class _Layout:
         hi = np.where(s.bypass.weighted[ids], lo + 1, np.searchsorted(s.member_agg, ids, side="right"))
         counts = hi - lo  # W x of a weighted aggregation reads its one member (copies of it: the first)
         members = s.member_rule[ranges(lo, hi)]
-        single = bool(np.all(counts == 1))
+        partition = None
+        if s.agg_partition[ids[0]] >= 0:  # a class holds one layer's aggregation: all split, or none
+            partition = np.unique(s.agg_partition[ids], return_inverse=True)[1].reshape(-1).astype(INDEX)
+        single = bool(np.all(counts == 1)) and partition is None
         head = self.pick([layer.head_weight for layer in layers], per_row)
         name = cls.function
         if single and head is None and name in ("count", "softmax"):
@@ -459,7 +463,7 @@ class _Layout:
         step = self.step("aggregation", level, self.label(layers), shape, ids,
                          inputs=[Input(int(self.rule_bank[members[0]]), self.rule_row[members], of)],
                          head_weight=head, function=ONE if single and name in ("count", "softmax") else name,
-                         reduce=not single)
+                         reduce=not single, partition=partition)
         self.agg_row[ids], self.agg_bank[ids] = step.rows, step.bank
 
     # -- atom neurons

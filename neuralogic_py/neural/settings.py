@@ -45,6 +45,9 @@ class NeuralSettings:
             canonical = canonical_function(role, name)
             if canonical is None:
                 raise NeuralogicError(f"unknown {role} function '{name}' for {key}")
+            if "agg_terms" in canonical:
+                raise NeuralogicError(f"{canonical} names a rule's head variables: it belongs in that rule's "
+                                      f"metadata, not in the default {key}")
             object.__setattr__(self, key, canonical)
 
     def with_output_activation(self, name: str | None) -> NeuralSettings:

@@ -15,7 +15,8 @@ positioned error naming the rule, the literal and both shapes.
   a scalar; count: a scalar;
 * a neuron with a single input skips its combination (count, softmax and sparsemax
   give the constant 1, a scalar), as the reference does;
-* activations keep the shape, except transpose;
+* activations keep the shape, except transpose, slice (the block) and reshape (the
+  same elements, row by row, in the new shape);
 * aggregations: sum, avg, max, min keep the members' common shape; count is a
   scalar; concat and softmax give a column of ``members x size`` (one member: concat
   is the identity and softmax the constant 1).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..language.functions import function_parts
 from .parameters import Shape, shape_text
 
 SCALAR: Shape = (1, 1)
@@ -92,7 +94,26 @@ def combination_shape(name: str, shapes: Sequence[Shape]) -> Shape:
 
 
 def activation_shape(name: str, shape: Shape) -> Shape:
-    return (shape[1], shape[0]) if name == "transpose" else shape
+    """The shape activation ``name`` (a canonical text, :mod:`~neuralogic_py.language.functions`) gives."""
+    if name == "transpose":
+        return (shape[1], shape[0])
+    if "(" not in name:
+        return shape
+    base, params = function_parts(name)
+    if base == "slice":
+        out = []
+        for axis, key in enumerate(("rows", "cols")):
+            lo, hi = params.get(key, (0, shape[axis]))
+            if hi > shape[axis]:
+                raise ShapeMismatch(f"{name} needs {hi} {key} but the value is a {shape_text(shape)}")
+            out.append(hi - lo)
+        return (out[0], out[1])
+    if base == "reshape":
+        rows, cols = params["shape"]
+        if rows * cols != size(shape):
+            raise ShapeMismatch(f"{name} needs {rows * cols} elements but the value is a {shape_text(shape)}")
+        return (rows, cols)
+    return shape
 
 
 def aggregation_shape(name: str, member: Shape, count: int) -> Shape:
