@@ -161,6 +161,9 @@ def test_examples_without_labels_or_queries_say_what_is_missing_and_the_fix(caps
         "    hint: nlp train templates/xor_vector.rules examples.txt --queries QUERIES (line i of QUERIES: the target "
         "and query of example i, such as '1.0 predict.'), or label each example: '1.0 predict :- facts.'"]
     assert "no training samples" not in err
+    Path("empty.txt").write_text("% nothing yet\n")
+    code, _, err = run(capsys, "train", "templates/xor_vector.rules", "examples.txt", "--queries", "empty.txt")
+    assert code == cli.EXIT_ERROR and "error: empty.txt holds no queries: nothing to train on" in err
     # the fix it names works
     shutil.copy("datasets/xor_vector/queries.txt", "targets.txt")
     assert run(capsys, "train", "templates/xor_vector.rules", "examples.txt", "--queries", "targets.txt",

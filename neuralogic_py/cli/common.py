@@ -291,13 +291,18 @@ def require_queries(data: Any, doing: str, fix: str) -> None:
 
     if any(e.queries for e in data.examples) or data.query_lines:
         return
+    hint = f"{fix} (line i of QUERIES: the target and query of example i, such as '1.0 predict.'), or label " \
+           "each example: '1.0 predict :- facts.'"
+    if data.queries_file:
+        raise NeuralogicError(f"{data.queries_file} holds no queries: nothing to {doing}", hint=hint)
     where = data.examples_file or "the data"
+    if not data.examples:
+        raise NeuralogicError(f"{where} holds no examples and there is no queries file: nothing to {doing}",
+                              hint=hint)
     beside = companion_queries(Path(data.examples_file)) if data.examples_file else None
     looked = f" (no {display_path(beside)} beside it)" if beside is not None else ""
     raise NeuralogicError(f"{where} holds {counted(len(data.examples), 'example')} without labels and there is "
-                          f"no queries file{looked}: nothing to {doing}",
-                          hint=f"{fix} (line i of QUERIES: the target and query of example i, such as "
-                               f"'1.0 predict.'), or label each example: '1.0 predict :- facts.'")
+                          f"no queries file{looked}: nothing to {doing}", hint=hint)
 
 
 def no_data_error(what: str) -> NeuralogicError:
