@@ -333,6 +333,7 @@ class _Progress:
                             leave=False, mininterval=0, miniters=0)
         self.pending = 0  # batches done since the last redraw
         self.stride = 1
+        self.current = first + 1  # the epoch under way
         self.shown = time.perf_counter()
         self.last_line = started
 
@@ -352,9 +353,9 @@ class _Progress:
     def epoch(self, done: int, history: History, selected: float) -> None:
         """Called after each epoch."""
         if self.bar is not None:
+            self.current = min(done + 1, self.total)
             now = time.perf_counter()
             if now - self.shown >= self.REFRESH_SECONDS or done == self.total:
-                self.bar.set_description_str(f"epoch {min(done + 1, self.total)}/{self.total}", refresh=False)
                 self._show(now, f"error {history.train_error[-1]:.4g}, selected {selected:.4g}")
         elif self._due(done):
             self.last_line = time.perf_counter()
@@ -363,8 +364,9 @@ class _Progress:
                   file=sys.stderr, flush=True)
 
     def _show(self, now: float, postfix: str) -> None:
-        """Redraw the bar: the batches done since the last redraw, and ``postfix``."""
+        """Redraw the bar: the epoch under way, the batches done since the last redraw, and ``postfix``."""
         self.shown = now
+        self.bar.set_description_str(f"epoch {self.current}/{self.total}", refresh=False)
         self.bar.set_postfix_str(postfix, refresh=False)
         self.bar.update(self.pending)
         self.pending = 0
