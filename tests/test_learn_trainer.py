@@ -145,3 +145,29 @@ def test_the_bar_advances_per_batch_with_the_running_loss_a_few_times_a_second(m
     assert redraws == [16] * 25 and shown.bar.n == 400 and shown.pending == 0
     assert shown.bar.postfix == f"loss {total / 800:.4g}"
     shown.close()
+
+
+def test_the_bar_names_the_epoch_under_way(monkeypatch):
+    import io
+
+    from neuralogic_py.learn import trainer
+    from neuralogic_py.learn.trainer import History
+
+    clock = [0.0]
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: clock[0])
+    shown = trainer._Progress(TrainingConfig(progress=True), 0, 40, 4, 0.0)
+    shown.bar.fp = io.StringIO()
+    history = History()
+    descriptions = []
+    for epoch in range(40):  # 4 batches of 1/64 s per epoch: a redraw every 4 epochs
+        for b in range(4):
+            clock[0] += 1 / 64
+            shown.batch(1.0 * (b + 1), b + 1)
+            descriptions.append(shown.bar.desc)
+        history.train_error.append(0.5)
+        shown.epoch(epoch + 1, history, 0.25)
+    assert descriptions[15] == "epoch 4/40" and descriptions[19] == "epoch 4/40"  # redrawn at batch 16, 32, ...
+    assert descriptions[31] == "epoch 8/40" and descriptions[-1] == "epoch 40/40"
+    assert shown.bar.desc == "epoch 40/40" and shown.bar.postfix == "error 0.5, selected 0.25"
+    assert shown.bar.n == 160
+    shown.close()
