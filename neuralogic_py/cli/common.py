@@ -254,7 +254,8 @@ def read_template(files: tuple[Path, ...], data: str | None = None, command: str
 
     A file without rules whose statements are facts joined by commas (no effect in a
     template) is an examples file: it is refused, and when ``data`` (the DATA argument of
-    ``nlp command``) is a template, the hint gives the command with the two swapped.
+    ``nlp command``) is a template (or, for ``nlp predict``, a saved model), the hint gives
+    the command with the two swapped.
     Otherwise the warnings of the parse are raised as usual, after it.
     """
     from ..language import ir
@@ -271,7 +272,7 @@ def read_template(files: tuple[Path, ...], data: str | None = None, command: str
     if not template.rules and joined:
         name = display_path(files[0])
         data_path = Path(data) if data is not None else None
-        model = data_path is not None and is_model_file(data_path)
+        model = command == "predict" and data_path is not None and is_model_file(data_path)  # (predict MODEL DATA)
         swapped = model or (data_path is not None and data_path.is_file() and template_rules(data_path) > 0)
         hint = f"the {'model' if model else 'template'} comes first: nlp {command} {data} {name}" if swapped else \
             "give the template file first, then this file as DATA"
