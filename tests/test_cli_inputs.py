@@ -82,13 +82,22 @@ def test_labelled_examples_do_not_take_a_queries_file_beside_them(capsys, tmp_pa
 
 
 @pytest.mark.parametrize("examples, queries", [
-    ("trainExamples.txt", "trainQueries.txt"), ("testExamples.txt", "testQueries.txt"),
-    ("examples.txt", "queries.txt"), ("mol_examples.txt", "mol_queries.txt"), ("EXAMPLES", "QUERIES"),
-    ("examples.v2.txt", "queries.v2.txt"), ("data.txt", None),
+    ("trainExamples.txt", ["trainQueries.txt", "queries.txt"]), ("examples.txt", ["queries.txt", "trainQueries.txt"]),
+    ("testExamples.txt", ["testQueries.txt"]), ("valExamples.txt", ["valQueries.txt"]),
+    ("mol_examples.txt", ["mol_queries.txt"]), ("EXAMPLES", ["QUERIES"]), ("examples.v2.txt", ["queries.v2.txt"]),
+    ("data.txt", []),
 ])
 def test_companion_queries_file_names(examples, queries):
-    found = companion_queries(Path("d") / examples)
-    assert found == (Path("d") / queries if queries else None)
+    assert companion_queries(Path("d") / examples) == [Path("d") / name for name in queries]
+
+
+def test_a_training_examples_file_pairs_with_either_training_queries_name(capsys, tmp_path, monkeypatch):
+    bundled(tmp_path, monkeypatch)  # as a sources directory would: trainExamples.txt with queries.txt
+    Path("datasets/molecules/trainQueries.txt").rename("datasets/molecules/queries.txt")
+    code, out, err = run(capsys, "train", "templates/gnn.rules", "datasets/molecules/trainExamples.txt",
+                         "--epochs", "1")
+    assert code == 0
+    assert "queries: datasets/molecules/queries.txt (beside trainExamples.txt, whose examples carry no labels)" in err
 
 
 def test_shared_mutagenesis_and_nations_from_their_examples_files(capsys, tmp_path):
@@ -156,8 +165,8 @@ def test_examples_without_labels_or_queries_say_what_is_missing_and_the_fix(caps
     code, out, err = run(capsys, "train", "templates/xor_vector.rules", "examples.txt", "--epochs", "1")
     assert (code, out) == (cli.EXIT_ERROR, "")
     assert err.splitlines()[-2:] == [
-        "error: examples.txt holds 4 examples without labels and there is no queries file (no queries.txt beside "
-        "it): nothing to train on",
+        "error: examples.txt holds 4 examples without labels and there is no queries file (no queries.txt or "
+        "trainQueries.txt beside it): nothing to train on",
         "    hint: nlp train templates/xor_vector.rules examples.txt --queries QUERIES (line i of QUERIES: the target "
         "and query of example i, such as '1.0 predict.'), or label each example: '1.0 predict :- facts.'"]
     assert "no training samples" not in err

@@ -300,8 +300,8 @@ def require_queries(data: Any, doing: str, fix: str) -> None:
     if not data.examples:
         raise NeuralogicError(f"{where} holds no examples and there is no queries file: nothing to {doing}",
                               hint=hint)
-    beside = companion_queries(Path(data.examples_file)) if data.examples_file else None
-    looked = f" (no {display_path(beside)} beside it)" if beside is not None else ""
+    beside = [p.name for p in companion_queries(Path(data.examples_file))] if data.examples_file else []
+    looked = f" (no {' or '.join(beside)} beside it)" if beside else ""
     raise NeuralogicError(f"{where} holds {counted(len(data.examples), 'example')} without labels and there is "
                           f"no queries file{looked}: nothing to {doing}", hint=hint)
 

@@ -250,20 +250,27 @@ def load_sources(template: PathLike | Sequence[PathLike] | None, data: PathLike 
 # --------------------------------------------------------------------------- loading
 
 
-def companion_queries(examples: Path) -> Path | None:
-    """The queries file beside an examples file: its name with ``examples`` replaced by ``queries``.
+def companion_queries(examples: Path) -> list[Path]:
+    """The queries files looked for beside an examples file, in order.
 
-    Any case, as the sources-directory names have it: ``trainExamples.txt`` ->
-    ``trainQueries.txt``, ``examples.txt`` -> ``queries.txt``, ``mol_examples.txt`` ->
-    ``mol_queries.txt``. None when the name has no ``examples`` in it.
+    First its name with ``examples`` replaced by ``queries``, in the same case:
+    ``trainExamples.txt`` -> ``trainQueries.txt``, ``examples.txt`` -> ``queries.txt``,
+    ``mol_examples.txt`` -> ``mol_queries.txt``. Then, for a training examples file of a
+    sources directory (``trainExamples.txt``, ``examples.txt``), the other training queries
+    name, as a sources directory pairs them (``queries.txt``, ``trainQueries.txt``).
     """
     name = examples.name
+    found = []
     at = name.lower().rfind(EXAMPLES_WORD)
-    if at < 0:
-        return None
-    word = name[at:at + len(EXAMPLES_WORD)]
-    queries = QUERIES_WORD.capitalize() if word[0].isupper() else QUERIES_WORD
-    return examples.with_name(name[:at] + (queries.upper() if word.isupper() else queries) + name[at + len(word):])
+    if at >= 0:
+        word = name[at:at + len(EXAMPLES_WORD)]
+        queries = QUERIES_WORD.capitalize() if word[0].isupper() else QUERIES_WORD
+        found.append(examples.with_name(name[:at] + (queries.upper() if word.isupper() else queries)
+                                        + name[at + len(word):]))
+    example_names, query_names = SPLIT_NAMES["train"]
+    if name in example_names:
+        found += [examples.with_name(n) for n in query_names if examples.with_name(n) not in found]
+    return found
 
 
 def load_split(split: Split) -> SplitData:
@@ -275,8 +282,8 @@ def load_split(split: Split) -> SplitData:
     """
     examples = _load(load_examples, split.examples, "example") if split.examples is not None else ()
     if split.queries is None and split.examples is not None and not any(e.queries for e in examples):
-        beside = companion_queries(split.examples)
-        if beside is not None and beside.is_file():
+        beside = next((p for p in companion_queries(split.examples) if p.is_file()), None)
+        if beside is not None:
             progress.note(f"queries: {display_path(beside)} (beside {split.examples.name}, whose examples "
                           f"carry no labels)")
             split = Split(split.examples, beside)
