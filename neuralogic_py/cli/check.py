@@ -65,7 +65,6 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
             report.templates[unit.template] = summarize_template(template)
         for role, split in unit.splits():
             data = load_split(split)
-            split = data.split
             pairing = infer_pairing(data.examples, data.query_lines,
                                     examples_file=file_name(split.examples), queries_file=file_name(split.queries))
             data_summary = summarize_data(data.examples, data.query_lines)

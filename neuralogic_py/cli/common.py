@@ -285,24 +285,34 @@ def read_template(files: tuple[Path, ...], data: str | None = None, command: str
 
 
 def require_queries(data: Any, doing: str, fix: str) -> None:
-    """Stop when ``data`` (a :class:`~neuralogic_py.learn.dataset.Dataset`) has no queries to ``doing`` on:
-    say which file lacks them, where they were looked for, and ``fix``, the command that gives them."""
-    from ..language.pairing import counted
-    from ..language.sources import companion_queries
+    """Stop when ``data`` (a :class:`~neuralogic_py.learn.dataset.Dataset`, or the
+    :class:`~neuralogic_py.learn.dataset.DataFiles` of a split, read by passes over its files) has no queries
+    to ``doing`` on: say which file lacks them, where they were looked for, and ``fix``, the command that gives
+    them."""
+    from ..language.pairing import PairingMode, counted
+    from ..language.sources import companion_queries, data_error
+    from ..learn.dataset import DataFiles
 
-    if any(e.queries for e in data.examples) or data.query_lines:
+    if isinstance(data, DataFiles):
+        try:
+            examples, queried = data.examples, data.query_lines > 0 or data.pairing is PairingMode.LABELLED
+        except NeuralogicError as e:  # (the first example did not parse)
+            raise data_error(data.split.examples, e) if data.split.examples else e from None
+    else:
+        examples, queried = len(data.examples), bool(data.query_lines) or any(e.queries for e in data.examples)
+    if queried:
         return
     hint = f"{fix} (line i of QUERIES: the target and query of example i, such as '1.0 predict.'), or label " \
            "each example: '1.0 predict :- facts.'"
     if data.queries_file:
         raise NeuralogicError(f"{data.queries_file} holds no queries: nothing to {doing}", hint=hint)
     where = data.examples_file or "the data"
-    if not data.examples:
+    if not examples:
         raise NeuralogicError(f"{where} holds no examples and there is no queries file: nothing to {doing}",
                               hint=hint)
     beside = [p.name for p in companion_queries(Path(data.examples_file))] if data.examples_file else []
     looked = f" (no {' or '.join(beside)} beside it)" if beside else ""
-    raise NeuralogicError(f"{where} holds {counted(len(data.examples), 'example')} without labels and there is "
+    raise NeuralogicError(f"{where} holds {counted(examples, 'example')} without labels and there is "
                           f"no queries file{looked}: nothing to {doing}", hint=hint)
 
 

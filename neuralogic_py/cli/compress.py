@@ -48,7 +48,6 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     started = time.perf_counter()
     template = read_template(sources.template, args.data, NAME)
     data = load_split(split)
-    split = data.split
     seconds = {"parse": time.perf_counter() - started}
     started = time.perf_counter()
     grounding = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,

@@ -87,7 +87,6 @@ def _network_drawing(args: argparse.Namespace, sources: Any, template: Any, draw
     if not split:
         raise no_data_error("draw")
     data = load_split(split)
-    split = data.split
     grounding = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,
                                examples_file=file_name(split.examples), queries_file=file_name(split.queries))
     if args.example > max(len(data.examples), 1):

@@ -48,7 +48,6 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
         for role, split in splits:
             started = time.perf_counter()
             data = load_split(split)
-            split = data.split
             seconds = {"parse": template_seconds + time.perf_counter() - started}
             g = ground_samples(template, data.examples, data.query_lines, allow_underivable=args.allow_underivable,
                                progress=progress, examples_file=file_name(split.examples),

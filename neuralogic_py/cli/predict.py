@@ -59,7 +59,6 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     if not split:
         raise no_data_error("predict for")
     data = load_split(split)
-    split = data.split
     compiled = build(template, data.examples, data.query_lines,
                      settings=PROFILES[args.profile], seed=args.seed, allow_underivable=args.allow_underivable,
                      examples_file=file_name(split.examples), queries_file=file_name(split.queries))

@@ -21,7 +21,7 @@ HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "max_memory", "epochs", "strict", "command", "run")
+              "max_memory", "epochs", "strict", "command", "run", "chunk_size")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,6 +31,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..learn.optimizers import OPTIMIZERS
     from ..learn.defaults import EPOCHS, EXAMPLE_SETS, KNOWLEDGE_BASES, OPTIMIZER
     from ..learn.trainer import SHUFFLES
+    from ..neural.chunked import AUTO_EXAMPLES, CHUNK_SIZE
     from ..neural.compiled import ENGINES
 
     p = subparsers.add_parser(
@@ -101,6 +102,11 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
                         "(default: one every few seconds)")
     add_grounding_arguments(o)
+    o.add_argument("--chunk-size", type=integer(0), metavar="N",
+                   help=f"ground N examples (query lines of a knowledge base) at a time, keeping only the lifted "
+                        f"network: memory stays that of one chunk and the lifted network (default: chunks of "
+                        f"{CHUNK_SIZE} for more than {AUTO_EXAMPLES:,} examples under structural lifting; 0: all at "
+                        f"once; docs/learning.md)")
     p.set_defaults(run=run)
 
 
@@ -108,17 +114,17 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
     from ..learn.checkpoint import read_checkpoint
-    from ..learn.dataset import Dataset
+    from ..learn.dataset import DataFiles
     from ..learn.report import written_line
 
     checkpoint = read_checkpoint(args.resume) if args.resume else None
     with output_folder(args.out, "train", f"continue with --resume {display_path(args.out)}") as folder:
         sources = load_sources(args.template, args.data, args.queries)
         template = read_template(sources.template, args.data, NAME)
-        train_data = Dataset.from_split(sources.train) if sources.train else None
-        if train_data is not None:
-            require_queries(train_data, "train on", f"nlp train {args.template} {args.data} --queries QUERIES")
-        _apply_defaults(args, train_data or _first_fold_data(sources))
+        if sources.train:
+            require_queries(DataFiles(sources.train), "train on",
+                            f"nlp train {args.template} {args.data} --queries QUERIES")
+        _apply_defaults(args, sources)
         options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
         if checkpoint is not None:
             _check_resumable(args, options, checkpoint)
@@ -126,31 +132,24 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
             if checkpoint is not None or args.checkpoint_every:
                 raise NeuralogicError("--checkpoint-every and --resume are for a single training run, "
                                       "not cross-validation")
-            paths = _cross_validate(args, sources, template, train_data, folder)
+            paths = _cross_validate(args, sources, template, folder)
         else:
-            paths = _fit(args, sources, template, train_data, folder, options, checkpoint)
+            paths = _fit(args, sources, template, folder, options, checkpoint)
         folder.commit()
     print(written_line(paths))
     return EXIT_OK
 
 
-def _first_fold_data(sources: Any) -> Any:
-    """The training data of the first fold that has some (what the defaults are chosen by), or None."""
-    from ..learn.dataset import Dataset
-
-    split = next((fold.train for fold in sources.folds if fold.train), None)
-    return Dataset.from_split(split) if split else None
-
-
-def _apply_defaults(args: argparse.Namespace, data: Any) -> None:
-    """Fill in the batch size, learning rate and loss the command line left open, by the kind of ``data``
+def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
+    """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
     (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
-    from ..learn.dataset import Dataset
+    from ..learn.dataset import DataFiles, Dataset
     from ..learn.defaults import defaults_for
 
     if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
         return
-    defaults = defaults_for(data or Dataset())
+    split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
+    defaults = defaults_for(DataFiles(split) if split else Dataset())
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
@@ -179,9 +178,28 @@ def _make_model(args: argparse.Namespace, template: Any) -> Any:
     from ..learn.model import Model
     from ..neural.settings import PROFILES
 
-    return Model(template, settings=PROFILES[args.profile], loss=args.loss, task=args.task,
-                 squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
-                 engine=args.engine)
+    model = Model(template, settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+                  squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
+                  engine=args.engine, chunk_size=args.chunk_size)
+    if not args.no_progress:
+        model.on_stage = _stage_printer()
+    return model
+
+
+def _stage_printer() -> Any:
+    """Progress lines on stderr: on a terminal one line rewritten, else a line per tenth of the work."""
+    shown = {"": -1}
+
+    def say(line: str) -> None:
+        head, _, percent = line.rpartition(": ")
+        tenth = int(percent.rstrip("%")) // 10 if percent.rstrip("%").isdigit() else -1
+        if sys.stderr.isatty():
+            print("\r" + line, end="\n" if tenth == 10 else "", file=sys.stderr, flush=True)
+        elif tenth != shown.get(head):
+            shown[head] = tenth
+            print(line, file=sys.stderr, flush=True)
+
+    return say
 
 
 def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -196,8 +214,7 @@ def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
             "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
 
-def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, train_data: Any,
-                    folder: Any) -> list[Path]:
+def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, folder: Any) -> list[Path]:
     from ..learn import report
     from ..learn.dataset import Dataset, external_folds
     from ..learn.model import cross_validate_folds
@@ -213,10 +230,10 @@ def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, train
             args, template if files == sources.template else read_template(files)),
                                   keep_predictions=True, on_fold=on_fold, **_fit_options(args))
     else:
-        if train_data is None:
+        if not sources.train:
             raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
         model = _make_model(args, template)
-        cv = model.cross_validate(train_data, args.xval, keep_predictions=True,
+        cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
                                   on_fold=on_fold, **_fit_options(args))
     print("\n".join(report.xval_lines(cv)))
     paths = [folder.write("results.json", report.json_text({"command": "train", **cv.as_dict()}))]
@@ -225,16 +242,15 @@ def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, train
     return paths + [folder.path / "fold_*" / "predictions" / "test.tsv"]
 
 
-def _fit(args: argparse.Namespace, sources: Any, template: Any, train_data: Any, folder: Any,
-         options: dict[str, Any], checkpoint: Any) -> list[Path]:
+def _fit(args: argparse.Namespace, sources: Any, template: Any, folder: Any, options: dict[str, Any],
+         checkpoint: Any) -> list[Path]:
     """Train one model; returns the files written (staged in ``folder``)."""
     import numpy as np
 
     from ..learn import report
     from ..learn.checkpoint import CHECKPOINT_FILE, checkpoint_text
-    from ..learn.dataset import Dataset
 
-    if train_data is None:
+    if not sources.train:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
                                                        "trainExamples.txt / examples.txt")
     model = _make_model(args, template)
@@ -250,11 +266,13 @@ def _fit(args: argparse.Namespace, sources: Any, template: Any, train_data: Any,
                     state.history.stopped_early:
                 folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
         fit_options["checkpoint"] = write_checkpoint
+    train_data = model.data(sources.train)
+
     def data_line(samples: int, held_out: int) -> None:  # before training, as the summary's first line
         held = f", {held_out} of them held out for validation" if held_out else ""
         print(f"data: {counted(samples + held_out, 'training sample')}{held} ({train_data.describe()})", flush=True)
 
-    val_data = Dataset.from_split(sources.val) if sources.val else None
+    val_data = model.data(sources.val) if sources.val else None
     result = model.fit(train_data, val_data, on_start=data_line, **fit_options)
     evaluations = {"train": result.train}
     if result.val is not None:
@@ -267,7 +285,7 @@ def _fit(args: argparse.Namespace, sources: Any, template: Any, train_data: Any,
     elif val_data is not None:
         predictions["val"] = model.predict(val_data)
     if sources.test:
-        test_data = Dataset.from_split(sources.test)
+        test_data = model.data(sources.test)
         evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
         predictions["test"] = model.predict(test_data)
     print("\n".join(report.fit_lines(model, result, result.seconds_build)))

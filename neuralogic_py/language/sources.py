@@ -24,10 +24,10 @@ folds               subdirectories ``fold_*``, each laid out the same way
 A fold without a template of its own uses its parent's. A path that does not
 exist and has neither extension is tried again with ``.txt`` appended (as the
 reference does) and then with ``.rules`` (our templates' extension). Nothing here reads a file's content but
-:func:`load_split`, with the data loaders of :mod:`.data`. It also takes the queries
-of an examples file named alone whose examples carry no labels from beside it
-(:func:`companion_queries`: ``trainExamples.txt`` -> ``trainQueries.txt``), and tells
-a template given where data belongs from broken data.
+:func:`load_split`, with the data loaders of :mod:`.data` (it also tells a template
+given where data belongs from broken data), and :func:`beside_queries`, which takes the
+queries of an examples file named alone whose examples carry no labels from beside it
+(:func:`companion_queries`: ``trainExamples.txt`` -> ``trainQueries.txt``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Callable, Iterator, Sequence
 from .. import progress
 from ..errors import NeuralogicError, SourceError, display_path
 from . import ir
-from .data import load_examples, load_queries
+from .data import load_examples, load_queries, parse_examples
 from .pairing import counted
 
 TEMPLATE_NAMES = ("template.txt", "templates/template.txt")
@@ -244,7 +244,7 @@ def load_sources(template: PathLike | Sequence[PathLike] | None, data: PathLike 
     if templates is None:
         raise SourceError(f"no template for {display_path(data_path)}: give the template file first, "
                           f"or a directory that holds {' or '.join(TEMPLATE_NAMES)}")
-    return Sources(templates, Split(data_path, query_file))
+    return Sources(templates, beside_queries(Split(data_path, query_file)))
 
 
 # --------------------------------------------------------------------------- loading
@@ -273,38 +273,54 @@ def companion_queries(examples: Path) -> list[Path]:
     return found
 
 
-def load_split(split: Split) -> SplitData:
-    """Parse the files of ``split`` (examples and query lines, in file order).
+def beside_queries(split: Split) -> Split:
+    """``split`` with the queries file found beside its examples (:func:`companion_queries`), when it names
+    none and its examples carry no labels (as its first example shows: labels are all or none); a note
+    (:mod:`neuralogic_py.progress`) says which file was taken. Else ``split`` as it is."""
+    from .chunks import first_statement  # (chunks imports this module)
 
-    An examples file without a queries file whose examples carry no labels takes the
-    queries from beside it (:func:`companion_queries`), when that file exists; the split
-    returned names it, and a note (:mod:`neuralogic_py.progress`) says so.
-    """
+    if split.examples is None or split.queries is not None:
+        return split
+    beside = next((p for p in companion_queries(split.examples) if p.is_file()), None)
+    if beside is None:
+        return split
+    try:
+        first = first_statement(split.examples, parse_examples)
+    except NeuralogicError:  # said with its place when the file is read
+        return split
+    if first is None or first.queries:
+        return split
+    progress.note(f"queries: {display_path(beside)} (beside {split.examples.name}, whose examples carry no labels)")
+    return Split(split.examples, beside)
+
+
+def load_split(split: Split) -> SplitData:
+    """Parse the files of ``split`` (examples and query lines, in file order)."""
     examples = _load(load_examples, split.examples, "example") if split.examples is not None else ()
-    if split.queries is None and split.examples is not None and not any(e.queries for e in examples):
-        beside = next((p for p in companion_queries(split.examples) if p.is_file()), None)
-        if beside is not None:
-            progress.note(f"queries: {display_path(beside)} (beside {split.examples.name}, whose examples "
-                          f"carry no labels)")
-            split = Split(split.examples, beside)
     query_lines = _load(load_queries, split.queries, "query line") if split.queries is not None else ()
     return SplitData(tuple(examples), tuple(query_lines), split)
 
 
 def _load(loader: Callable[[Path], tuple], path: Path, noun: str) -> tuple:
-    """``loader(path)`` (its items called ``noun``); a file that does not parse as data but as a template is
-    said to be one."""
+    """``loader(path)`` (its items called ``noun``), said in stage lines; a file that does not parse as data
+    but as a template is said to be one (:func:`data_error`)."""
     progress.stage(f"parsing {display_path(path)}", f"({_size(path)})")
     try:
         loaded = loader(path)
-    except NeuralogicError:
-        rules = template_rules(path)
-        if rules:
-            raise SourceError(f"{display_path(path)} is a template ({counted(rules, 'rule')}), not data",
-                              hint="the template comes first, then the data: TEMPLATE DATA") from None
-        raise
+    except NeuralogicError as e:
+        raise data_error(path, e) from None
     progress.done(progress.sized(len(loaded), noun))
     return loaded
+
+
+def data_error(path: Path, error: NeuralogicError) -> NeuralogicError:
+    """What to raise for ``error``, met reading the data file ``path``: an error saying the file is a template
+    when it is one (the arguments were swapped), else ``error`` itself."""
+    rules = template_rules(path)
+    if not rules:
+        return error
+    return SourceError(f"{display_path(path)} is a template ({counted(rules, 'rule')}), not data",
+                       hint="the template comes first, then the data: TEMPLATE DATA")
 
 
 def template_rules(path: Path, limit: int = 1 << 20) -> int:

@@ -3,6 +3,9 @@
 A :class:`Dataset` is what one grounding reads: examples and query lines (either may
 be empty) and the files they came from, for messages. ``Dataset.load`` reads a file
 or the training split of a sources directory; ``Dataset.concat`` joins several.
+:class:`DataFiles` stands for a split's files that are read chunk by chunk as they are
+grounded (:mod:`neuralogic_py.neural.chunked`), never whole; :func:`open_split` gives one
+or the other.
 
 External cross-validation folds (``fold_*`` folders, :func:`external_folds`) come in
 two layouts, told apart per fold:
@@ -17,16 +20,19 @@ two layouts, told apart per fold:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NeuralogicError, display_path
 from ..language import ir
+from ..language.chunks import Chunk, file_pairing, read_chunks, read_statement_groups, statements
+from ..language.data import parse_examples, parse_queries
 from ..language.pairing import PairingMode, counted, infer_pairing
-from ..language.sources import SPLIT_NAMES, Sources, Split, existing_path, load_split
+from ..language.sources import SPLIT_NAMES, Sources, Split, beside_queries, existing_path, load_split
 from ..neural.parameters import block_value
 
 
@@ -41,8 +47,8 @@ class Dataset:
 
     @classmethod
     def from_split(cls, split: Split) -> Dataset:
-        data = load_split(split)  # (which may take the queries from beside the examples)
-        return cls(data.examples, data.query_lines, _name(data.split.examples), _name(data.split.queries))
+        data = load_split(split)
+        return cls(data.examples, data.query_lines, _name(split.examples), _name(split.queries))
 
     @classmethod
     def load(cls, data: str | Path, queries: str | Path | None = None) -> Dataset:
@@ -75,6 +81,88 @@ class Dataset:
     def is_knowledge_base(self) -> bool:
         pairing = infer_pairing(self.examples, self.query_lines)
         return pairing.mode is PairingMode.KNOWLEDGE_BASE
+
+
+@dataclass(frozen=True, eq=False)
+class DataFiles:
+    """A split's files, read chunk by chunk (:func:`~neuralogic_py.language.chunks.read_chunks`), never whole.
+
+    It answers what training asks of a :class:`Dataset` (targets, queried predicates, whether
+    it is a knowledge base) by passes over the files that keep one chunk in memory.
+    """
+
+    split: Split
+
+    @classmethod
+    def load(cls, data: str | Path, queries: str | Path | None = None) -> DataFiles:
+        """The files :meth:`Dataset.load` would read."""
+        return cls(_training_split(Path(data), queries))
+
+    @property
+    def examples_file(self) -> str | None:
+        return _name(self.split.examples)
+
+    @property
+    def queries_file(self) -> str | None:
+        return _name(self.split.queries)
+
+    @cached_property
+    def pairing(self) -> PairingMode:
+        return file_pairing(self.split)
+
+    @cached_property
+    def examples(self) -> int:
+        """How many examples the examples file holds."""
+        return sum(1 for _ in statements(self.split.examples)) if self.split.examples else 0
+
+    @cached_property
+    def query_lines(self) -> int:
+        """How many query lines the queries file holds."""
+        return sum(1 for _ in statements(self.split.queries)) if self.split.queries else 0
+
+    @property
+    def queried_by_lines(self) -> bool:
+        """Whether chunks are cut in the query lines (a knowledge base, or queries on template facts)."""
+        return self.pairing in (PairingMode.KNOWLEDGE_BASE, PairingMode.TEMPLATE_FACTS)
+
+    def read(self) -> Dataset:
+        """The files read whole."""
+        return Dataset.from_split(self.split)
+
+    def __bool__(self) -> bool:
+        return bool(self.split)
+
+    def describe(self) -> str:
+        return ", ".join(f for f in (self.examples_file, self.queries_file) if f)
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        return read_chunks(self.split, size, None)
+
+    def _queries(self) -> Iterator[ir.Query]:
+        """Every query written in the files (one pass over the queries file, or the examples if labelled)."""
+        if self.split.queries is not None:
+            for lines in read_statement_groups(self.split.queries, _PASS, parse_queries):
+                yield from (q for line in lines for q in line.queries)
+        elif self.split.examples is not None:
+            for examples in read_statement_groups(self.split.examples, _PASS, parse_examples):
+                yield from (q for e in examples for q in e.queries)
+
+    def targets(self) -> list[np.ndarray]:
+        return [block_value(q.target) for q in self._queries() if q.target is not None]
+
+    def query_predicates(self) -> set[tuple[str, int]]:
+        return {(q.atom.predicate, q.atom.arity) for q in self._queries()}
+
+    def is_knowledge_base(self) -> bool:
+        return self.pairing is PairingMode.KNOWLEDGE_BASE
+
+
+_PASS = 1000  # examples per chunk of a pass over the files for targets
+
+
+def open_split(split: Split, streamed: bool) -> Dataset | DataFiles:
+    """The data of ``split``: its files to read chunk by chunk (``streamed``) or read whole."""
+    return DataFiles(split) if streamed else Dataset.from_split(split)
 
 
 @dataclass(frozen=True)
@@ -141,8 +229,8 @@ def _directory_split(directory: Path, role: str, queries: str | Path | None) -> 
 def _training_split(path: Path, queries: str | Path | None) -> Split:
     """The files to read for ``path``: itself (a file) or a directory's training files."""
     resolved = existing_path(path, "data")
-    if not resolved.is_dir():
-        return Split(resolved, existing_path(queries, "queries file") if queries is not None else None)
+    if not resolved.is_dir():  # (unlabelled examples take the queries beside them)
+        return beside_queries(Split(resolved, existing_path(queries, "queries file") if queries is not None else None))
     split = _directory_split(resolved, "train", queries)
     if not split:
         example_names, query_names = SPLIT_NAMES["train"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dataset import Dataset
+from .dataset import DataFiles, Dataset
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,6 @@ EPOCHS = 200
 OPTIMIZER = "adam"
 
 
-def defaults_for(data: Dataset) -> TrainingDefaults:
+def defaults_for(data: Dataset | DataFiles) -> TrainingDefaults:
     """The defaults for training on ``data`` (a knowledge base: one example and queries on it)."""
     return KNOWLEDGE_BASES if data.is_knowledge_base() else EXAMPLE_SETS

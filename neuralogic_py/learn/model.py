@@ -51,12 +51,16 @@ import numpy as np
 from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
 from ..language.parser import load_template, parse_template
+from ..language.sources import Split
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
+from ..language.chunks import by_queries, chunks_of
+from ..language.pairing import infer_pairing
+from ..neural.chunked import build_chunked, chunk_size
 from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
 from ..output import write_atomic
-from .dataset import Dataset, Fold
+from .dataset import DataFiles, Dataset, Fold, open_split
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
@@ -68,7 +72,7 @@ from .trainer import History, RunState, Scorer, TrainingConfig, train
 CACHED_DATASETS = 4
 HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
 
-DataLike = Dataset | str | Path
+DataLike = Dataset | DataFiles | str | Path
 
 
 @dataclass
@@ -223,7 +227,8 @@ class Model:
     def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
                  initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
-                 lifting: str | LiftingSettings = "structural", engine: str = "auto") -> None:
+                 lifting: str | LiftingSettings = "structural", engine: str = "auto",
+                 chunk_size: int | None = None) -> None:
         if engine not in ENGINES:
             raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
         self.template = template if isinstance(template, ir.Template) else load_template(template)
@@ -236,6 +241,10 @@ class Model:
         self.seed = seed
         self.lifting = lifting  # how networks are lifted before compiling (neuralogic_py.neural.compression)
         self.engine = engine  # which engine trains and evaluates (neuralogic_py.neural.compiled)
+        if chunk_size is not None and chunk_size < 0:
+            raise NeuralogicError(f"chunk size must be 0 (no chunks) or more, got {chunk_size}")
+        self.chunk_size = chunk_size  # examples grounded at a time (None: automatic; 0: all at once)
+        self.on_stage: Callable[[str], None] | None = None  # told of each chunk grounded (a line of progress)
         init_seed, order_seed = np.random.SeedSequence(seed).spawn(2)
         self.store = ParameterStore.from_template(self.template, make_initializer(initializer),
                                                   rng=np.random.default_rng(init_seed))
@@ -285,21 +294,60 @@ class Model:
             self.settings = self.settings.with_output_activation(setup.output_activation)
             self._built.clear()
 
+    def data(self, data: DataLike | Split, queries: str | Path | None = None) -> Dataset | DataFiles:
+        """``data`` as given, or the files a path (or a split) names: to read chunk by chunk when this model
+        grounds them in chunks (``chunk_size``, automatic by the number of examples), else read whole."""
+        if isinstance(data, (Dataset, DataFiles)):
+            return data
+        files = DataFiles(data) if isinstance(data, Split) else DataFiles.load(data, queries)
+        return open_split(files.split, self._chunk_size(files) > 0)
+
+    def _chunk_size(self, data: Dataset | DataFiles) -> int:
+        examples = data.examples if isinstance(data, DataFiles) else len(data.examples)
+        return chunk_size(examples, self.chunk_size, self.lifting)
+
     def build(self, data: DataLike, *, queries: str | Path | None = None,
-              allow_underivable: bool = False) -> tuple[Dataset, CompiledNetwork]:
+              allow_underivable: bool = False) -> tuple[Dataset | DataFiles, CompiledNetwork]:
         """Ground and compile ``data`` with this model's weights (cached per dataset object)."""
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = self.data(data, queries)
         for seen, compiled in self._built:
             if seen is dataset:
                 return dataset, compiled
-        compiled = build(self.template, dataset.examples, dataset.query_lines, settings=self.settings,
-                         store=self.store, allow_underivable=allow_underivable,
-                         examples_file=dataset.examples_file, queries_file=dataset.queries_file,
-                         lifting=self.lifting)
+        size = self._chunk_size(dataset)
+        if size:
+            compiled = self._build_chunked(dataset, size, allow_underivable)
+        else:
+            whole = dataset.read() if isinstance(dataset, DataFiles) else dataset
+            compiled = build(self.template, whole.examples, whole.query_lines, settings=self.settings,
+                             store=self.store, allow_underivable=allow_underivable,
+                             examples_file=whole.examples_file, queries_file=whole.queries_file,
+                             lifting=self.lifting)
         compiled.engine = self.engine
         self._built.append((dataset, compiled))
         del self._built[:-CACHED_DATASETS]
         return dataset, compiled
+
+    def _build_chunked(self, dataset: Dataset | DataFiles, size: int, allow_underivable: bool) -> CompiledNetwork:
+        """:meth:`build` chunk by chunk (:mod:`neuralogic_py.neural.chunked`), telling ``on_stage`` of each chunk."""
+        if isinstance(dataset, DataFiles):
+            chunks, lines = dataset.chunks(size), dataset.queried_by_lines
+            total = dataset.query_lines if lines else dataset.examples
+        else:
+            pairing = infer_pairing(dataset.examples, dataset.query_lines, examples_file=dataset.examples_file,
+                                    queries_file=dataset.queries_file)
+            chunks, lines = chunks_of(dataset.examples, dataset.query_lines, pairing, size), by_queries(pairing)
+            total = pairing.query_lines if lines else pairing.examples
+        what = "query lines" if lines else "examples"
+        say = self.on_stage
+
+        def on_chunk(done: int, seen: int) -> None:
+            if say is not None:
+                say(f"grounding {total} {what} in chunks of {size}: {100 * seen // max(total, 1)}%")
+
+        return build_chunked(self.template, chunks, settings=self.settings, store=self.store,
+                             allow_underivable=allow_underivable, lifting=self.lifting,
+                             examples_file=dataset.examples_file, queries_file=dataset.queries_file,
+                             on_chunk=on_chunk)
 
     def _scorer(self, compiled: CompiledNetwork, *, need_targets: bool, what: str) -> Scorer:
         targets = compiled.targets()
@@ -327,7 +375,7 @@ class Model:
         """
         fit_options = FitOptions(**options)
         started = time.perf_counter()
-        dataset = train_data if isinstance(train_data, Dataset) else Dataset.load(train_data, queries)
+        dataset = self.data(train_data, queries)
         self._fix_output(dataset)
         dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="training")
@@ -401,7 +449,7 @@ class Model:
         fit_options = FitOptions(**options)
         fit_options.single_run()
         result = CrossValidation()
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = self.data(data, queries)
         self._fix_output(dataset)
         dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="training")
@@ -441,7 +489,7 @@ class Model:
     def evaluate(self, data: DataLike, *, queries: str | Path | None = None,
                  allow_underivable: bool = False) -> Evaluation:
         """Error and metrics of ``data`` (every query needs a target)."""
-        dataset = data if isinstance(data, Dataset) else Dataset.load(data, queries)
+        dataset = self.data(data, queries)
         self._fix_output(dataset)
         _, compiled = self.build(dataset, allow_underivable=allow_underivable)
         scorer = self._scorer(compiled, need_targets=True, what="evaluated")

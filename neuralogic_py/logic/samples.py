@@ -92,8 +92,13 @@ def check_rules(template: ir.Template) -> None:
 def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
                    query_lines: Sequence[ir.QueryLine] = (), *, allow_underivable: bool = False,
                    progress: bool = False, examples_file: str | None = None,
-                   queries_file: str | None = None) -> Grounding:
-    """Pair, ground and prune: the ground program every sample needs (see the module docstring)."""
+                   queries_file: str | None = None, first_example: int = 0, whole_set: bool = True) -> Grounding:
+    """Pair, ground and prune: the ground program every sample needs (see the module docstring).
+
+    ``first_example`` numbers the examples in messages: they are a chunk of a larger set from that example on.
+    ``whole_set=False``: they are such a chunk, so that ``allow_underivable`` dropping all of the chunk's
+    queries is no error here (the caller sees whether any query of the set is left).
+    """
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     pairing = infer_pairing(examples, query_lines, examples_file=examples_file, queries_file=queries_file)
@@ -110,7 +115,8 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
     t = time.perf_counter()
     matches, underivable = _resolve(groundings, requests)
     if underivable:
-        _report(underivable, len(requests), groundings, template, examples, allow_underivable)
+        _report(underivable, len(requests) if whole_set else None, groundings, template, examples,
+                allow_underivable, first_example)
     roots = np.concatenate(matches) if matches else np.zeros(0, dtype=np.int64)
     keep_all = pairing.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY)
     ground = build_ground_program(groundings, None if keep_all else roots)
@@ -122,7 +128,7 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
             atom = int(ground.queries[at])
             at += 1
             samples.append(Sample(request.example, atom, ground.atom(atom), request.query.target, request,
-                                  _sample_id(examples, request, len(samples))))
+                                  sample_id(examples, request, len(samples))))
     return Grounding(ground, samples, pairing, underivable, seconds, model.stats)
 
 
@@ -153,13 +159,15 @@ def _resolve(groundings, requests: list[Request]) -> tuple[list[np.ndarray], lis
     return matches, underivable
 
 
-def _report(underivable: list[Request], total: int, groundings, template: ir.Template,
-            examples: Sequence[ir.Example], allow: bool) -> None:
+def _report(underivable: list[Request], total: int | None, groundings, template: ir.Template,
+            examples: Sequence[ir.Example], allow: bool, first_example: int) -> None:
     """Stop on underivable queries, saying why when the data lacks the rules' inputs; with ``allow``, drop
-    them with a warning (or stop all the same when that leaves no query)."""
+    them with a warning, or stop all the same when that leaves none of the ``total`` queries (None: these
+    are a chunk of the set, whose caller counts what is left)."""
     def name(r: Request) -> str:
         ex = examples[r.example] if r.example < len(examples) else None
-        which = f"example '{ex.id}'" if ex is not None and ex.id is not None else f"example {r.example + 1}"
+        which = f"example '{ex.id}'" if ex is not None and ex.id is not None else \
+            f"example {first_example + r.example + 1}"
         fact = len(groundings.find(r.example, r.query.atom)) > 0
         return f"{r.query.atom} in {which}" + (" (an input fact, which no rule derives)" if fact else "")
 
@@ -169,7 +177,7 @@ def _report(underivable: list[Request], total: int, groundings, template: ir.Tem
     why = f" ({cause})" if cause else ""
     first: Span | None = underivable[0].query.span
     queries = f"quer{'y' if len(underivable) == 1 else 'ies'}"
-    if allow and len(underivable) < total:
+    if allow and (total is None or len(underivable) < total):
         warn(f"dropped {len(underivable)} underivable {queries}: {shown}{more}{why}", first)
         return
     fix = "rename the template's input predicates to the data's, or add rules that derive them" if cause else \
@@ -177,12 +185,15 @@ def _report(underivable: list[Request], total: int, groundings, template: ir.Tem
     if allow:
         raise GroundingError(f"every query ({total}) was dropped as underivable, which leaves nothing: "
                              f"{shown}{more}{why}", first, fix)
-    raise GroundingError(f"{len(underivable)} {queries} cannot be derived: {shown}{more}{why}", first,
+    among = "" if total is not None else \
+        f" of examples {first_example + 1}-{first_example + len(examples)} (a chunk of the set)"
+    raise GroundingError(f"{len(underivable)} {queries}{among} cannot be derived: {shown}{more}{why}", first,
                          f"{fix}, or pass allow_underivable=True to drop them",
                          cli_hint=f"{fix}, or give --allow-underivable to drop them")
 
 
-def _sample_id(examples: Sequence[ir.Example], request: Request, counter: int) -> str:
+def sample_id(examples: Sequence[ir.Example], request: Request, counter: int) -> str:
+    """``s_<example id>`` when the request's example has an id, else ``s_<counter>`` (the sample's index)."""
     ex = examples[request.example] if request.example < len(examples) else None
     if ex is not None and ex.id is not None:
         return f"s_{ir.example_key(ex.id)}"

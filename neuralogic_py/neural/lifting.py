@@ -14,13 +14,14 @@ and so does an avg, max or min whose inputs are all one class of weight 1 (avg(x
 x); such an aggregation with a head weight ``W`` is ``W x``, keyed by ``(W, class of x)``
 whichever rule it comes from. Neurons are visited in topological order, one group per
 (level, phase); a group's keys ``[signature, extra columns..., canonical inputs...]`` are
-one integer matrix per input layout, matched against every key seen so far by one sort
-(:func:`row_ids`), so the classes of a neuron's inputs are final before its own key is
-built. The signature names functions, offsets and weights, never the rule or the layer,
-so equal keys at different levels and of different rules share a class: the embedding
-rule neurons ``tanh(1.0)`` of ``{3,1} e(A) :- c_ar(A).`` and ``{3,1} e(A) :- o_2(A).``
-are one neuron (their head weights differ, and apply after the aggregation). No value is
-hashed: the classes are a certificate, by induction over the order.
+one integer matrix per input layout, made distinct by one sort (:func:`row_ids`) and
+looked up among every key seen so far by a checked hash (:class:`KeyTable`), so the classes
+of a neuron's inputs are final before its own key is built. The signature names functions,
+offsets and weights, never the rule or the layer, so equal keys at different levels and of
+different rules share a class: the embedding rule neurons ``tanh(1.0)`` of
+``{3,1} e(A) :- c_ar(A).`` and ``{3,1} e(A) :- o_2(A).`` are one neuron (their head weights
+differ, and apply after the aggregation). No value is hashed, and a key's hash is checked
+against the key: the classes are a certificate, by induction over the order.
 
 A class is *realized* by rewiring, never by copying: every reference to a neuron (a
 rule neuron's body, an aggregation's members, an atom neuron's inputs, a sample's
@@ -114,10 +115,13 @@ class NeuronGraph:
     weighted aggregations too), ``target`` the neuron each stands for, ``level`` the
     network's levels, ``space`` the kind of place a neuron is referred to from (0 nodes, 1
     rule neurons, 2 aggregations: a representative serves every layer). Computed when asked
-    for: ``order``, ``inner``, ``home``, ``example``, ``kind``.
+    for: ``order``, ``inner``, ``home``, ``example``, ``kind``. ``signatures`` codes the
+    signatures; networks classified into one :class:`KeyTable` share it, and must number
+    constants (by value) and fact parameters alike (:mod:`.incremental`).
     """
 
-    def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None) -> None:
+    def __init__(self, network: Network, flat: Flat, bypass: Bypass, needed: np.ndarray | None = None,
+                 signatures: dict[tuple, int] | None = None) -> None:
         self.network, self.flat, self.bypass = network, flat, bypass
         net = network
         self.target = resolve(flat, bypass)
@@ -143,7 +147,7 @@ class NeuronGraph:
                                      self.target[flat.rule_base + flat.member_rule]])
         self.slot = np.concatenate([np.zeros(len(net.in_atom), np.int32), *body_slots,
                                     np.zeros(len(flat.member_agg), np.int32)])
-        self.signature, self.canon = self._signatures()
+        self.signature, self.canon = self._signatures({} if signatures is None else signatures)
 
     @property
     def order(self) -> np.ndarray:
@@ -178,9 +182,8 @@ class NeuronGraph:
         return np.concatenate([np.where(net.kind == FACT, FACT_KIND, ATOM_KIND), np.full(flat.n_rules, RULE_KIND),
                                np.full(flat.n_aggs, AGGREGATION_KIND)]).astype(INDEX, copy=False)
 
-    def _signatures(self) -> tuple[np.ndarray, np.ndarray]:
+    def _signatures(self, codes: dict[tuple, int]) -> tuple[np.ndarray, np.ndarray]:
         net, flat = self.network, self.flat
-        codes: dict[tuple, int] = {}
 
         def code(key: tuple) -> int:
             return codes.setdefault(key, len(codes))
@@ -251,16 +254,16 @@ def canonical(function: str, offset: bool) -> int:
     return ORDERED
 
 
-class _KeyTable:
+class KeyTable:
     """Key rows seen so far, per row layout, and their classes: new rows get new classes.
 
-    The rows of a layout are kept distinct and in lexicographic order, the order of
-    :func:`row_ids`, so new keys are sorted once among themselves and then looked up by
-    binary search when a layout's rows pack into one word (:func:`_packed` keeps that order).
+    New keys are made distinct by one sort (:func:`row_ids`), in lexicographic order, and
+    looked up among the kept ones by hash (:class:`_Layout`); the new ones are numbered in
+    that order. A table may be kept across networks (:mod:`.incremental`).
     """
 
     def __init__(self) -> None:
-        self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.rows: dict[tuple, _Layout] = {}
         self.n_classes = 0
 
     def classes(self, layout: tuple, keys: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
@@ -269,49 +272,88 @@ class _KeyTable:
         some = np.empty(n_distinct, INDEX)
         some[local] = np.arange(len(keys))
         distinct = keys[some]  # in lexicographic order
-        known, known_classes = self.rows.get(layout, (keys[:0], np.zeros(0, INDEX)))
-        found, at = _lookup(known, distinct)
-        cls = np.full(n_distinct, -1, INDEX)
-        cls[found >= 0] = known_classes[found[found >= 0]]
+        table = self.rows.get(layout)
+        if table is None:
+            table = self.rows[layout] = _Layout(keys.shape[1])
+        cls = table.lookup(distinct)
+        found = cls >= 0
         if given is not None:  # equal rows have equal given classes: the input class is in the key
             cls = np.where(cls < 0, given[some], cls)
         unnumbered = np.flatnonzero(cls < 0)
         cls[unnumbered] = self.n_classes + np.arange(len(unnumbered))
         self.n_classes += len(unnumbered)
-        fresh = np.flatnonzero(found < 0)
+        fresh = np.flatnonzero(~found)
         if len(fresh):
-            if at is None:  # rows of several words: merge by one sort
-                rows = np.concatenate([known, distinct[fresh]])
-                order = np.lexsort(rows.T[::-1])
-                self.rows[layout] = rows[order], np.concatenate([known_classes, cls[fresh]])[order]
-            else:
-                self.rows[layout] = (np.insert(known, at[fresh], distinct[fresh], axis=0),
-                                     np.insert(known_classes, at[fresh], cls[fresh]))
+            table.add(distinct[fresh], cls[fresh])
         return cls[local]
 
 
-def _lookup(known: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per row (both matrices distinct and in lexicographic order): its index in ``known`` or -1, and where it
-    would go in ``known`` (None when the rows do not pack into one word: then found by one sort of both)."""
-    m = len(known)
-    if m == 0:
-        return np.full(len(rows), -1, INDEX), np.zeros(len(rows), INDEX)
-    words = _packed(np.concatenate([known, rows]))
-    if words.shape[1] == 1:
-        known_words, row_words = words[:m, 0], words[m:, 0]
-        at = np.searchsorted(known_words, row_words)
-        hit = known_words[np.minimum(at, m - 1)] == row_words
-        return np.where(hit, at, -1), at
-    ids, n_ids = row_ids(words)
-    index = np.full(n_ids, -1, INDEX)
-    index[ids[:m]] = np.arange(m)
-    return index[ids[m:]], None
+class _Layout:
+    """The distinct key rows of one layout (in the order first met) with their classes, and a hash of each row
+    in sorted order: a lookup costs a binary search per row, whatever the number of rows kept.
+
+    A hash found is checked against the row itself, so two rows that share a hash stay two keys.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.rows = np.zeros((16, width), INDEX)  # the first ``n`` rows are kept; the rest is room to grow
+        self.classes = np.zeros(16, INDEX)
+        self.n = 0
+        self.hashes = np.zeros(0, np.uint64)  # sorted
+        self.index = np.zeros(0, INDEX)  # the row of each hash
+
+    def lookup(self, rows: np.ndarray) -> np.ndarray:
+        """Per row (distinct): the class it was kept with, or -1."""
+        found = np.full(len(rows), -1, INDEX)
+        if not self.n or not len(rows):
+            return found
+        hashes = _row_hashes(rows)
+        lo = np.searchsorted(self.hashes, hashes)
+        hi = np.searchsorted(self.hashes, hashes, side="right")
+        one = np.flatnonzero(hi - lo == 1)
+        at = self.index[lo[one]]
+        same = (self.rows[at] == rows[one]).all(axis=1)
+        found[one[same]] = self.classes[at[same]]
+        for k in np.flatnonzero(hi - lo > 1).tolist():  # rows sharing a hash: compare each
+            for i in self.index[lo[k]:hi[k]].tolist():
+                if (self.rows[i] == rows[k]).all():
+                    found[k] = self.classes[i]
+        return found
+
+    def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
+        """Keep new rows (distinct, not kept before) with their classes."""
+        n, m = self.n, len(rows)
+        if n + m > len(self.rows):
+            size = max(2 * len(self.rows), n + m)
+            self.rows = np.concatenate([self.rows[:n], np.zeros((size - n, self.rows.shape[1]), INDEX)])
+            self.classes = np.concatenate([self.classes[:n], np.zeros(size - n, INDEX)])
+        self.rows[n:n + m], self.classes[n:n + m] = rows, classes
+        self.n = n + m
+        hashes = _row_hashes(rows)
+        order = np.argsort(hashes, kind="stable")
+        at = np.searchsorted(self.hashes, hashes[order])
+        self.hashes = np.insert(self.hashes, at, hashes[order])
+        self.index = np.insert(self.index, at, n + order)
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of every row of an int64 matrix (multiply-xor over the columns, then a final mix)."""
+    h = np.full(len(rows), np.uint64(len(rows[0]) if len(rows) else 0), np.uint64)
+    with np.errstate(over="ignore"):
+        for column in rows.T.view(np.uint64):
+            h = (h ^ column) * _HASH_MULTIPLIER
+            h ^= h >> np.uint64(29)
+    return h
 
 
 PLAIN, NORMALIZED, IDENTITY = range(3)  # how a neuron's key was formed (structural_classes)
 
 
-def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray]:
+def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = (),
+                       table: KeyTable | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class of every needed neuron (-1 elsewhere) by structural equivalence, refined by ``extra`` columns.
 
     Neurons are visited in topological order, one group per (level, phase); within a
@@ -327,12 +369,16 @@ def structural_classes(graph: NeuronGraph, extra: list[np.ndarray] = ()) -> tupl
     ``(W, class of x)``, which is also how its atom neurons see it. Also returned, per
     neuron, how its key was formed: :data:`PLAIN`, :data:`NORMALIZED` (avg proportions or
     max/min sets changed it) or :data:`IDENTITY` (the class of its input, or ``W x``).
+
+    ``table`` holds the keys of networks classified before (:mod:`.incremental`: their
+    signatures coded alike, see :class:`NeuronGraph`): a key met before gets
+    its class again, so classes are shared with those networks.
     """
     keyed = graph.needed & ~graph.bypassed
     cls = np.full(len(keyed), -1, INDEX)
     code = np.full(len(keyed), -1, INDEX)  # what parents see: the class, or (W << _CLASS_BITS) | x for W x
     form = np.zeros(len(keyed), np.int8)
-    table = _KeyTable()
+    table = KeyTable() if table is None else table
     counts = graph.counts
     ids = np.flatnonzero(keyed)
     width = _bucket(counts[ids])
@@ -478,7 +524,11 @@ def realize(graph: NeuronGraph, rep: np.ndarray) -> Network:
     A rule neuron's representative may belong to another layer (``Layer.member_layer``), and so
     may an atom neuron's input aggregation (``Network.in_layer``).
     """
-    net, flat = graph.network, graph.flat
+    return rewire(graph.network, graph.flat, rep)
+
+
+def rewire(net: Network, flat: Flat, rep: np.ndarray) -> Network:
+    """:func:`realize` for any replacement ``rep`` of neurons (global numbering of ``flat``)."""
     rules = rep[flat.rule_base + flat.member_rule] - flat.rule_base
     layers = []
     for i, layer in enumerate(net.layers):
