@@ -344,6 +344,7 @@ class Model:
             if say is not None:
                 say(f"grounding {total} {what} in chunks of {size}: {100 * seen // max(total, 1)}%")
 
+        on_chunk(0, 0)  # the stage starts
         return build_chunked(self.template, chunks, settings=self.settings, store=self.store,
                              allow_underivable=allow_underivable, lifting=self.lifting,
                              examples_file=dataset.examples_file, queries_file=dataset.queries_file,
