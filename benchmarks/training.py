@@ -7,8 +7,8 @@ Cases (data from ``../shared/datasets``; a case is skipped when its data is abse
 ``mutagenesis-gcn``  the same molecules, ``templates/gcn.rules`` (two GCN layers with mean aggregation,
                      10-dim values) with one embedding rule per atom type of the data;
 ``mutag-gcn``        the TU MUTAG graphs (the same 188 molecules without hydrogens: 17.9 nodes each,
-                     7 node types), written here in the NeuraLogic encoding into a temporary folder,
-                     ``templates/gcn.rules`` with an embedding rule per node type;
+                     7 node types), written by ``neuralogic_py.graphs`` (unary node types, ``bond/2``) into a
+                     temporary folder, ``templates/gcn.rules`` with an embedding rule per node type;
 ``nci-gnn``          NCI 786_0, 3504 molecules, the lifting paper's molecule GNN (paper_templates.py).
 
 Engines, each timed at every batch size (default 1 and 32):
@@ -80,6 +80,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import paper_templates
+from timing import peak_rss_mb, rss_mb
 
 SHARED = (ROOT / ".." / "shared").resolve()
 DATASETS = SHARED / "datasets"
@@ -109,8 +110,9 @@ class Case:
 _EMBEDDING_RULE = re.compile(r"^\$w_node_\w+=\{(\d+),1\} node0\(A\) :- \w+\(A\)\. \[activation=identity\]$")
 
 
-def gcn_template(node_types: list[str]) -> str:
-    """``templates/gcn.rules`` with its embedding rules replaced by one per node type (comments dropped)."""
+def gcn_template(node_types: list[str], bond: str = "bond(X, Y, B)") -> str:
+    """``templates/gcn.rules`` with its embedding rules replaced by one per node type (comments dropped), and its
+    edge literal ``bond(X, Y, B)`` written as ``bond``."""
     lines = [line.strip() for line in GCN_TEMPLATE.read_text(encoding="utf-8").splitlines()]
     lines = [line for line in lines if line and not line.startswith("%")]
     dims = {m.group(1) for m in map(_EMBEDDING_RULE.match, lines) if m}
@@ -118,30 +120,19 @@ def gcn_template(node_types: list[str]) -> str:
         raise ValueError(f"{GCN_TEMPLATE} must hold embedding rules of one dimension, found {sorted(dims)}")
     dim = dims.pop()
     embeddings = [f"$w_node_{t}={{{dim},1}} node0(A) :- {t}(A). [activation=identity]" for t in node_types]
-    return "\n".join(embeddings + [line for line in lines if not _EMBEDDING_RULE.match(line)]) + "\n"
+    rules = [line.replace("bond(X, Y, B)", bond) for line in lines if not _EMBEDDING_RULE.match(line)]
+    return "\n".join(embeddings + rules) + "\n"
 
 
 def write_mutag(folder: Path) -> tuple[Path, Path]:
-    """TU MUTAG as NeuraLogic text: one line per graph, ``label<L>(nK)`` per node (L its TU label) and every edge as
-    ``bond(nU, nV, eK)`` in both directions (the TU edge list holds both), one id per undirected edge."""
-    tu = DATASETS / "tu" / "MUTAG"
-    graph_of = [int(line) for line in (tu / "MUTAG_graph_indicator.txt").read_text().split()]
-    labels = [int(line) for line in (tu / "MUTAG_node_labels.txt").read_text().split()]
-    targets = [int(line) for line in (tu / "MUTAG_graph_labels.txt").read_text().split()]
-    facts: list[list[str]] = [[] for _ in targets]
-    for node, (graph, label) in enumerate(zip(graph_of, labels), start=1):
-        facts[graph - 1].append(f"{MUTAG_TYPES[label - 1]}(n{node})")
-    edge_ids: dict[tuple[int, int], int] = {}
-    for line in (tu / "MUTAG_A.txt").read_text().splitlines():
-        if not line.strip():
-            continue
-        u, v = (int(part) for part in line.split(","))
-        key = (min(u, v), max(u, v))
-        edge = edge_ids.setdefault(key, len(edge_ids))
-        facts[graph_of[u - 1] - 1].append(f"bond(n{u}, n{v}, e{edge})")
+    """TU MUTAG as NeuraLogic text (``neuralogic_py.graphs``): one line per graph, ``label<L>(nK)`` per node (L its
+    TU label) and every line of the TU edge list as ``bond(nU, nV)`` (it holds both directions)."""
+    from neuralogic_py.graphs import GraphEncoding, examples_text, queries_text, read_tu
+
+    data = read_tu(DATASETS / "tu" / "MUTAG").to_dataset(GraphEncoding(unary=True, edge="bond"))
     examples, queries = folder / "mutag_examples.txt", folder / "mutag_queries.txt"
-    examples.write_text("".join(", ".join(f) + ".\n" for f in facts))
-    queries.write_text("".join(f"{1.0 if t > 0 else 0.0} predict.\n" for t in targets))
+    examples.write_text(examples_text(data))
+    queries.write_text(queries_text(data))
     return examples, queries
 
 
@@ -167,7 +158,7 @@ def make_cases(names: list[str], workdir: Path, scale: float) -> list[Case]:
             if (DATASETS / "tu" / "MUTAG").is_dir():
                 examples, queries = write_mutag(workdir)
                 template = workdir / "mutag_gcn.txt"
-                template.write_text(gcn_template(MUTAG_TYPES))
+                template.write_text(gcn_template(MUTAG_TYPES, "bond(X, Y)"))
                 cases.append(Case(name, template, examples, queries, True, epochs[name], "7 node types"))
         elif name == "nci-gnn":
             folder = DATASETS / "nci_gi50" / "786_0"
@@ -183,20 +174,6 @@ def make_cases(names: list[str], workdir: Path, scale: float) -> list[Case]:
 
 
 # -- child processes --------------------------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    """The process's resident memory now (MB)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def run_child(kind: str, case: Case, batch_sizes: list[int], **extra: Any) -> dict[str, Any]:
@@ -294,7 +271,7 @@ def read_graphs(examples: str, queries: str) -> tuple[list[str], list[dict[str, 
     """Node types and, per example line, its nodes' type indices, directed edges and target.
 
     Nodes are the arguments of unary facts that are not bond ids and the first two arguments of
-    ``bond/3``; each unary fact on a node names its type (one per node).
+    ``bond/3`` (or ``bond/2``, without ids); each unary fact on a node names its type (one per node).
     """
     lines = [line for line in Path(examples).read_text().splitlines() if line.strip()]
     targets = [float(line.split()[0]) for line in Path(queries).read_text().splitlines() if line.strip()]
@@ -302,8 +279,8 @@ def read_graphs(examples: str, queries: str) -> tuple[list[str], list[dict[str, 
     types: set[str] = set()
     for line in lines:
         facts = [(p, [a.strip() for a in args.split(",")]) for p, args in _FACT.findall(line)]
-        bonds = [args for p, args in facts if p == "bond" and len(args) == 3]
-        bond_ids = {args[2] for args in bonds}
+        bonds = [args for p, args in facts if p == "bond" and len(args) in (2, 3)]
+        bond_ids = {args[2] for args in bonds if len(args) == 3}
         node_type = {args[0]: p for p, args in facts if len(args) == 1 and args[0] not in bond_ids}
         types.update(node_type.values())
         parsed.append((node_type, bonds))
@@ -312,12 +289,12 @@ def read_graphs(examples: str, queries: str) -> tuple[list[str], list[dict[str, 
     graphs = []
     for (node_type, bonds), target in zip(parsed, targets):
         nodes = {n: i for i, n in enumerate(node_type)}
-        for u, v, _ in bonds:
+        for u, v, *_ in bonds:
             for n in (u, v):
                 if n not in nodes:
                     raise ValueError(f"node {n} has no type fact")
         graphs.append({"types": [index[node_type[n]] for n in nodes],
-                       "edges": [(nodes[u], nodes[v]) for u, v, _ in bonds], "target": target})
+                       "edges": [(nodes[u], nodes[v]) for u, v, *_ in bonds], "target": target})
     return names, graphs
 
 

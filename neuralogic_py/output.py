@@ -49,7 +49,7 @@ CHUNK = 1 << 20  # bytes per write call
 
 # which earlier runs a run replaces: a new model makes every earlier evaluation stale
 SUPERSEDES = {"train": ("train", "test", "plot", "report"), "test": ("test",), "plot": ("plot",),
-              "report": ("report",)}
+              "report": ("report",), "convert": ("convert",)}
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> Path:

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "draw": "draw a template, or one example's ground or lifted network (DOT, SVG, PNG)",
     "plot": "plot a training run's loss and metric curves and its ROC and PR curves",
     "report": "write a self-contained report.html of a training run",
+    "convert": "convert graph data (a TU Dortmund folder) to NeuraLogic examples and queries files",
 }
 """Every subcommand by name, with its line in ``nlp --help``."""
 

@@ -81,6 +81,7 @@ __all__ = [
 # --------------------------------------------------------------------------- where the user wrote it
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_INTERNAL = (__name__, "neuralogic_py.nn.")  # the layers of neuralogic_py.nn write rules through this module
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,9 +90,9 @@ def _shown_path(filename: str) -> str:
 
 
 def _caller_span() -> Span | None:
-    """The line of the user's code that called into this module (the first frame outside it)."""
+    """The line of the user's code that called into this module or a layer (the first frame outside both)."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__") == __name__:
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_INTERNAL):
         frame = frame.f_back
     if frame is None:
         return None
@@ -772,7 +773,8 @@ class TemplateBuilder:
 
     ``template += rule``, ``template += [rule, fact, ...]`` or ``template.add(rule, fact)``.
     Accepts DSL rules, literals (as facts), predicate offsets, IR statements, IR
-    templates and other builders.
+    templates, other builders and layers (:mod:`neuralogic_py.nn`, anything with a
+    ``rules()`` method).
     """
 
     def __init__(self, *items: Any):
@@ -809,6 +811,8 @@ class TemplateBuilder:
                 self._statements.extend(item._statements)
             elif isinstance(item, (list, tuple)):
                 self._add_all(item, span)
+            elif callable(getattr(item, "rules", None)):  # a layer of neuralogic_py.nn
+                self._add_all(item.rules(), span)
             else:
                 raise ValidationError(f"a template holds rules, facts and declarations, got {item!r}")
 

@@ -50,6 +50,7 @@ import numpy as np
 
 from ..errors import NeuralogicError, ValidationError, display_path
 from ..language import ir
+from ..language.dsl import TemplateBuilder
 from ..language.parser import load_template, parse_template
 from ..language.sources import Split
 from ..neural import REFERENCE, CompiledNetwork, LiftingSettings, NeuralSettings, Parameter, ParameterStore, build
@@ -224,13 +225,15 @@ class FitOptions:
 class Model:
     """A template and its named weights (see the module docstring)."""
 
-    def __init__(self, template: ir.Template | str | Path, *, settings: NeuralSettings = REFERENCE,
+    def __init__(self, template: ir.Template | TemplateBuilder | str | Path, *, settings: NeuralSettings = REFERENCE,
                  loss: str | Loss = "mse", task: str | None = None, squish: bool = True,
                  initializer: str = DEFAULT_INITIALIZER, seed: int = 0,
                  lifting: str | LiftingSettings = "structural", engine: str = "auto",
                  chunk_size: int | None = None) -> None:
         if engine not in ENGINES:
             raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
+        if isinstance(template, TemplateBuilder):
+            template = template.to_ir()
         self.template = template if isinstance(template, ir.Template) else load_template(template)
         self.source = None if isinstance(template, ir.Template) else display_path(template)
         self.settings = settings
