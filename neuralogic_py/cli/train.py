@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "max_memory", "epochs", "strict", "command", "run", "chunk_size")
+              "max_memory", "epochs", "strict", "command", "run", "chunk_size", "workers", "ray_address")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -107,6 +109,14 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                         f"network: memory stays that of one chunk and the lifted network (default: chunks of "
                         f"{CHUNK_SIZE} for more than {AUTO_EXAMPLES:,} examples under structural lifting; 0: all at "
                         f"once; docs/learning.md)")
+    r = p.add_argument_group("scale-out (Ray; docs/scale.md)")
+    r.add_argument("--workers", type=integer(1), metavar="N",
+                   help="ground and train on N workers, each holding a shard of the data (a local Ray runtime "
+                        "unless --ray-address); the same model as one process; checkpoints every epoch unless "
+                        "--checkpoint-every says otherwise")
+    r.add_argument("--ray-address", metavar="ADDR",
+                   help="join the Ray cluster at ADDR (host:port, or auto) instead of starting a local runtime "
+                        "(default --workers: one per CPU of the cluster)")
     p.set_defaults(run=run)
 
 
@@ -129,6 +139,8 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
         if checkpoint is not None:
             _check_resumable(args, options, checkpoint)
         if sources.folds or args.xval:
+            if args.workers or args.ray_address:
+                raise NeuralogicError("--workers and --ray-address train a single run, not cross-validation")
             if checkpoint is not None or args.checkpoint_every:
                 raise NeuralogicError("--checkpoint-every and --resume are for a single training run, "
                                       "not cross-validation")
@@ -214,6 +226,23 @@ def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
             "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
 
+def scaled(args: argparse.Namespace) -> bool:
+    """Whether the run goes to Ray workers."""
+    return bool(args.workers or args.ray_address)
+
+
+@contextlib.contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[Any]:
+    """The run's :class:`~neuralogic_py.scale.Cluster` (started), or None without --workers/--ray-address."""
+    if not scaled(args):
+        yield None
+        return
+    from ..scale import Cluster
+
+    with Cluster(args.workers, args.ray_address, max_memory=args.max_memory, verbose=not args.no_progress) as cluster:
+        yield cluster
+
+
 def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, folder: Any) -> list[Path]:
     from ..learn import report
     from ..learn.dataset import Dataset, external_folds
@@ -260,36 +289,41 @@ def _fit(args: argparse.Namespace, sources: Any, template: Any, folder: Any, opt
             raise NeuralogicError(f"--resume {display_path(args.resume)}: the checkpointed run has another template")
         model.load_parameters(checkpoint.parameters())
         fit_options["resume"] = (checkpoint.run, checkpoint.optimizer)
-    if args.checkpoint_every:
+    if args.checkpoint_every or scaled(args):
+        every = args.checkpoint_every or 1
+
         def write_checkpoint(state: Any, optimizer: Any) -> None:
-            if state.epochs % args.checkpoint_every == 0 or state.epochs == args.epochs or \
-                    state.history.stopped_early:
+            if state.epochs % every == 0 or state.epochs == args.epochs or state.history.stopped_early:
                 folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
         fit_options["checkpoint"] = write_checkpoint
-    train_data = model.data(sources.train)
 
-    def data_line(samples: int, held_out: int) -> None:  # before training, as the summary's first line
+    def data_line(samples: int, held_out: int, data: str) -> None:  # before training, as the summary's first line
         held = f", {held_out} of them held out for validation" if held_out else ""
-        print(f"data: {counted(samples + held_out, 'training sample')}{held} ({train_data.describe()})", flush=True)
+        print(f"data: {counted(samples + held_out, 'training sample')}{held} ({data})", flush=True)
 
-    val_data = model.data(sources.val) if sources.val else None
-    result = model.fit(train_data, val_data, on_start=data_line, **fit_options)
-    evaluations = {"train": result.train}
-    if result.val is not None:
-        evaluations["val"] = result.val
-    predictions = {"train": model.predict(train_data)}
-    if result.held_out is not None:
-        everything = predictions["train"]
-        predictions["train"] = everything.take(np.setdiff1d(np.arange(len(everything)), result.held_out))
-        predictions["val"] = everything.take(result.held_out)
-    elif val_data is not None:
-        predictions["val"] = model.predict(val_data)
-    if sources.test:
-        test_data = model.data(sources.test)
-        evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
-        predictions["test"] = model.predict(test_data)
+    with _cluster(args) as cluster:
+        # on workers the data goes by path: they read it themselves
+        data = (lambda split: split) if cluster is not None else model.data
+        train_data = data(sources.train)
+        val_data = data(sources.val) if sources.val else None
+        result = model.fit(train_data, val_data, cluster=cluster, on_start=data_line, **fit_options)
+        evaluations = {"train": result.train}
+        if result.val is not None:
+            evaluations["val"] = result.val
+        predictions = {"train": model.predict(train_data, cluster=cluster)}
+        if result.held_out is not None:
+            everything = predictions["train"]
+            predictions["train"] = everything.take(np.setdiff1d(np.arange(len(everything)), result.held_out))
+            predictions["val"] = everything.take(result.held_out)
+        elif val_data is not None:
+            predictions["val"] = model.predict(val_data, cluster=cluster)
+        if sources.test:
+            test_data = data(sources.test)
+            evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable,
+                                                 cluster=cluster)
+            predictions["test"] = model.predict(test_data, cluster=cluster)
+        compression = model.build(train_data, cluster=cluster)[1].compression
     print("\n".join(report.fit_lines(model, result, result.seconds_build)))
-    compression = model.build(train_data)[1].compression
     print("\n".join(compression.lines()))
     print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
     paths = [folder.write("model.json", model.to_text()), *report.write_predictions(folder, predictions)]

@@ -53,7 +53,7 @@ class Dataset:
     @classmethod
     def load(cls, data: str | Path, queries: str | Path | None = None) -> Dataset:
         """An examples file (with ``queries`` optionally) or a sources directory's training split."""
-        return cls.from_split(_training_split(Path(data), queries))
+        return cls.from_split(training_split(Path(data), queries))
 
     @classmethod
     def concat(cls, parts: Sequence[Dataset]) -> Dataset:
@@ -96,7 +96,7 @@ class DataFiles:
     @classmethod
     def load(cls, data: str | Path, queries: str | Path | None = None) -> DataFiles:
         """The files :meth:`Dataset.load` would read."""
-        return cls(_training_split(Path(data), queries))
+        return cls(training_split(Path(data), queries))
 
     @property
     def examples_file(self) -> str | None:
@@ -206,7 +206,7 @@ def data_splits(data: str | Path, queries: str | Path | None = None) -> list[tup
     """
     resolved = existing_path(data, "data")
     if not resolved.is_dir():
-        return [("data", Dataset.from_split(_training_split(resolved, queries)))]
+        return [("data", Dataset.from_split(training_split(resolved, queries)))]
     found = []
     for role in SPLIT_NAMES:
         split = _directory_split(resolved, role, queries if role == "train" else None)
@@ -226,7 +226,7 @@ def _directory_split(directory: Path, role: str, queries: str | Path | None) -> 
     return Split(examples, query_file or found_queries)
 
 
-def _training_split(path: Path, queries: str | Path | None) -> Split:
+def training_split(path: Path, queries: str | Path | None) -> Split:
     """The files to read for ``path``: itself (a file) or a directory's training files."""
     resolved = existing_path(path, "data")
     if not resolved.is_dir():  # (unlabelled examples take the queries beside them)
