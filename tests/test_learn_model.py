@@ -226,3 +226,26 @@ def test_data_given_as_a_list_holds_examples_and_query_lines():
 def test_a_model_of_something_else_is_an_error_not_a_type_error():
     with pytest.raises(NeuralogicError, match="TemplateBuilder, got int"):
         Model(3)
+
+
+def test_stage_lines_only_when_asked_and_the_fused_compile_announced(capsys, monkeypatch):
+    import io
+
+    from neuralogic_py import progress
+    from neuralogic_py.engine import jit
+
+    data = Dataset.load(REPO / "datasets" / "xor")
+    Model(REPO / "templates" / "xor.rules").fit(data, epochs=2)
+    assert capsys.readouterr() == ("", "")  # the Python API is quiet
+    monkeypatch.setattr(jit, "compiled_before", lambda: False)  # as on a fresh machine
+    lines = io.StringIO()
+    with progress.stage_lines(stream=lines):
+        Model(REPO / "templates" / "xor.rules", engine="fused").fit(data, epochs=2, batch_size=1)
+    starts = [line.split(" ...")[0] for line in lines.getvalue().splitlines() if not line.startswith(" ")]
+    assert starts == ["grounding 4 examples, 0 query lines", "neuralizing 4 samples", "lifting (structural)",
+                      "compiling the fused engine's kernels (numba, once per machine, about 30 s)",
+                      "training 2 epochs of 4 samples in 4 batches of 1"]
+    with progress.stage_lines(stream=lines, stages=False):  # notes only
+        progress.stage("hidden")
+        progress.note("shown")
+    assert lines.getvalue().endswith("training 2 epochs of 4 samples in 4 batches of 1 ...\nshown\n")

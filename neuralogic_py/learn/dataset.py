@@ -33,8 +33,8 @@ from ..errors import NeuralogicError, display_path
 from ..language import ir
 from ..language.chunks import Chunk, file_pairing, read_chunks, read_statement_groups, statements
 from ..language.data import parse_examples, parse_queries
-from ..language.pairing import PairingMode, infer_pairing
-from ..language.sources import SPLIT_NAMES, Sources, Split, existing_path, load_split
+from ..language.pairing import PairingMode, counted, infer_pairing
+from ..language.sources import SPLIT_NAMES, Sources, Split, beside_queries, existing_path, load_split
 from ..neural.parameters import block_value
 
 
@@ -84,7 +84,7 @@ class Dataset:
 
     def describe(self) -> str:
         files = [f for f in (self.examples_file, self.queries_file) if f]
-        return ", ".join(files) if files else f"{len(self.examples)} examples"
+        return ", ".join(files) if files else counted(len(self.examples), "example")
 
     def targets(self) -> list[np.ndarray]:
         """The target of every query written in the data, as 2-D blocks (unlabelled queries skipped)."""
@@ -264,8 +264,8 @@ def _directory_split(directory: Path, role: str, queries: str | Path | None) -> 
 def training_split(path: Path, queries: str | Path | None) -> Split:
     """The files to read for ``path``: itself (a file) or a directory's training files."""
     resolved = existing_path(path, "data")
-    if not resolved.is_dir():
-        return Split(resolved, existing_path(queries, "queries file") if queries is not None else None)
+    if not resolved.is_dir():  # (unlabelled examples take the queries beside them)
+        return beside_queries(Split(resolved, existing_path(queries, "queries file") if queries is not None else None))
     split = _directory_split(resolved, "train", queries)
     if not split:
         example_names, query_names = SPLIT_NAMES["train"]

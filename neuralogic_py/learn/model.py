@@ -196,6 +196,8 @@ class FitOptions:
     progress: bool = False
     log_every: int = 0
     on_epoch: Callable[[int, History], None] | None = None  # called after every epoch (epochs done, history)
+    # called before the first epoch with the samples trained on, those held out and the data described
+    on_start: Callable[[int, int, str], None] | None = None
     # checkpoints (a single run, not cross-validation): called after every epoch with the run's state and optimizer
     checkpoint: Callable[[RunState, Optimizer], None] | None = None
     resume: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None  # (RunState.as_dict(), optimizer.state_dict())
@@ -383,6 +385,7 @@ class Model:
             if say is not None:
                 say(f"grounding {total} {what} in chunks of {size}: {100 * seen // max(total, 1)}%")
 
+        on_chunk(0, 0)  # the stage starts
         return build_chunked(self.template, chunks, settings=self.settings, store=self.store,
                              allow_underivable=allow_underivable, lifting=self.lifting,
                              examples_file=dataset.examples_file, queries_file=dataset.queries_file,
@@ -393,7 +396,8 @@ class Model:
         if need_targets:
             missing = [s for s, t in zip(compiled.samples, targets) if np.isnan(t).any()]
             if missing:
-                raise ValidationError(f"{len(missing)} of the {what} queries have no target value, e.g. "
+                raise ValidationError(f"{len(missing)} of the {what} queries {'has' if len(missing) == 1 else 'have'} "
+                                      f"no target value, e.g. "
                                       f"{missing[0].ground}", missing[0].request.query.span,
                                       "write the target before the query: 1.0 predict.")
         importance = [s.request.importance for s in compiled.samples]
@@ -449,6 +453,9 @@ class Model:
             samples, held = stratified_holdout(self._classes(scorer), val_fraction, self.order_rng)
             validation = (scorer, held)
         seconds_build = time.perf_counter() - started
+        if fit_options.on_start is not None:
+            fit_options.on_start(len(samples), len(validation[1]) if val_fraction and validation else 0,
+                                 dataset.describe())
         result = self._fit_samples(scorer, samples, validation, fit_options)
         result.seconds_build = seconds_build
         if cluster is not None:

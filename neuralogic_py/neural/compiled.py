@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import progress
 from ..errors import ValidationError
 from .compression import CompressionReport
 from .network import INDEX, Network
@@ -151,6 +152,10 @@ class CompiledNetwork:
             return None
         if not self.wants_fused(steps, epochs):
             return None
+        from ..engine import jit
+
+        if not jit.compiled_before():
+            progress.stage("compiling the fused engine's kernels", "(numba, once per machine, about 30 s)")
         return FusedTrainer(self.program(), params, optimizer, loss.name, targets, weights)
 
     def forward(self, params: Mapping[str, Any] | None = None, samples: np.ndarray | None = None) -> np.ndarray:
