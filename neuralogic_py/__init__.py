@@ -2,7 +2,8 @@
 
 The pipeline is text -> IR (:mod:`.language`) -> ground program (:mod:`.logic`) -> neuron
 DAG (:mod:`.neural`) -> batched autodiff (:mod:`.engine`) -> learning (:mod:`.learn`).
-The names below are the everyday entry points.
+The names below are the everyday entry points, imported on first use:
+``from neuralogic_py import Model, Dataset, R, V, C`` (``nlp --help`` imports none of them).
 
 Threads: the engine's matrix products are tall and thin (a small weight times many
 neuron values), which multithreaded OpenBLAS runs 10-100x slower on a few shared
@@ -24,6 +25,9 @@ _EXPORTS = {
     "load_examples": "language.data", "load_queries": "language.data", "parse_examples": "language.data",
     "parse_queries": "language.data", "load_template": "language.parser", "parse_template": "language.parser",
     "ground_samples": "logic", "query": "logic",
+    "Model": "learn.model", "Dataset": "learn.dataset",
+    **{name: "language.dsl" for name in ("R", "V", "C", "W", "T", "A", "Cb", "Metadata", "TemplateBuilder",
+                                         "Example", "Query", "QueryLine")},
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -39,3 +43,7 @@ def __getattr__(name: str) -> object:
     value = getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

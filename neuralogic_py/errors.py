@@ -84,11 +84,13 @@ class _Positioned:
 
     severity = "error"
 
-    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None,
+                 cli_hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.span = span
         self.hint = hint
+        self.cli_hint = cli_hint  # the hint as the `nlp` command line words it (options, not Python names)
 
     def __str__(self) -> str:
         return render(self.severity, self.message, self.span, self.hint)

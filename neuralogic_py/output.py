@@ -121,7 +121,7 @@ class OutputFolder:
         self.live: list[str] = []  # of those, the ones written in place during the run
         self.committed = False
         self.recovered = ""  # what opening the folder did about an earlier, interrupted run
-        self.created = False  # whether opening created the folder
+        self.created: Path | None = None  # the outermost folder that opening created, if any
         self._lock_fd: int | None = None
 
     # -- opening and closing
@@ -138,7 +138,8 @@ class OutputFolder:
         """Create the folder, take its lock (or fail), and finish or discard an interrupted run's commit."""
         if self.path.exists() and not self.path.is_dir():
             raise NeuralogicError(f"{display_path(self.path)} is not a folder", hint="give --out a folder")
-        self.created = not self.path.exists()
+        missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        self.created = missing[-1] if missing else None
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
@@ -160,9 +161,11 @@ class OutputFolder:
                 shutil.rmtree(self.staging, ignore_errors=True)
         finally:
             self._unlock()
-        if self.created:  # a run that stopped before writing anything leaves no empty folder behind
+        if self.created is not None:  # a run that stopped before writing anything leaves no empty folders behind
             with contextlib.suppress(OSError):
                 self.path.rmdir()
+                if self.path != self.created:
+                    _remove_empty_parents(self.path, self.created.parent)
 
     def _remove_temporaries(self) -> None:
         """Delete the temporary files a killed writer left beside the files this folder's runs write."""

@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO, require_shared
 
 from neuralogic_py import __version__, cli
+from neuralogic_py.language import parser
 
 CONFORMANCE = [f"c{i:02d}" for i in range(1, 13)]
 
@@ -239,7 +240,8 @@ def test_unequal_counts_by_order(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["check", "missing.rules"], "error: template not found: missing.rules (also tried missing.rules.txt"),
+    (["check", "missing.rules"], "error: template not found: missing.rules\n"),
+    (["check", "missing"], "error: template not found: missing (also tried missing.txt, missing.rules)\n"),
     (["check", "t.rules", "nodata"], "error: data not found: nodata"),
     (["check", "t.rules", "-q", "noqueries"], "error: queries file not found: noqueries"),
 ])
@@ -262,6 +264,21 @@ def test_warning_is_positioned_and_strict_makes_it_an_error(capsys, tmp_path):
     assert "t.rules:2:6: error: g/2 is used in a rule body" in err
 
 
+def test_embed_rules_provide_their_predicate_and_real_gaps_still_warn(capsys, tmp_path):
+    (tmp_path / "t.rules").write_text("{3} @embed_n(X) :- n(X).\n{1,3} h(X) :- embed_n(X).\n"
+                                      "{1,3} g(X) :- embed_m(X).\n")
+    (tmp_path / "ex.txt").write_text("n(a), n(b).\n")
+    code, out, err = run_main(capsys, "check", tmp_path / "t.rules", tmp_path / "ex.txt")
+    assert code == 0 and out.endswith("ok, 1 warning\n")
+    assert "predicates derived by rules (3): embed_n/1, h/1, g/1" in out
+    assert "embed_n/1 is used in a rule body" not in err
+    assert "t.rules:3:15: warning: embed_m/1 is used in a rule body, but no rule, template fact or example " \
+           "provides it" in err
+    (tmp_path / "t.rules").write_text("{3} @embed_n(X) :- n(X).\n{1,3} h(X) :- embed_n(X).\n")
+    code, out, err = run_main(capsys, "check", "--strict", tmp_path / "t.rules", tmp_path / "ex.txt")
+    assert (code, err) == (0, "") and out.endswith("ok\n")
+
+
 def test_interrupt_exits_130(capsys, monkeypatch):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
@@ -275,7 +292,7 @@ def test_os_error_is_a_message(capsys, monkeypatch, tmp_path):
 
     def unreadable(*_paths):
         raise PermissionError(13, "Permission denied", "t.rules")
-    monkeypatch.setattr(cli.command("check"), "load_template", unreadable)
+    monkeypatch.setattr(parser, "load_template", unreadable)
     code, _, err = run_main(capsys, "check", tmp_path / "t.rules")
     assert code == cli.EXIT_ERROR and err == "error: Permission denied: t.rules\n"
 
@@ -314,3 +331,12 @@ def test_help_imports_no_heavy_module_and_check_imports_no_numba(tmp_path):
     check_run = subprocess.run([sys.executable, "-c", probe.format(args=["check", *check_args])],
                                capture_output=True, text=True, cwd=tmp_path)
     assert check_run.stdout.strip().splitlines()[-1] == "['lark', 'numpy']"
+
+
+def test_counts_are_singular_when_one(capsys, tmp_path):
+    (tmp_path / "t.rules").write_text("q :- {1} f.\n")
+    (tmp_path / "e.txt").write_text("1.0 q :- f.\n")
+    code, out, _ = run_main(capsys, "ground", tmp_path / "t.rules", tmp_path / "e.txt")
+    assert code == 0 and "1 ground rule in 1 aggregation group; 2 atoms (1 input fact, 1 derived); " in out
+    code, out, _ = run_main(capsys, "check", tmp_path / "t.rules", tmp_path / "e.txt")
+    assert code == 0 and "1 example (1 fact over 1 predicate), 0 query lines" in out

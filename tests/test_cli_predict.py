@@ -69,3 +69,36 @@ def test_shape_error_exits_with_the_message(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("t.rules:1:6: error: shape mismatch in rule 'h :- {3,2} f.'")
     assert "3x2 matrix" in done.stderr and "3-vector" in done.stderr and str(REPO) not in done.stderr
+
+
+def test_help_shows_both_forms(capsys):
+    code, out, _ = run_main(capsys, "predict", "--help")
+    assert code == 0
+    assert out.startswith("usage: nlp predict MODEL DATA [options]\n"
+                          "       nlp predict TEMPLATE [DATA] [--weights WEIGHTS] [options]\n")
+    assert "a model.json" in out and "nlp export-weights" in out
+
+
+def test_exported_weights_read_back_give_the_models_outputs(capsys, tmp_path):
+    template, data = REPO / "templates" / "gnn.rules", REPO / "datasets" / "molecules"
+    assert run_main(capsys, "train", template, data, "--epochs", "5", "--out", tmp_path, "--no-progress")[0] == 0
+    model = tmp_path / "model.json"
+    code, out, err = run_main(capsys, "export-weights", model, tmp_path / "weights.json")
+    assert (code, out, err) == (0, f"wrote {tmp_path / 'weights.json'}\n", "")
+    weights = json.loads((tmp_path / "weights.json").read_text())
+    parameters = json.loads(model.read_text())["parameters"]
+    # docs/neural.md's format: name -> a number, a flat list (column), [[...]] (row) or rows (matrix)
+    assert weights == {name: entry["value"] for name, entry in parameters.items()}
+    assert isinstance(weights["rule1.head"], list) and len(weights["rule1.head"]) == 3  # {3,1}: a column
+    assert len(weights["rule14.head"]) == 1 and len(weights["rule14.head"][0]) == 3  # {1,3}: a row
+    assert [len(row) for row in weights["rule10.body1"]] == [3, 3, 3]  # {3,3}: rows
+    assert run_main(capsys, "export-weights", model)[1] == (tmp_path / "weights.json").read_text()
+    code, expected, _ = run_main(capsys, "predict", model, data)
+    assert code == 0
+    for given in (tmp_path / "weights.json", model):  # a weights file, or the model itself
+        code, out, err = run_main(capsys, "predict", template, data, "--weights", given)
+        assert (code, err) == (0, "") and json.loads(out) == json.loads(expected)
+    shuffled = tmp_path / "other.json"  # the weights matter: other values, other outputs
+    shuffled.write_text(json.dumps({name: np.negative(value).tolist() for name, value in weights.items()}))
+    code, out, _ = run_main(capsys, "predict", template, data, "--weights", shuffled)
+    assert code == 0 and json.loads(out) != json.loads(expected)

@@ -223,7 +223,7 @@ def test_non_finite_outputs_are_an_error_naming_the_neuron(capsys, tmp_path, mon
     assert (code, out) == (cli.EXIT_ERROR, "") and err.splitlines()[0] == NONFINITE.format(where="t.rules")
     assert run(capsys, "train", "t.rules", "pos.txt", "--epochs", "2", "--out", "o")[0] == 0
     for command in ("test", "predict"):
-        code, out, err = run(capsys, command, "o/model.json", "neg.txt")
+        code, out, err = run(capsys, command, "o/model.json", "neg.txt", "--no-progress")
         assert (code, out) == (cli.EXIT_ERROR, "")
         assert err.splitlines()[0] == NONFINITE.format(where="o/model.json (template)")
 

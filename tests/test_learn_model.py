@@ -10,7 +10,7 @@ from conftest import REPO
 
 from neuralogic_py.errors import NeuralogicError, ValidationError
 from neuralogic_py.language.data import parse_examples, parse_queries
-from neuralogic_py.learn.dataset import Dataset
+from neuralogic_py.learn.dataset import Dataset, items_dataset
 from neuralogic_py.learn.model import Model
 from neuralogic_py.learn.model_file import is_model_file
 from neuralogic_py.learn.trainer import TrainingError
@@ -184,3 +184,68 @@ def test_fit_options_reach_the_optimizer():
     assert model.training["optimizer"] == "sgd lr 0.2, weight decay 0.01, schedule GeometricDecay(rate=0.5, every=2)"
     with pytest.raises(TypeError):
         model.fit(XOR, epochs=1, learning_rate=0.1)
+
+
+def xor_vector_in_python():
+    """templates/xor_vector.rules and datasets/xor_vector, written with the DSL."""
+    from neuralogic_py.language.dsl import Example, R, T, TemplateBuilder, W
+
+    template = TemplateBuilder(R.xor[1, 8] <= R.xy[W[8, 2]], (R.xor / 0) | [T.SIGMOID])
+    inputs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    return template, [Example(R.xy[x].fixed(), queries=R.xor[float(x[0] != x[1])]) for x in inputs]
+
+
+def test_a_template_builder_and_a_list_of_examples_train_as_the_files_do():
+    """Oracle: the same template and data read from files, trained with the same seed: the same weights."""
+    template, examples = xor_vector_in_python()
+    from_python = Model(template, seed=3)
+    from_files = Model(REPO / "templates" / "xor_vector.rules", seed=3)
+    assert from_python.parameters().keys() == from_files.parameters().keys()
+    options = dict(epochs=30, lr=0.05, batch_size=2)
+    python_result = from_python.fit(examples, **options)
+    file_result = from_files.fit(XOR_VECTOR, **options)
+    assert python_result.train.error == file_result.train.error
+    for name, value in from_files.parameters().items():
+        np.testing.assert_array_equal(from_python.parameters()[name], value)
+    np.testing.assert_array_equal(from_python.predict(examples).outputs, from_files.predict(XOR_VECTOR).outputs)
+    assert from_python.evaluate(examples[:2]).error == pytest.approx(
+        np.mean((from_python.predict(examples[:2]).outputs.ravel() - [0.0, 1.0]) ** 2))
+
+
+def test_data_given_as_a_list_holds_examples_and_query_lines():
+    from neuralogic_py.language.dsl import Example, QueryLine, R
+
+    data = items_dataset([Example([R.xy[[0.0, 1.0]].fixed()]), QueryLine(R.xor[1.0])])
+    assert (len(data.examples), len(data.query_lines)) == (1, 1)
+    with pytest.raises(NeuralogicError, match="examples and query lines, got int"):
+        items_dataset([Example([R.xy[[0.0, 1.0]].fixed()]), 3])
+    with pytest.raises(NeuralogicError, match="queries= names the queries file"):
+        items_dataset([Example([R.a])], "queries.txt")
+
+
+def test_a_model_of_something_else_is_an_error_not_a_type_error():
+    with pytest.raises(NeuralogicError, match="TemplateBuilder, got int"):
+        Model(3)
+
+
+def test_stage_lines_only_when_asked_and_the_fused_compile_announced(capsys, monkeypatch):
+    import io
+
+    from neuralogic_py import progress
+    from neuralogic_py.engine import jit
+
+    data = Dataset.load(REPO / "datasets" / "xor")
+    Model(REPO / "templates" / "xor.rules").fit(data, epochs=2)
+    assert capsys.readouterr() == ("", "")  # the Python API is quiet
+    monkeypatch.setattr(jit, "compiled_before", lambda: False)  # as on a fresh machine
+    lines = io.StringIO()
+    with progress.stage_lines(stream=lines):
+        Model(REPO / "templates" / "xor.rules", engine="fused").fit(data, epochs=2, batch_size=1)
+    starts = [line.split(" ...")[0] for line in lines.getvalue().splitlines() if not line.startswith(" ")]
+    assert starts == ["grounding 4 examples, 0 query lines", "neuralizing 4 samples", "lifting (structural)",
+                      "compiling the fused engine's kernels (numba, once per machine, about 30 s)",
+                      "training 2 epochs of 4 samples in 4 batches of 1"]
+    with progress.stage_lines(stream=lines, stages=False):  # notes only
+        progress.stage("hidden")
+        progress.note("shown")
+    assert lines.getvalue().endswith("training 2 epochs of 4 samples in 4 batches of 1 ...\nshown\n")

@@ -122,3 +122,52 @@ def test_a_nan_stops_training_naming_where():
               np.random.default_rng(0))
     message = str(e.value)
     assert "epoch 1, batch 8" in message and "the error is nan" in message and "out(0)" in message
+
+
+def test_the_bar_advances_per_batch_with_the_running_loss_a_few_times_a_second(monkeypatch):
+    import io
+
+    from neuralogic_py.learn import trainer
+
+    clock = [0.0]
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: clock[0])
+    shown = trainer._Progress(TrainingConfig(progress=True), 0, 1, 400, 0.0)
+    shown.bar.fp = io.StringIO()  # (tqdm's output is not what is tested here)
+    redraws = []
+    original = shown.bar.update
+    monkeypatch.setattr(shown.bar, "update", lambda n: (redraws.append(n), original(n)))
+    total = 0.0
+    for b in range(400):  # a batch of 2 samples every 1/64 s: 6.25 s
+        clock[0] += 1 / 64
+        total += 2 * (1.0 / (b + 1))
+        shown.batch(total, 2 * (b + 1))
+    # redrawn every 0.25 s (16 batches): 25 times, each taking the batches since the last redraw
+    assert redraws == [16] * 25 and shown.bar.n == 400 and shown.pending == 0
+    assert shown.bar.postfix == f"loss {total / 800:.4g}"
+    shown.close()
+
+
+def test_the_bar_names_the_epoch_under_way(monkeypatch):
+    import io
+
+    from neuralogic_py.learn import trainer
+    from neuralogic_py.learn.trainer import History
+
+    clock = [0.0]
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: clock[0])
+    shown = trainer._Progress(TrainingConfig(progress=True), 0, 40, 4, 0.0)
+    shown.bar.fp = io.StringIO()
+    history = History()
+    descriptions = []
+    for epoch in range(40):  # 4 batches of 1/64 s per epoch: a redraw every 4 epochs
+        for b in range(4):
+            clock[0] += 1 / 64
+            shown.batch(1.0 * (b + 1), b + 1)
+            descriptions.append(shown.bar.desc)
+        history.train_error.append(0.5)
+        shown.epoch(epoch + 1, history, 0.25)
+    assert descriptions[15] == "epoch 4/40" and descriptions[19] == "epoch 4/40"  # redrawn at batch 16, 32, ...
+    assert descriptions[31] == "epoch 8/40" and descriptions[-1] == "epoch 40/40"
+    assert shown.bar.desc == "epoch 40/40" and shown.bar.postfix == "error 0.5, selected 0.25"
+    assert shown.bar.n == 160
+    shown.close()

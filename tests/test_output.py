@@ -104,7 +104,7 @@ def test_a_run_replaces_the_previous_runs_files_and_keeps_the_users(capsys, tmp_
 def test_nlp_test_writes_beside_the_training_and_a_new_training_replaces_both(capsys, tmp_path):
     assert train_xor(capsys, tmp_path)[0] == 0
     results = (tmp_path / "results.json").read_bytes()
-    code, stdout, err = run(capsys, "test", tmp_path / "model.json", XOR[1], "--out", tmp_path)
+    code, stdout, err = run(capsys, "test", tmp_path / "model.json", XOR[1], "--out", tmp_path, "--no-progress")
     assert (code, err) == (0, "")
     assert stdout.splitlines()[-1] == f"wrote {tmp_path}/evaluation/train.tsv, {tmp_path}/evaluation.json"
     assert (tmp_path / "results.json").read_bytes() == results

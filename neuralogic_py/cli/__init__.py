@@ -13,7 +13,8 @@ turns what a user can get wrong into a message and an exit code, never a traceba
 A subcommand is a module ``neuralogic_py.cli.<name>`` with ``NAME``, ``HELP`` (its line in
 ``nlp --help``, kept in :data:`COMMANDS`), ``add(subparsers, common)``, which declares its arguments
 (``common`` holds the options every command takes, such as ``--strict``) and sets ``run``, and
-``run(args, warnings) -> int``. Add its name and help line to ``COMMANDS``. Only the chosen
+``run(args, warnings) -> int``. Add its name and help line to ``COMMANDS`` (``export-weights`` is the
+module ``export_weights``). Only the chosen
 subcommand's module is imported, so a command may import what it needs at its top without
 slowing down the others or ``nlp --help``.
 """
@@ -41,17 +42,19 @@ COMMANDS: dict[str, str] = {
     "compress": "print the neurons and edges before and after pruning and lifting",
     "train": "learn a template's weights from data; print metrics, save the model",
     "test": "evaluate a saved model on data",
+    "export-weights": "write a saved model's weights as a weights file (name -> value)",
     "draw": "draw a template, or one example's ground or lifted network (DOT, SVG, PNG)",
     "plot": "plot a training run's loss and metric curves and its ROC and PR curves",
     "report": "write a self-contained report.html of a training run",
     "convert": "convert graph data (a TU Dortmund folder) to NeuraLogic examples and queries files",
+    "datasets": "list the bundled datasets and templates (names usable as paths)",
 }
 """Every subcommand by name, with its line in ``nlp --help``."""
 
 
 def command(name: str) -> ModuleType:
     """The module implementing subcommand ``name`` (imported on first use)."""
-    return import_module(f".{name}", __name__)
+    return import_module(f".{name.replace('-', '_')}", __name__)
 
 
 def build_parser(declared: Collection[str] | None = None) -> argparse.ArgumentParser:

@@ -11,13 +11,12 @@ from typing import Any, Sequence
 
 from ..errors import display_path
 from ..language.pairing import Pairing, counted, infer_pairing
-from ..language.parser import load_template
 from ..language.sources import Sources, Split, load_sources, load_split
 from ..language.summary import (DataSummary, TemplateSummary, check_against_data, summarize_data,
                                 summarize_template)
 from ..logic.samples import check_rules
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_sources_arguments, file_name
+from .common import EXIT_OK, WarningCounter, add_sources_arguments, file_name, read_template
 
 NAME = "check"
 HELP = COMMANDS[NAME]
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     read_with: dict[tuple[Path, ...], list[DataSummary]] = {}  # the data each template is checked against
     for unit in (sources, *sources.folds):
         if unit.template not in report.templates:  # folds often share their parent's template
-            template = load_template(*unit.template)
+            template = read_template(unit.template, args.data, NAME)
             check_rules(template)
             report.templates[unit.template] = summarize_template(template)
         for role, split in unit.splits():

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import NeuralogicError, NeuralogicWarning, display_path, render
+from .. import progress
+from ..errors import NeuralogicError, NeuralogicWarning, SourceError, display_path, render
 from ..limits import memory_limit
 
 EXIT_OK = 0
@@ -63,13 +64,19 @@ def run_command(run: Run, args: argparse.Namespace) -> int:
         # numpy's overflow and invalid-value warnings: every non-finite result is checked and reported with its place
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"neuralogic_py\.")
         try:
-            with memory_limit(getattr(args, "max_memory", None)):
+            take_bundled(args)
+            # notes and stage lines for the commands that take --no-progress, unless it is given
+            with memory_limit(getattr(args, "max_memory", None)), \
+                    progress.stage_lines(not getattr(args, "no_progress", True),
+                                         stages=getattr(args, "stages_piped", False) or sys.stderr.isatty()):
                 return run(args, counter)
         except NeuralogicWarning as w:
             print(render("error", w.message, w.span, w.hint or "a warning, made an error by --strict"),
                   file=sys.stderr)
             return EXIT_STRICT
         except NeuralogicError as e:
+            if getattr(e, "cli_hint", None):
+                e.hint = e.cli_hint
             print(e, file=sys.stderr)
             return EXIT_ERROR
         except KeyboardInterrupt:
@@ -149,6 +156,39 @@ def add_sources_arguments(p: argparse.ArgumentParser) -> None:
                    help="examples file, or a directory laid out like NeuraLogic's -sd (examples.txt, "
                         "queries.txt, trainExamples.txt, ..., fold_*/)")
     p.add_argument("-q", "--queries", metavar="Q", help="queries file (replaces the directory's training queries)")
+    p.set_defaults(bundled=("template", "data"))
+
+
+def take_bundled(args: argparse.Namespace) -> None:
+    """Point the arguments listed in ``args.bundled`` that name nothing here at the bundled item they name.
+
+    ``nlp train carbonyl`` or ``nlp train datasets/carbonyl`` outside a checkout: the
+    bundled dataset (:func:`neuralogic_py.datasets.find`); a lone dataset without a
+    ``template.txt`` goes with the bundled template of its name. One note on stderr says
+    what was taken. A path that exists is never replaced.
+    """
+    roles = getattr(args, "bundled", ())
+    if not roles:
+        return
+    from .. import datasets
+
+    given, taken = [], []
+    lone = "template" in roles and getattr(args, "data", None) is None
+    for role in roles:
+        text = getattr(args, role, None)
+        found = datasets.find(text, "data" if lone else role) if isinstance(text, str) else None
+        if found is None:
+            continue
+        setattr(args, role, str(found.path))
+        given.append(repr(text))
+        taken.append(f"{found.kind} {found.name}")
+        if lone and found.kind == "dataset" and not datasets.has_template(found.name):
+            with contextlib.suppress(NeuralogicError):
+                args.template, args.data = str(datasets.template(found.name)), str(found.path)
+                taken.append(f"template {Path(args.template).stem}")
+    if taken:
+        print(f"note: using the bundled {' and '.join(taken)} from {display_path(datasets.root())} (there is no "
+              f"{' or '.join(given)} here)", file=sys.stderr)
 
 
 def add_grounding_arguments(p: Parsers) -> None:
@@ -165,6 +205,15 @@ def add_profile_argument(p: Parsers) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), default="reference",
                    help="functions where the template states none: reference (tanh, sum, avg; the Java CLI's) or "
                         "pyneuralogic (identity, sum, avg)")
+
+
+def add_progress_argument(p: Parsers, piped: bool = False) -> None:
+    """``--no-progress``: no notes, stage lines, bar or progress lines on stderr. Stage lines are shown on a
+    terminal, and also into a pipe or file when ``piped`` (commands that run long)."""
+    p.add_argument("--no-progress", action="store_true",
+                   help="nothing on stderr while working: no stage lines, progress bar or lines, no note of the "
+                        "files and defaults taken")
+    p.set_defaults(stages_piped=piped)
 
 
 def add_memory_argument(p: Parsers) -> None:
@@ -232,6 +281,73 @@ def output_folder(path: str | Path, command: str, resume_hint: str = "") -> Iter
 def file_name(path: Path | None) -> str | None:
     """``path`` as messages show it, or None."""
     return display_path(path) if path is not None else None
+
+
+def read_template(files: tuple[Path, ...], data: str | None = None, command: str = "") -> Any:
+    """The template in ``files``; one error, instead of a warning per line, when it is a data file.
+
+    A file without rules whose statements are facts joined by commas (no effect in a
+    template) is an examples file: it is refused, and when ``data`` (the DATA argument of
+    ``nlp command``) is a template (or, for ``nlp predict``, a saved model), the hint gives
+    the command with the two swapped.
+    Otherwise the warnings of the parse are raised as usual, after it.
+    """
+    from ..language import ir
+    from ..language.pairing import counted
+    from ..language.parser import load_template
+    from ..language.sources import template_rules
+    from ..learn.model_file import is_model_file
+
+    progress.stage(f"parsing {', '.join(display_path(f) for f in files)}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        template = load_template(*files)
+    joined = sum(isinstance(s, ir.Constraint) for s in template.statements)
+    if not template.rules and joined:
+        name = display_path(files[0])
+        data_path = Path(data) if data is not None else None
+        model = command == "predict" and data_path is not None and is_model_file(data_path)  # (predict MODEL DATA)
+        swapped = model or (data_path is not None and data_path.is_file() and template_rules(data_path) > 0)
+        hint = f"the {'model' if model else 'template'} comes first: nlp {command} {data} {name}" if swapped else \
+            "give the template file first, then this file as DATA"
+        raise SourceError(f"{name} is not a template but data: it has no rules, and its {counted(joined, 'statement')} "
+                          "are facts joined by commas, as in an examples file", hint=hint)
+    for w in caught:
+        warnings.warn(w.message, stacklevel=2)  # as they came, now under the command's filter (--strict)
+    progress.done(progress.sized(len(template.rules), "rule"))
+    return template
+
+
+def require_queries(data: Any, doing: str, fix: str) -> None:
+    """Stop when ``data`` (a :class:`~neuralogic_py.learn.dataset.Dataset`, or the
+    :class:`~neuralogic_py.learn.dataset.DataFiles` of a split, read by passes over its files) has no queries
+    to ``doing`` on: say which file lacks them, where they were looked for, and ``fix``, the command that gives
+    them."""
+    from ..language.pairing import PairingMode, counted
+    from ..language.sources import companion_queries, data_error
+    from ..learn.dataset import DataFiles
+
+    if isinstance(data, DataFiles):
+        try:
+            examples, queried = data.examples, data.query_lines > 0 or data.pairing is PairingMode.LABELLED
+        except NeuralogicError as e:  # (the first example did not parse)
+            raise data_error(data.split.examples, e) if data.split.examples else e from None
+    else:
+        examples, queried = len(data.examples), bool(data.query_lines) or any(e.queries for e in data.examples)
+    if queried:
+        return
+    hint = f"{fix} (line i of QUERIES: the target and query of example i, such as '1.0 predict.'), or label " \
+           "each example: '1.0 predict :- facts.'"
+    if data.queries_file:
+        raise NeuralogicError(f"{data.queries_file} holds no queries: nothing to {doing}", hint=hint)
+    where = data.examples_file or "the data"
+    if not examples:
+        raise NeuralogicError(f"{where} holds no examples and there is no queries file: nothing to {doing}",
+                              hint=hint)
+    beside = [p.name for p in companion_queries(Path(data.examples_file))] if data.examples_file else []
+    looked = f" (no {' or '.join(beside)} beside it)" if beside else ""
+    raise NeuralogicError(f"{where} holds {counted(examples, 'example')} without labels and there is "
+                          f"no queries file{looked}: nothing to {doing}", hint=hint)
 
 
 def no_data_error(what: str) -> NeuralogicError:

@@ -7,11 +7,10 @@ import json
 import time
 
 from ..language.pairing import counted
-from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_lifting_arguments, add_profile_argument,
-                     add_sources_arguments, file_name, integer, lifting, no_data_error)
+                     add_sources_arguments, file_name, integer, lifting, no_data_error, read_template)
 
 NAME = "compress"
 HELP = COMMANDS[NAME]
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     if not split:
         raise no_data_error("compress")
     started = time.perf_counter()
-    template = load_template(*sources.template)
+    template = read_template(sources.template, args.data, NAME)
     data = load_split(split)
     seconds = {"parse": time.perf_counter() - started}
     started = time.perf_counter()

@@ -9,12 +9,11 @@ from typing import Any
 
 from ..errors import NeuralogicError, display_path
 from ..language.pairing import counted
-from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from ..output import write_atomic
 from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_profile_argument, add_sources_arguments,
-                     file_name, integer, no_data_error)
+                     file_name, integer, no_data_error, read_template)
 
 NAME = "draw"
 HELP = COMMANDS[NAME]
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     if format != "dot":
         require_graphviz(format)  # before any work
     sources = load_sources(args.template, args.data, args.queries)
-    template = load_template(*sources.template)
+    template = read_template(sources.template, args.data, NAME)
     if args.network is None:
         drawing = draw_template(template, ", ".join(display_path(f) for f in sources.template))
     else:

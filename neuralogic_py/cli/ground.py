@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from ..language.pairing import counted
-from ..language.parser import load_template
 from ..language.sources import Split, load_sources, load_split
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_grounding_arguments, add_sources_arguments, file_name
+from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_sources_arguments, file_name,
+                     read_template)
 
 NAME = "ground"
 HELP = COMMANDS[NAME]
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     progress = sys.stderr.isatty() and not args.json
     for unit in (sources, *sources.folds):
         started = time.perf_counter()
-        template = load_template(*unit.template)
+        template = read_template(unit.template, args.data, NAME)
         template_seconds = time.perf_counter() - started
         splits = list(unit.splits()) or [("template", Split())]
         for role, split in splits:
@@ -74,7 +74,7 @@ def _ground_text(reports: list[dict[str, Any]], warnings_count: int) -> str:
         lines.append(f"{where}{r['split']}: {r['pairing']} -> {counted(r['samples'], 'sample')}"
                      + (f" ({r['underivable_dropped']} underivable dropped)" if r["underivable_dropped"] else ""))
         lines.append(f"  {counted(r['ground_rules'], 'ground rule')} in {counted(r['groups'], 'aggregation group')}; "
-                     f"{counted(r['atoms'], 'atom')} ({r['facts']} input facts, {r['derived']} derived); "
+                     f"{counted(r['atoms'], 'atom')} ({counted(r['facts'], 'input fact')}, {r['derived']} derived); "
                      f"{counted(r['iterations'], 'iteration')}")
         lines.append("  time: " + ", ".join(f"{k} {v:.3f} s" for k, v in r["seconds"].items()))
         lines.append("  ground rules per rule:")

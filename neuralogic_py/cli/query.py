@@ -7,10 +7,9 @@ import json
 from typing import Any
 
 from ..errors import NeuralogicError
-from ..language.parser import load_template
 from ..language.sources import load_sources, load_split
 from . import COMMANDS
-from .common import EXIT_OK, WarningCounter, add_memory_argument
+from .common import EXIT_OK, WarningCounter, add_memory_argument, read_template
 
 NAME = "query"
 HELP = COMMANDS[NAME]
@@ -41,8 +40,9 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     data, goal_text = (args.items[0], args.items[1]) if len(args.items) == 2 else (None, args.items[0])
     goal = parse_goal(goal_text)
     sources = load_sources(args.template, data)
+    template = read_template(sources.template, data, NAME)
     examples = load_split(sources.train).examples if sources.train else ()
-    per_example = query_examples(load_template(*sources.template), goal, examples)
+    per_example = query_examples(template, goal, examples)
     variables = goal.variables()
     if args.json:
         print(json.dumps([[{k: _json_value(v) for k, v in a.items()} for a in answers]

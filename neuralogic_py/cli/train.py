@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import progress
 from ..errors import NeuralogicError, display_path
 from ..language.pairing import counted
-from ..language.parser import load_template
 from ..language.sources import load_sources
 from . import COMMANDS
 from .common import (EXIT_OK, WarningCounter, add_grounding_arguments, add_lifting_arguments, add_profile_argument,
-                     add_sources_arguments, integer, lifting, number, output_folder)
+                     add_progress_argument, add_sources_arguments, integer, lifting, number, output_folder,
+                     read_template, require_queries)
 
 NAME = "train"
 HELP = COMMANDS[NAME]
 
 # options that do not change what a run computes: a resumed run may give others
 UNRECORDED = ("template", "data", "queries", "out", "resume", "checkpoint_every", "no_progress", "log_every",
-              "max_memory", "epochs", "strict", "command", "run", "chunk_size")
+              "max_memory", "epochs", "strict", "command", "run", "chunk_size", "workers", "ray_address", "bundled")
 
 
 def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -96,8 +99,7 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="every N epochs (and after the last) write the run so far to checkpoint.json in --out")
     o.add_argument("--resume", metavar="DIR",
                    help="continue the run whose checkpoint is in DIR (same options; --epochs is the total)")
-    o.add_argument("--no-progress", action="store_true",
-                   help="nothing on stderr while working: no progress bar or lines, no note of the defaults taken")
+    add_progress_argument(o, piped=True)
     o.add_argument("--log-every", type=integer(1), metavar="EPOCHS",
                    help="when stderr is not a terminal, print a progress line every EPOCHS epochs "
                         "(default: one every few seconds)")
@@ -107,6 +109,14 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
                         f"network: memory stays that of one chunk and the lifted network (default: chunks of "
                         f"{CHUNK_SIZE} for more than {AUTO_EXAMPLES:,} examples under structural lifting; 0: all at "
                         f"once; docs/learning.md)")
+    r = p.add_argument_group("scale-out (Ray; docs/scale.md)")
+    r.add_argument("--workers", type=integer(1), metavar="N",
+                   help="ground and train on N workers, each holding a shard of the data (a local Ray runtime "
+                        "unless --ray-address); the same model as one process; checkpoints every epoch unless "
+                        "--checkpoint-every says otherwise")
+    r.add_argument("--ray-address", metavar="ADDR",
+                   help="join the Ray cluster at ADDR (host:port, or auto) instead of starting a local runtime "
+                        "(default --workers: one per CPU of the cluster)")
     p.set_defaults(run=run)
 
 
@@ -114,22 +124,29 @@ def add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     """``nlp train``: fit (or cross-validate), print the summary, write model, predictions and results."""
     from ..learn.checkpoint import read_checkpoint
+    from ..learn.dataset import DataFiles
     from ..learn.report import written_line
 
     checkpoint = read_checkpoint(args.resume) if args.resume else None
     with output_folder(args.out, "train", f"continue with --resume {display_path(args.out)}") as folder:
         sources = load_sources(args.template, args.data, args.queries)
+        template = read_template(sources.template, args.data, NAME)
+        if sources.train:
+            require_queries(DataFiles(sources.train), "train on",
+                            f"nlp train {args.template} {args.data} --queries QUERIES")
         _apply_defaults(args, sources)
         options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
         if checkpoint is not None:
             _check_resumable(args, options, checkpoint)
         if sources.folds or args.xval:
+            if args.workers or args.ray_address:
+                raise NeuralogicError("--workers and --ray-address train a single run, not cross-validation")
             if checkpoint is not None or args.checkpoint_every:
                 raise NeuralogicError("--checkpoint-every and --resume are for a single training run, "
                                       "not cross-validation")
-            paths = _cross_validate(args, sources, folder)
+            paths = _cross_validate(args, sources, template, folder)
         else:
-            paths = _fit(args, sources, folder, options, checkpoint)
+            paths = _fit(args, sources, template, folder, options, checkpoint)
         folder.commit()
     print(written_line(paths))
     return EXIT_OK
@@ -148,16 +165,16 @@ def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
-        chosen.append(f"batch size {defaults.batch_size or 'full'}")
+        chosen.append(f"batch size {defaults.batch_size}" if defaults.batch_size else "full batch")
     if args.lr is None and args.optimizer == "adam":
         args.lr = defaults.lr
         chosen.append(f"lr {defaults.lr:g}")
     if args.loss is None:
         args.loss = defaults.loss
         chosen.append(f"loss {defaults.loss}")
-    if chosen and not args.no_progress:
-        print(f"defaults for {'a' if defaults.kind[0] not in 'aeiou' else 'an'} {defaults.kind}: "
-              f"{', '.join(chosen)}", file=sys.stderr, flush=True)
+    if chosen:
+        progress.note(f"defaults for {'a' if defaults.kind[0] not in 'aeiou' else 'an'} {defaults.kind}: "
+                      f"{', '.join(chosen)}")
 
 
 def _check_resumable(args: argparse.Namespace, options: dict[str, Any], checkpoint: Any) -> None:
@@ -169,11 +186,11 @@ def _check_resumable(args: argparse.Namespace, options: dict[str, Any], checkpoi
                                   hint="give the options of the interrupted run (only --epochs may change)")
 
 
-def _make_model(args: argparse.Namespace, files: tuple[Path, ...]) -> Any:
+def _make_model(args: argparse.Namespace, template: Any) -> Any:
     from ..learn.model import Model
     from ..neural.settings import PROFILES
 
-    model = Model(load_template(*files), settings=PROFILES[args.profile], loss=args.loss, task=args.task,
+    model = Model(template, settings=PROFILES[args.profile], loss=args.loss, task=args.task,
                   squish=not args.no_squish, initializer=args.init, seed=args.seed, lifting=lifting(args),
                   engine=args.engine, chunk_size=args.chunk_size)
     if not args.no_progress:
@@ -209,7 +226,24 @@ def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
             "val_fraction": args.val_fraction, "allow_underivable": args.allow_underivable}
 
 
-def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list[Path]:
+def scaled(args: argparse.Namespace) -> bool:
+    """Whether the run goes to Ray workers."""
+    return bool(args.workers or args.ray_address)
+
+
+@contextlib.contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[Any]:
+    """The run's :class:`~neuralogic_py.scale.Cluster` (started), or None without --workers/--ray-address."""
+    if not scaled(args):
+        yield None
+        return
+    from ..scale import Cluster
+
+    with Cluster(args.workers, args.ray_address, max_memory=args.max_memory, verbose=not args.no_progress) as cluster:
+        yield cluster
+
+
+def _cross_validate(args: argparse.Namespace, sources: Any, template: Any, folder: Any) -> list[Path]:
     from ..learn import report
     from ..learn.dataset import Dataset, external_folds
     from ..learn.model import cross_validate_folds
@@ -221,12 +255,13 @@ def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list
         if args.xval and args.xval != len(sources.folds):
             raise NeuralogicError(f"--xval {args.xval} but {display_path(sources.directory)} has "
                                   f"{counted(len(sources.folds), 'fold_* folder')}")
-        cv = cross_validate_folds(external_folds(sources), lambda files: _make_model(args, files),
+        cv = cross_validate_folds(external_folds(sources), lambda files: _make_model(
+            args, template if files == sources.template else read_template(files)),
                                   keep_predictions=True, on_fold=on_fold, **_fit_options(args))
     else:
         if not sources.train:
             raise NeuralogicError("no training data to cross-validate", hint="give examples (and queries)")
-        model = _make_model(args, sources.template)
+        model = _make_model(args, template)
         cv = model.cross_validate(Dataset.from_split(sources.train), args.xval, keep_predictions=True,
                                   on_fold=on_fold, **_fit_options(args))
     print("\n".join(report.xval_lines(cv)))
@@ -236,7 +271,7 @@ def _cross_validate(args: argparse.Namespace, sources: Any, folder: Any) -> list
     return paths + [folder.path / "fold_*" / "predictions" / "test.tsv"]
 
 
-def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str, Any],
+def _fit(args: argparse.Namespace, sources: Any, template: Any, folder: Any, options: dict[str, Any],
          checkpoint: Any) -> list[Path]:
     """Train one model; returns the files written (staged in ``folder``)."""
     import numpy as np
@@ -247,41 +282,48 @@ def _fit(args: argparse.Namespace, sources: Any, folder: Any, options: dict[str,
     if not sources.train:
         raise NeuralogicError("no training data", hint="give an examples file, or a directory with "
                                                        "trainExamples.txt / examples.txt")
-    model = _make_model(args, sources.template)
+    model = _make_model(args, template)
     fit_options = _fit_options(args)
     if checkpoint is not None:
         if checkpoint.model.get("template") != str(model.template):
             raise NeuralogicError(f"--resume {display_path(args.resume)}: the checkpointed run has another template")
         model.load_parameters(checkpoint.parameters())
         fit_options["resume"] = (checkpoint.run, checkpoint.optimizer)
-    if args.checkpoint_every:
+    if args.checkpoint_every or scaled(args):
+        every = args.checkpoint_every or 1
+
         def write_checkpoint(state: Any, optimizer: Any) -> None:
-            if state.epochs % args.checkpoint_every == 0 or state.epochs == args.epochs or \
-                    state.history.stopped_early:
+            if state.epochs % every == 0 or state.epochs == args.epochs or state.history.stopped_early:
                 folder.write_live(CHECKPOINT_FILE, checkpoint_text(model, options, state, optimizer))
         fit_options["checkpoint"] = write_checkpoint
-    train_data = model.data(sources.train)
-    val_data = model.data(sources.val) if sources.val else None
-    result = model.fit(train_data, val_data, **fit_options)
-    evaluations = {"train": result.train}
-    if result.val is not None:
-        evaluations["val"] = result.val
-    predictions = {"train": model.predict(train_data)}
-    if result.held_out is not None:
-        everything = predictions["train"]
-        predictions["train"] = everything.take(np.setdiff1d(np.arange(len(everything)), result.held_out))
-        predictions["val"] = everything.take(result.held_out)
-    elif val_data is not None:
-        predictions["val"] = model.predict(val_data)
-    if sources.test:
-        test_data = model.data(sources.test)
-        evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable)
-        predictions["test"] = model.predict(test_data)
-    held = f", {len(predictions['val'])} of them held out for validation" if result.held_out is not None else ""
-    print(f"data: {counted(len(predictions['train']) + len(result.held_out if held else ()), 'training sample')}"
-          f"{held} ({train_data.describe()})")
+
+    def data_line(samples: int, held_out: int, data: str) -> None:  # before training, as the summary's first line
+        held = f", {held_out} of them held out for validation" if held_out else ""
+        print(f"data: {counted(samples + held_out, 'training sample')}{held} ({data})", flush=True)
+
+    with _cluster(args) as cluster:
+        # on workers the data goes by path: they read it themselves
+        data = (lambda split: split) if cluster is not None else model.data
+        train_data = data(sources.train)
+        val_data = data(sources.val) if sources.val else None
+        result = model.fit(train_data, val_data, cluster=cluster, on_start=data_line, **fit_options)
+        evaluations = {"train": result.train}
+        if result.val is not None:
+            evaluations["val"] = result.val
+        predictions = {"train": model.predict(train_data, cluster=cluster)}
+        if result.held_out is not None:
+            everything = predictions["train"]
+            predictions["train"] = everything.take(np.setdiff1d(np.arange(len(everything)), result.held_out))
+            predictions["val"] = everything.take(result.held_out)
+        elif val_data is not None:
+            predictions["val"] = model.predict(val_data, cluster=cluster)
+        if sources.test:
+            test_data = data(sources.test)
+            evaluations["test"] = model.evaluate(test_data, allow_underivable=args.allow_underivable,
+                                                 cluster=cluster)
+            predictions["test"] = model.predict(test_data, cluster=cluster)
+        compression = model.build(train_data, cluster=cluster)[1].compression
     print("\n".join(report.fit_lines(model, result, result.seconds_build)))
-    compression = model.build(train_data)[1].compression
     print("\n".join(compression.lines()))
     print("\n".join(report.split_line(role, e) for role, e in evaluations.items()))
     paths = [folder.write("model.json", model.to_text()), *report.write_predictions(folder, predictions)]

@@ -104,7 +104,9 @@ def _training_line(history: dict[str, Any]) -> str:
     best = history.get("best_epoch")
     kept = "the initial weights" if best == 0 else f"the weights of epoch {best}"
     stop = ", stopped early" if history.get("stopped_early") else ""
-    return (f"<p>{history.get('epochs')} epochs in {history.get('seconds', math.nan):.2f} s{stop}; kept {kept} "
+    epochs = history.get("epochs")
+    return (f"<p>{epochs} epoch{'' if epochs == 1 else 's'} in {history.get('seconds', math.nan):.2f} s{stop}; "
+            f"kept {kept} "
             f"(lowest {_e(history.get('selection_set', ''))} error {_number(history.get('best_error'))}).</p>")
 
 

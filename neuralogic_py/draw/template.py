@@ -12,6 +12,7 @@ built-in, and from the rule into its head's predicate, labelled with the head we
 from __future__ import annotations
 
 from ..language import ir
+from ..language.pairing import counted
 from .dot import Drawing, Edge, Node
 
 
@@ -39,8 +40,8 @@ def draw_template(template: ir.Template, title: str = "template") -> Drawing:
         if rule.offset is not None:
             drawing.nodes[name].label += f"\noffset {rule.offset}"
         drawing.edges.append(Edge(name, _predicate(drawing, rule.head, derived, functions), head_label))
-    drawing.notes.append(f"{len(template.rules)} rules, "
-                         f"{sum(node.kind != 'template rule' for node in drawing.nodes.values())} predicates "
+    predicates = sum(node.kind != "template rule" for node in drawing.nodes.values())
+    drawing.notes.append(f"{counted(len(template.rules), 'rule')}, {counted(predicates, 'predicate')} "
                          "(grey: given by the data)")
     return drawing
 

@@ -48,10 +48,17 @@ def available() -> bool:
 
 
 def _stamp() -> Path:
-    """The marker saying the fused kernels of this source, numba and Python are in the cache."""
-    source = (Path(__file__).parent / "fused.py").read_bytes()
+    """The marker saying the fused kernels of this source file, numba and Python are in the cache.
+
+    numba keys its cache by the source file's location, modification time and size, so a
+    copy of the package installed elsewhere (another virtualenv) compiles again: the key
+    holds those too, not only the source text.
+    """
+    path = (Path(__file__).parent / "fused.py").resolve()
+    stat = path.stat()
     nb = numba()
-    key = hashlib.sha1(source + f"{nb.__version__ if nb else ''} {sys.version} {platform.machine()}".encode())
+    where = f"{path} {stat.st_mtime_ns} {stat.st_size} {nb.__version__ if nb else ''} {sys.version} {platform.machine()}"
+    key = hashlib.sha1(path.read_bytes() + where.encode())
     return cache_dir() / f"fused-{key.hexdigest()[:16]}.ready"
 
 

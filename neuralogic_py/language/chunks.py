@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -224,8 +224,8 @@ def file_pairing(split: Split) -> PairingMode:
     """How the files of ``split`` pair (:mod:`.pairing`), from their statement counts and first statements."""
     n = sum(1 for _ in statements(split.examples)) if split.examples else 0
     m = sum(1 for _ in statements(split.queries)) if split.queries else 0
-    first = _first(split.examples, parse_examples) if n else None
-    line = _first(split.queries, parse_queries) if m else None
+    first = first_statement(split.examples, parse_examples) if n else None
+    line = first_statement(split.queries, parse_queries) if m else None
     if m == 0:
         return PairingMode.EMPTY if n == 0 else PairingMode.LABELLED if first.queries else PairingMode.UNLABELLED
     if n == 0:
@@ -244,8 +244,10 @@ def file_pairing(split: Split) -> PairingMode:
     return PairingMode.ORDER
 
 
-def _first(path: Path, parse: Callable[[str, str], tuple]):
-    return _parsed(path, [next(statements(path))], parse)[0]
+def first_statement(path: Path, parse: Callable[[str, str], tuple]) -> Any:
+    """The first statement of a data file, parsed by ``parse`` (None when the file has none)."""
+    found = next(statements(path), None)
+    return None if found is None else _parsed(path, [found], parse)[0]
 
 
 def read_chunks(split: Split, size: int, part: Part | None = None, max_bytes: int | None = None) -> Iterator[Chunk]:

@@ -69,11 +69,22 @@ def read_text(path: str | Path) -> str:
     try:
         return p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SourceError(f"file not found: {display_path(p)}") from None
+        raise SourceError(f"file not found: {display_path(p)}", hint=bundled_hint(p)) from None
     except IsADirectoryError:
         raise SourceError(f"expected a file but got a directory: {display_path(p)}") from None
     except UnicodeDecodeError as e:
         raise SourceError(f"{display_path(p)} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def bundled_hint(path: str | Path) -> str | None:
+    """For a path that does not exist: where the bundled template or dataset it names is, or the closest name."""
+    from ..datasets import find, nearest
+
+    found = find(path)
+    if found is not None:
+        return f"{found} is at {found.path} (see neuralogic_py.datasets)"
+    near = nearest(path)
+    return None if near is None else f"did you mean the bundled {near}? (nlp datasets lists them)"
 
 
 def split_imports(text: str, path: str | None, base: Path) -> SourceText:

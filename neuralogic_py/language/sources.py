@@ -22,20 +22,27 @@ folds               subdirectories ``fold_*``, each laid out the same way
 ==================  ==========================================================
 
 A fold without a template of its own uses its parent's. A path that does not
-exist is tried again with ``.txt`` appended (as the reference does) and then with
-``.rules`` (our templates' extension). Nothing here reads a file's content;
-:func:`load_split` does, with the data loaders of :mod:`.data`.
+exist and has neither extension is tried again with ``.txt`` appended (as the
+reference does) and then with ``.rules`` (our templates' extension). Nothing here reads a file's content but
+:func:`load_split`, with the data loaders of :mod:`.data` (it also tells a template
+given where data belongs from broken data), and :func:`beside_queries`, which takes the
+queries of an examples file named alone whose examples carry no labels from beside it
+(:func:`companion_queries`: ``trainExamples.txt`` -> ``trainQueries.txt``).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
-from ..errors import SourceError, display_path
+from .. import progress
+from ..errors import NeuralogicError, SourceError, display_path
 from . import ir
-from .data import load_examples, load_queries
+from .data import load_examples, load_queries, parse_examples
+from .pairing import counted
+from .preprocess import bundled_hint
 
 TEMPLATE_NAMES = ("template.txt", "templates/template.txt")
 FOLD_PREFIX = "fold_"
@@ -46,6 +53,10 @@ SPLIT_NAMES = {
     "val": (("valExamples.txt",), ("valQueries.txt",)),
     "test": (("testExamples.txt",), ("testQueries.txt",)),
 }
+
+# In an examples file's name, the part replaced to name its queries file (companion_queries).
+EXAMPLES_WORD = "examples"
+QUERIES_WORD = "queries"
 
 # Extensions tried when a named path does not exist as written.
 RETRY_SUFFIXES = (".txt", ".rules")
@@ -113,12 +124,19 @@ def existing_path(path: PathLike, what: str) -> Path:
     p = Path(path).expanduser()
     if p.exists():
         return p
-    for suffix in RETRY_SUFFIXES:
-        candidate = p.with_name(p.name + suffix)
-        if p.name and candidate.exists():
+    retried = _retried(p)
+    for candidate in retried:
+        if candidate.exists():
             return candidate
-    tried = ", ".join(display_path(p.with_name(p.name + s)) for s in RETRY_SUFFIXES)
-    raise SourceError(f"{what} not found: {display_path(p)} (also tried {tried})")
+    tried = f" (also tried {', '.join(display_path(c) for c in retried)})" if retried else ""
+    raise SourceError(f"{what} not found: {display_path(p)}{tried}", hint=bundled_hint(path))
+
+
+def _retried(p: Path) -> list[Path]:
+    """The other names a missing ``p`` is looked for under: with an extension appended, when it has none."""
+    if not p.name or p.suffix in RETRY_SUFFIXES:
+        return []
+    return [p.with_name(p.name + suffix) for suffix in RETRY_SUFFIXES]
 
 
 def _existing_file(path: PathLike, what: str) -> Path:
@@ -227,14 +245,104 @@ def load_sources(template: PathLike | Sequence[PathLike] | None, data: PathLike 
     if templates is None:
         raise SourceError(f"no template for {display_path(data_path)}: give the template file first, "
                           f"or a directory that holds {' or '.join(TEMPLATE_NAMES)}")
-    return Sources(templates, Split(data_path, query_file))
+    return Sources(templates, beside_queries(Split(data_path, query_file)))
 
 
 # --------------------------------------------------------------------------- loading
 
 
+def companion_queries(examples: Path) -> list[Path]:
+    """The queries files looked for beside an examples file, in order.
+
+    First its name with ``examples`` replaced by ``queries``, in the same case:
+    ``trainExamples.txt`` -> ``trainQueries.txt``, ``examples.txt`` -> ``queries.txt``,
+    ``mol_examples.txt`` -> ``mol_queries.txt``. Then, for a training examples file of a
+    sources directory (``trainExamples.txt``, ``examples.txt``), the other training queries
+    name, as a sources directory pairs them (``queries.txt``, ``trainQueries.txt``).
+    """
+    name = examples.name
+    found = []
+    at = name.lower().rfind(EXAMPLES_WORD)
+    if at >= 0:
+        word = name[at:at + len(EXAMPLES_WORD)]
+        queries = QUERIES_WORD.capitalize() if word[0].isupper() else QUERIES_WORD
+        found.append(examples.with_name(name[:at] + (queries.upper() if word.isupper() else queries)
+                                        + name[at + len(word):]))
+    example_names, query_names = SPLIT_NAMES["train"]
+    if name in example_names:
+        found += [examples.with_name(n) for n in query_names if examples.with_name(n) not in found]
+    return found
+
+
+def beside_queries(split: Split) -> Split:
+    """``split`` with the queries file found beside its examples (:func:`companion_queries`), when it names
+    none and its examples carry no labels (as its first example shows: labels are all or none); a note
+    (:mod:`neuralogic_py.progress`) says which file was taken. Else ``split`` as it is."""
+    from .chunks import first_statement  # (chunks imports this module)
+
+    if split.examples is None or split.queries is not None:
+        return split
+    beside = next((p for p in companion_queries(split.examples) if p.is_file()), None)
+    if beside is None:
+        return split
+    try:
+        first = first_statement(split.examples, parse_examples)
+    except NeuralogicError:  # said with its place when the file is read
+        return split
+    if first is None or first.queries:
+        return split
+    progress.note(f"queries: {display_path(beside)} (beside {split.examples.name}, whose examples carry no labels)")
+    return Split(split.examples, beside)
+
+
 def load_split(split: Split) -> SplitData:
     """Parse the files of ``split`` (examples and query lines, in file order)."""
-    examples = load_examples(split.examples) if split.examples is not None else ()
-    query_lines = load_queries(split.queries) if split.queries is not None else ()
+    examples = _load(load_examples, split.examples, "example") if split.examples is not None else ()
+    query_lines = _load(load_queries, split.queries, "query line") if split.queries is not None else ()
     return SplitData(tuple(examples), tuple(query_lines), split)
+
+
+def _load(loader: Callable[[Path], tuple], path: Path, noun: str) -> tuple:
+    """``loader(path)`` (its items called ``noun``), said in stage lines; a file that does not parse as data
+    but as a template is said to be one (:func:`data_error`)."""
+    progress.stage(f"parsing {display_path(path)}", f"({_size(path)})")
+    try:
+        loaded = loader(path)
+    except NeuralogicError as e:
+        raise data_error(path, e) from None
+    progress.done(progress.sized(len(loaded), noun))
+    return loaded
+
+
+def data_error(path: Path, error: NeuralogicError) -> NeuralogicError:
+    """What to raise for ``error``, met reading the data file ``path``: an error saying the file is a template
+    when it is one (the arguments were swapped), else ``error`` itself."""
+    rules = template_rules(path)
+    if not rules:
+        return error
+    return SourceError(f"{display_path(path)} is a template ({counted(rules, 'rule')}), not data",
+                       hint="the template comes first, then the data: TEMPLATE DATA")
+
+
+def template_rules(path: Path, limit: int = 1 << 20) -> int:
+    """The number of rules ``path`` holds read as a template, when it is surely one (a rule has a variable or
+    a weight written by shape, which data never has); else 0, as for a file over ``limit`` bytes."""
+    from .parser import load_template  # (lark: imported when a file needs it)
+
+    if path.stat().st_size > limit:
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            template = load_template(path, validate=False)
+        except NeuralogicError:
+            return 0
+    variables = any(not atom.is_ground for rule in template.rules
+                    for atom in (rule.head, *(literal.atom for literal in rule.body)))
+    shaped = any(isinstance(weight.value, ir.Dims) for weight, _span in template.weights())
+    return len(template.rules) if variables or shaped else 0
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB" if size >= 1e3 else f"{size} bytes"

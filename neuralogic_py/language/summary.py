@@ -7,6 +7,7 @@ Both are legal but almost always a typo or a missing file, so they are warnings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -74,7 +75,7 @@ def summarize_template(template: ir.Template) -> TemplateSummary:
     body: dict[str, Span | None] = {}
     builtins: dict[str, None] = {}
     for rule in template.rules:
-        heads.setdefault(rule.head.signature)
+        heads.setdefault(f"{rule.head.predicate}/{rule.head.arity}")  # an `@embed_x(X)` head derives embed_x/1
         for lit in rule.body:
             if lit.atom.builtin:
                 builtins.setdefault(lit.atom.signature)
@@ -155,3 +156,52 @@ def check_against_data(template: TemplateSummary, data: Sequence[DataSummary]) -
         if sig not in derived:
             where = "an input fact" if sig in provided else "nothing"
             warn(f"queries ask for {sig}, which no rule of the template derives ({where} gives it)", span)
+
+
+SHOWN = 6  # names listed in a diagnosis before "and N more"
+
+
+def missing_inputs(template: ir.Template, examples: Sequence[ir.Example], wanted: Iterable[str]) -> list[str]:
+    """The predicates the rules deriving ``wanted`` (signatures) need, through any chain of rules, that no
+    rule, template fact or example provides: what ``nlp check`` warns about, limited to ``wanted``'s rules."""
+    summary = summarize_template(template)
+    bodies: dict[str, set[str]] = {}
+    for rule in template.rules:
+        bodies.setdefault(f"{rule.head.predicate}/{rule.head.arity}", set()).update(
+            lit.atom.signature for lit in rule.body if not lit.atom.builtin)
+    provided = {f.atom.signature for e in examples for f in e.facts}
+    needed: dict[str, None] = {}
+    seen, stack = set(), list(wanted)
+    while stack:
+        sig = stack.pop()
+        if sig in seen:
+            continue
+        seen.add(sig)
+        stack.extend(sorted(bodies.get(sig, set()) - seen))
+    for sig in summary.body_predicates:  # in the template's order
+        if sig in seen and sig not in provided:
+            needed[sig] = None
+    return list(needed)
+
+
+def underivable_cause(template: ir.Template, examples: Sequence[ir.Example], wanted: Iterable[str]) -> str:
+    """Why queries on ``wanted`` (signatures) cannot be derived, as far as the predicates tell: no rule derives
+    them, or the rules need inputs the data lacks (the data's predicates listed beside them); else ``""``."""
+    wanted = list(wanted)
+    derived = {f"{rule.head.predicate}/{rule.head.arity}" for rule in template.rules}
+    derived.update(f.atom.signature for f in template.facts)
+    causes = []
+    underived = [sig for sig in wanted if sig not in derived]
+    if underived:
+        causes.append(f"no rule derives {_listed(underived)}")
+    missing = missing_inputs(template, examples, wanted)
+    if missing:
+        has = list(dict.fromkeys(f.atom.signature for e in examples for f in e.facts))
+        data = f"; the examples have {_listed(has)}" if has else "; the examples have no facts"
+        causes.append(f"the rules need {_listed(missing)}, which no rule, template fact or example provides{data}")
+    return "; ".join(causes)
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOWN])
+    return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")

@@ -2,10 +2,11 @@
 
 A :class:`Dataset` is what one grounding reads: examples and query lines (either may
 be empty) and the files they came from, for messages. ``Dataset.load`` reads a file
-or the training split of a sources directory; ``Dataset.concat`` joins several.
-:class:`DataFiles` stands for a split's files that are read chunk by chunk as they are
-grounded (:mod:`neuralogic_py.neural.chunked`), never whole; :func:`open_split` gives one
-or the other.
+or the training split of a sources directory; ``Dataset.concat`` joins several;
+:func:`items_dataset` holds data built in Python (a list of examples and query lines, e.g.
+made with :mod:`neuralogic_py.language.dsl`). :class:`DataFiles` stands for a split's files that are
+read chunk by chunk as they are grounded (:mod:`neuralogic_py.neural.chunked`), never
+whole; :func:`open_split` gives one or the other.
 
 External cross-validation folds (``fold_*`` folders, :func:`external_folds`) come in
 two layouts, told apart per fold:
@@ -20,10 +21,11 @@ two layouts, told apart per fold:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +33,8 @@ from ..errors import NeuralogicError, display_path
 from ..language import ir
 from ..language.chunks import Chunk, file_pairing, read_chunks, read_statement_groups, statements
 from ..language.data import parse_examples, parse_queries
-from ..language.pairing import PairingMode, infer_pairing
-from ..language.sources import SPLIT_NAMES, Sources, Split, existing_path, load_split
+from ..language.pairing import PairingMode, counted, infer_pairing
+from ..language.sources import SPLIT_NAMES, Sources, Split, beside_queries, existing_path, load_split
 from ..neural.parameters import block_value
 
 
@@ -53,7 +55,22 @@ class Dataset:
     @classmethod
     def load(cls, data: str | Path, queries: str | Path | None = None) -> Dataset:
         """An examples file (with ``queries`` optionally) or a sources directory's training split."""
-        return cls.from_split(_training_split(Path(data), queries))
+        return cls.from_split(training_split(Path(data), queries))
+
+    @classmethod
+    def of(cls, items: Iterable[ir.Example | ir.QueryLine]) -> Dataset:
+        """The examples and query lines among ``items`` (in their order), e.g. a list of DSL ``Example(...)``."""
+        examples, query_lines = [], []
+        for item in items:
+            if isinstance(item, ir.Example):
+                examples.append(item)
+            elif isinstance(item, ir.QueryLine):
+                query_lines.append(item)
+            else:
+                raise NeuralogicError(f"data items are examples and query lines, got {type(item).__name__}: "
+                                      f"{str(item)[:60]}",
+                                      hint="build them with neuralogic_py.language.dsl: Example(...), QueryLine(...)")
+        return cls(tuple(examples), tuple(query_lines))
 
     @classmethod
     def concat(cls, parts: Sequence[Dataset]) -> Dataset:
@@ -67,7 +84,7 @@ class Dataset:
 
     def describe(self) -> str:
         files = [f for f in (self.examples_file, self.queries_file) if f]
-        return ", ".join(files) if files else f"{len(self.examples)} examples"
+        return ", ".join(files) if files else counted(len(self.examples), "example")
 
     def targets(self) -> list[np.ndarray]:
         """The target of every query written in the data, as 2-D blocks (unlabelled queries skipped)."""
@@ -96,7 +113,7 @@ class DataFiles:
     @classmethod
     def load(cls, data: str | Path, queries: str | Path | None = None) -> DataFiles:
         """The files :meth:`Dataset.load` would read."""
-        return cls(_training_split(Path(data), queries))
+        return cls(training_split(Path(data), queries))
 
     @property
     def examples_file(self) -> str | None:
@@ -195,6 +212,24 @@ def external_folds(sources: Sources) -> list[Fold]:
     return out
 
 
+DataLike = Dataset | DataFiles | str | Path | Iterable[ir.Example | ir.QueryLine]
+"""What the :class:`~.model.Model` methods take as data: a dataset, files, a path, or items (:func:`items_dataset`)."""
+
+
+def items_dataset(data: Any, queries: str | Path | None = None) -> Dataset:
+    """The :class:`Dataset` of data built in Python: one example or query line, or an iterable of them."""
+    if queries is not None:
+        raise NeuralogicError("queries= names the queries file of a data file; data given as a list holds its "
+                              "query lines itself", hint="add QueryLine(...) items to the list")
+    if isinstance(data, (ir.Example, ir.QueryLine)):
+        return Dataset.of([data])
+    try:
+        items = list(data)
+    except TypeError:
+        raise NeuralogicError(f"data is a Dataset, a path or a list of examples, got {type(data).__name__}") from None
+    return Dataset.of(items)
+
+
 def _name(path: Path | None) -> str | None:
     return display_path(path) if path is not None else None
 
@@ -206,7 +241,7 @@ def data_splits(data: str | Path, queries: str | Path | None = None) -> list[tup
     """
     resolved = existing_path(data, "data")
     if not resolved.is_dir():
-        return [("data", Dataset.from_split(_training_split(resolved, queries)))]
+        return [("data", Dataset.from_split(training_split(resolved, queries)))]
     found = []
     for role in SPLIT_NAMES:
         split = _directory_split(resolved, role, queries if role == "train" else None)
@@ -226,11 +261,11 @@ def _directory_split(directory: Path, role: str, queries: str | Path | None) -> 
     return Split(examples, query_file or found_queries)
 
 
-def _training_split(path: Path, queries: str | Path | None) -> Split:
+def training_split(path: Path, queries: str | Path | None) -> Split:
     """The files to read for ``path``: itself (a file) or a directory's training files."""
     resolved = existing_path(path, "data")
-    if not resolved.is_dir():
-        return Split(resolved, existing_path(queries, "queries file") if queries is not None else None)
+    if not resolved.is_dir():  # (unlabelled examples take the queries beside them)
+        return beside_queries(Split(resolved, existing_path(queries, "queries file") if queries is not None else None))
     split = _directory_split(resolved, "train", queries)
     if not split:
         example_names, query_names = SPLIT_NAMES["train"]

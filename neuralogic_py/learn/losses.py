@@ -47,7 +47,7 @@ import numpy as np
 from ..engine import ops
 from ..engine.kernels import softmax, stable_sigmoid
 from ..engine.tape import Tensor
-from ..errors import NeuralogicError
+from ..errors import NeuralogicError, ValidationError
 
 
 class Loss:
@@ -186,4 +186,10 @@ def resolve_loss(spec: str | Loss, targets: Sequence[np.ndarray], output_activat
     if isinstance(spec, str) and spec.lower() == "auto":
         return infer_output(targets, output_activation, task=task, squish=squish)
     loss = make_loss(spec)
+    if loss.name == SoftmaxCrossEntropyLogits.name and targets and all(np.asarray(t).size == 1 for t in targets):
+        # the softmax of one logit is 1 whatever the logit: the error is 0 and nothing would be learnt
+        raise ValidationError("softmax_crossentropy needs vector targets (one entry per class), but every target "
+                              "is a scalar, on which it is 0 whatever the output",
+                              hint="for scalar 0/1 targets use loss='bce_logits' (or 'auto')",
+                              cli_hint="for scalar 0/1 targets use --loss bce_logits (or --loss auto)")
     return OutputSetup(loss, None, task or ("classification" if is_classification(targets) else "regression"))

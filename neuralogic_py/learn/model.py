@@ -9,9 +9,11 @@
     again = Model.load("xor.model.json")
     again.predict("datasets/xor_vector").outputs
 
-Data (``train``, ``data``) is a :class:`~.dataset.Dataset`, or a path: an examples
-file (then ``queries=`` may name its queries file) or a sources directory (its
-training split). Grounding and compiling happen once per dataset object and are
+The template is a file, an :class:`ir.Template`, or a DSL
+:class:`~neuralogic_py.language.dsl.TemplateBuilder`. Data (``train``, ``data``) is a
+:class:`~.dataset.Dataset`, a path: an examples file (then ``queries=`` may name its
+queries file) or a sources directory (its training split), or a list of examples (and
+query lines), such as DSL ``Example(...)`` objects. Grounding and compiling happen once per dataset object and are
 cached (up to a few datasets).
 
 Randomness. ``seed`` seeds two independent generators: one draws the initial
@@ -44,7 +46,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,7 +63,7 @@ from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
 from ..output import write_atomic
-from .dataset import DataFiles, Dataset, Fold, open_split
+from .dataset import DataFiles, DataLike, Dataset, Fold, items_dataset, open_split
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
@@ -70,10 +72,11 @@ from .optimizers import GeometricDecay, Optimizer, make_optimizer
 from .splits import sample_classes, stratified_folds, stratified_holdout
 from .trainer import History, RunState, Scorer, TrainingConfig, train
 
+if TYPE_CHECKING:
+    from ..scale import Cluster
+
 CACHED_DATASETS = 4
 HITS_AT = (1, 3, 10)  # hits@k reported for knowledge bases
-
-DataLike = Dataset | DataFiles | str | Path
 
 
 @dataclass
@@ -193,6 +196,8 @@ class FitOptions:
     progress: bool = False
     log_every: int = 0
     on_epoch: Callable[[int, History], None] | None = None  # called after every epoch (epochs done, history)
+    # called before the first epoch with the samples trained on, those held out and the data described
+    on_start: Callable[[int, int, str], None] | None = None
     # checkpoints (a single run, not cross-validation): called after every epoch with the run's state and optimizer
     checkpoint: Callable[[RunState, Optimizer], None] | None = None
     resume: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None  # (RunState.as_dict(), optimizer.state_dict())
@@ -233,6 +238,9 @@ class Model:
             raise NeuralogicError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
         if isinstance(template, TemplateBuilder):
             template = template.to_ir()
+        elif not isinstance(template, (ir.Template, str, Path)):
+            raise NeuralogicError(f"a model's template is a file, an ir.Template or a TemplateBuilder, got "
+                                  f"{type(template).__name__}", hint="Model.from_text(...) reads template text")
         self.template = template if isinstance(template, ir.Template) else load_template(template)
         self.source = None if isinstance(template, ir.Template) else display_path(template)
         self.settings = settings
@@ -301,6 +309,8 @@ class Model:
         grounds them in chunks (``chunk_size``, automatic by the number of examples), else read whole."""
         if isinstance(data, (Dataset, DataFiles)):
             return data
+        if not isinstance(data, (str, Path, Split)):
+            return items_dataset(data, queries)  # examples and query lines built in Python
         files = DataFiles(data) if isinstance(data, Split) else DataFiles.load(data, queries)
         return open_split(files.split, self._chunk_size(files) > 0)
 
@@ -308,9 +318,15 @@ class Model:
         examples = data.examples if isinstance(data, DataFiles) else len(data.examples)
         return chunk_size(examples, self.chunk_size, self.lifting)
 
-    def build(self, data: DataLike, *, queries: str | Path | None = None,
-              allow_underivable: bool = False) -> tuple[Dataset | DataFiles, CompiledNetwork]:
-        """Ground and compile ``data`` with this model's weights (cached per dataset object)."""
+    def build(self, data: DataLike, *, queries: str | Path | None = None, allow_underivable: bool = False,
+              cluster: Cluster | None = None) -> tuple[Dataset | DataFiles, CompiledNetwork]:
+        """Ground and compile ``data`` with this model's weights (cached per dataset object).
+
+        On a ``cluster`` (:mod:`neuralogic_py.scale`) the workers read ``data`` (paths) and
+        keep the shards' networks; the network returned trains and evaluates through them.
+        """
+        if cluster is not None:
+            return self._build_sharded(data, queries, allow_underivable, cluster)
         dataset = self.data(data, queries)
         for seen, compiled in self._built:
             if seen is dataset:
@@ -329,6 +345,29 @@ class Model:
         del self._built[:-CACHED_DATASETS]
         return dataset, compiled
 
+    def _build_sharded(self, data: Any, queries: str | Path | None, allow_underivable: bool,
+                       cluster: Cluster) -> tuple[Any, Any]:
+        from ..scale import BuildSpec, ShardedData, data_split
+
+        if isinstance(data, Dataset):
+            raise NeuralogicError("on several workers the data is given by its files (the workers read them), "
+                                  "not as a loaded Dataset", hint="pass the path of the examples file or folder")
+        split = data.split if isinstance(data, (ShardedData, DataFiles)) else data_split(data, queries)
+        for seen, compiled in self._built:
+            if isinstance(seen, ShardedData) and seen.split == split and getattr(compiled, "cluster", None) is cluster:
+                return seen, compiled
+        dataset = data if isinstance(data, ShardedData) else cluster.load(split)
+        self._fix_output(dataset)
+        network = cluster.build(dataset, BuildSpec(self.template, self.settings, self.store, self.lifting,
+                                                   self.engine, allow_underivable, self.chunk_size))
+        for shard in network.built:  # parameters grounding created (@embed facts): drawn here, in shard order
+            for name, parameter in shard.added.items():
+                if name not in self.store:
+                    self.store.add(parameter)
+        self._built.append((dataset, network))
+        del self._built[:-CACHED_DATASETS]
+        return dataset, network
+
     def _build_chunked(self, dataset: Dataset | DataFiles, size: int, allow_underivable: bool) -> CompiledNetwork:
         """:meth:`build` chunk by chunk (:mod:`neuralogic_py.neural.chunked`), telling ``on_stage`` of each chunk."""
         if isinstance(dataset, DataFiles):
@@ -346,6 +385,7 @@ class Model:
             if say is not None:
                 say(f"grounding {total} {what} in chunks of {size}: {100 * seen // max(total, 1)}%")
 
+        on_chunk(0, 0)  # the stage starts
         return build_chunked(self.template, chunks, settings=self.settings, store=self.store,
                              allow_underivable=allow_underivable, lifting=self.lifting,
                              examples_file=dataset.examples_file, queries_file=dataset.queries_file,
@@ -356,7 +396,8 @@ class Model:
         if need_targets:
             missing = [s for s, t in zip(compiled.samples, targets) if np.isnan(t).any()]
             if missing:
-                raise ValidationError(f"{len(missing)} of the {what} queries have no target value, e.g. "
+                raise ValidationError(f"{len(missing)} of the {what} queries {'has' if len(missing) == 1 else 'have'} "
+                                      f"no target value, e.g. "
                                       f"{missing[0].ground}", missing[0].request.query.span,
                                       "write the target before the query: 1.0 predict.")
         importance = [s.request.importance for s in compiled.samples]
@@ -368,30 +409,57 @@ class Model:
     # -- training
 
     def fit(self, train_data: DataLike, val_data: DataLike | None = None, *, queries: str | Path | None = None,
-            val_fraction: float | None = None, allow_underivable: bool = False, **options: Any) -> FitResult:
+            val_fraction: float | None = None, allow_underivable: bool = False, workers: int | None = None,
+            cluster: Cluster | None = None, **options: Any) -> FitResult:
         """Train on ``train_data``, continuing from the current weights; ``options`` are :class:`FitOptions`.
 
         ``val_data``, or ``val_fraction`` (a stratified hold-out of the training
-        samples), is the validation set that selects the kept weights.
+        samples), is the validation set that selects the kept weights. ``workers=N``
+        trains on N workers of a local Ray runtime started for this call, ``cluster``
+        on the workers of a :class:`~neuralogic_py.scale.Cluster` (data then given by
+        path; the same model as in one process: :mod:`neuralogic_py.scale`).
         """
         fit_options = FitOptions(**options)
+        if workers is None and cluster is None:
+            return self._fit(train_data, val_data, queries, val_fraction, allow_underivable, fit_options, None)
+        from ..scale import sharding
+
+        with sharding(workers, cluster, fit_options.progress or bool(fit_options.log_every)) as (on, own):
+            try:
+                return self._fit(train_data, val_data, queries, val_fraction, allow_underivable, fit_options, on)
+            finally:
+                if own:  # its networks end with it
+                    self._built = [(d, c) for d, c in self._built if getattr(c, "cluster", None) is not on]
+
+    def _fit(self, train_data: DataLike, val_data: DataLike | None, queries: str | Path | None,
+             val_fraction: float | None, allow_underivable: bool, fit_options: FitOptions,
+             cluster: Cluster | None) -> FitResult:
         started = time.perf_counter()
-        dataset = self.data(train_data, queries)
-        self._fix_output(dataset)
-        dataset, compiled = self.build(dataset, allow_underivable=allow_underivable)
+        if cluster is None:
+            dataset = self.data(train_data, queries)
+            self._fix_output(dataset)
+        else:
+            dataset = train_data
+        dataset, compiled = self.build(dataset, queries=queries, allow_underivable=allow_underivable,
+                                       cluster=cluster)
         scorer = self._scorer(compiled, need_targets=True, what="training")
         samples = np.arange(len(compiled.samples))
         validation = None
         if val_data is not None:
-            _, val_compiled = self.build(val_data, allow_underivable=allow_underivable)
+            _, val_compiled = self.build(val_data, allow_underivable=allow_underivable, cluster=cluster)
             validation = (self._scorer(val_compiled, need_targets=True, what="validation"),
                           np.arange(len(val_compiled.samples)))
         elif val_fraction:
             samples, held = stratified_holdout(self._classes(scorer), val_fraction, self.order_rng)
             validation = (scorer, held)
         seconds_build = time.perf_counter() - started
+        if fit_options.on_start is not None:
+            fit_options.on_start(len(samples), len(validation[1]) if val_fraction and validation else 0,
+                                 dataset.describe())
         result = self._fit_samples(scorer, samples, validation, fit_options)
         result.seconds_build = seconds_build
+        if cluster is not None:
+            result.history.engine = f"Ray ({cluster.workers} workers)"
         if val_data is None and validation is not None:
             result.held_out = validation[1]
         self.training = {**fit_options.describe(), "epochs_run": result.history.epochs, "seed": self.seed,
@@ -472,10 +540,10 @@ class Model:
 
     # -- using the model
 
-    def predict(self, data: DataLike, *, queries: str | Path | None = None,
-                allow_underivable: bool = False) -> Predictions:
-        """Every sample's output with the current weights."""
-        _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable)
+    def predict(self, data: DataLike, *, queries: str | Path | None = None, allow_underivable: bool = False,
+                cluster: Cluster | None = None) -> Predictions:
+        """Every sample's output with the current weights (computed by the workers of ``cluster`` when given)."""
+        _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable, cluster=cluster)
         outputs = finite_outputs(compiled, compiled.forward(self.store.values), self.store.values)
         return self._predictions(compiled, np.arange(len(compiled.samples)), outputs)
 
@@ -485,12 +553,14 @@ class Model:
         return Predictions([s.id for s in chosen], [str(s.ground) for s in chosen], compiled.targets()[samples],
                            outputs, loss.predictions(outputs) if loss else outputs)
 
-    def evaluate(self, data: DataLike, *, queries: str | Path | None = None,
-                 allow_underivable: bool = False) -> Evaluation:
-        """Error and metrics of ``data`` (every query needs a target)."""
-        dataset = self.data(data, queries)
-        self._fix_output(dataset)
-        _, compiled = self.build(dataset, allow_underivable=allow_underivable)
+    def evaluate(self, data: DataLike, *, queries: str | Path | None = None, allow_underivable: bool = False,
+                 cluster: Cluster | None = None) -> Evaluation:
+        """Error and metrics of ``data`` (every query needs a target; computed by the workers of ``cluster``
+        when given)."""
+        if cluster is None:
+            data = self.data(data, queries)
+            self._fix_output(data)
+        _, compiled = self.build(data, queries=queries, allow_underivable=allow_underivable, cluster=cluster)
         scorer = self._scorer(compiled, need_targets=True, what="evaluated")
         return self._evaluate(scorer, np.arange(len(compiled.samples)))[0]
 

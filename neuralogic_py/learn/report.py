@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import display_path
+from ..language.pairing import counted
 from ..output import OutputFolder
 from .metrics import Evaluation
 from .model import CrossValidation, FitResult, FoldResult, Model, Predictions
@@ -43,20 +44,20 @@ def fit_lines(model: Model, result: FitResult, seconds_build: float) -> list[str
     inferred = f", {model.output.task}" if model.output else ""
     if model.settings.output_activation:
         inferred += f", output activation {model.settings.output_activation}"
-    per_epoch = 1000 * h.seconds / max(h.epochs, 1)
+    per_epoch = f"{1000 * h.seconds / h.epochs:.1f} ms/epoch; " if h.epochs else ""
     batch = model.training.get("batch_size")
-    lines = [(f"trained {model.training.get('optimizer', '')}, {h.epochs} epochs, "
-              f"{'full batch' if batch == 0 else f'batch size {batch}'}, loss {loss}{inferred}, {h.engine} engine: {h.seconds:.2f} s "
-              f"({per_epoch:.1f} ms/epoch; grounding and compiling {seconds_build:.2f} s)")]
+    lines = [(f"trained {model.training.get('optimizer', '')}, {counted(h.epochs, 'epoch')}, "
+              f"{'full batch' if batch == 0 else f'batch size {batch}'}, loss {loss}{inferred}, {h.engine} engine: "
+              f"{h.seconds:.2f} s ({per_epoch}grounding and compiling {seconds_build:.2f} s)")]
     kept = "the initial weights" if h.best_epoch == 0 else f"the weights of epoch {h.best_epoch}"
-    stop = f", stopped early after {h.epochs} epochs" if h.stopped_early else ""
+    stop = f", stopped early after {counted(h.epochs, 'epoch')}" if h.stopped_early else ""
     lines.append(f"kept {kept} (lowest {h.selection_set} error {h.best_error:.4g}){stop}")
     return lines
 
 
 def fold_line(fold: FoldResult) -> str:
     return (f"{fold.name}: train {_metric_text(fold.fit.train)}; test {_metric_text(fold.test)} "
-            f"({fold.fit.history.epochs} epochs, {fold.fit.history.seconds:.1f} s)")
+            f"({counted(fold.fit.history.epochs, 'epoch')}, {fold.fit.history.seconds:.1f} s)")
 
 
 def _metric_text(e: Evaluation) -> str:

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import NeuralogicError
+from ..progress import sized, stage
 from .losses import Loss
 from .metrics import Evaluation, evaluate
 from .optimizers import Optimizer
@@ -250,12 +251,14 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
     last = first if history.stopped_early else config.epochs
     fused = _fused(scorer, params, optimizer, config, batches)
     history.engine = "numpy" if fused is None else "fused"
-    progress = _Progress(config, first, last, len(batches.epoch_sizes()), started)
+    sizes = batches.epoch_sizes()
+    stage("training", f"{sized(last - first, 'epoch')} of {sized(len(train_samples), 'sample')} in "
+                      f"{sized(len(sizes), 'batch', 'batches')}" + (f" of {sizes[0]}" if len(sizes) > 1 else ""))
+    progress = _Progress(config, first, last, len(sizes), started)
     for epoch in range(first, last):
         optimizer.start_epoch(epoch)
-        total = 0.0
+        total, seen = 0.0, 0
         for b, batch in enumerate(batches.epoch()):
-            progress.batch(total)
             error = fused.step(batch) if fused is not None else None
             if error is None:
                 if fused is not None:
@@ -268,6 +271,9 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
                 if fused is not None:  # the engines disagree at the edge of overflow: go on from numpy's step
                     fused.reload()
             total += error * len(batch)
+            seen += len(batch)
+            if progress.bar is not None:
+                progress.batch(total, seen)
         if fused is not None:
             fused.sync()
         history.train_error.append(total / len(train_samples))
@@ -305,13 +311,15 @@ def _train(scorer: Scorer, params: dict[str, np.ndarray], optimizer: Optimizer, 
 class _Progress:
     """What a run shows while it trains (``config.progress``, ``config.log_every``).
 
-    On a terminal, a bar advancing with the batches, its postfix the running mean error of
-    the epoch; it is touched once every :data:`BAR_STRIDE` batches, so it costs nothing next to a
-    step. Otherwise (a pipe, a log file), a plain line every ``log_every`` epochs: epochs done,
-    train error, the selection error kept so far, time.
+    On a terminal, a bar advancing with the batches, its postfix the running mean loss of
+    the epoch's samples so far (after an epoch, its train error and the selection error kept
+    so far). It is redrawn at most every :data:`REFRESH_SECONDS`, however short the batches
+    and epochs: in between, a batch costs a count and a comparison (the clock is read a few
+    dozen times a second), an epoch a clock reading, nothing next to a step. Otherwise (a pipe, a log file), a plain line every ``log_every``
+    epochs: epochs done, train error, the selection error kept so far, time.
     """
 
-    BAR_STRIDE = 16
+    REFRESH_SECONDS = 0.25
 
     def __init__(self, config: TrainingConfig, first: int, last: int, per_epoch: int, started: float) -> None:
         self.total, self.per_epoch, self.started = last, per_epoch, started
@@ -320,36 +328,48 @@ class _Progress:
         if config.progress:
             from tqdm.auto import tqdm
 
+            # redrawn when _show says so, never by tqdm's own clock
             self.bar = tqdm(total=(last - first) * per_epoch, desc=f"epoch {first + 1}/{last}", unit="batch",
-                            leave=False, mininterval=0.25)
-        self.pending = 0
-        self.seen = 0
+                            leave=False, mininterval=0, miniters=0)
+        self.pending = 0  # batches done since the last redraw
+        self.stride = 1
+        self.current = first + 1  # the epoch under way
+        self.shown = time.perf_counter()
         self.last_line = started
 
-    def batch(self, total: float) -> None:
-        """Called before each batch with the epoch's summed error so far."""
-        if self.bar is None:
-            return
+    def batch(self, error: float, samples: int) -> None:
+        """Called after each batch (when there is a bar) with the epoch's summed error and its samples so far.
+
+        The clock is read every ``stride`` batches, some 16 times per redraw at the pace of the last one.
+        """
         self.pending += 1
-        if self.pending == self.BAR_STRIDE:
-            self.seen += self.pending
-            self.bar.update(self.pending)
-            self.pending = 0
-            if self.seen:
-                self.bar.set_postfix_str(f"error {total / self.seen:.4g}", refresh=False)
+        if self.pending % self.stride:
+            return
+        now = time.perf_counter()
+        if now - self.shown >= self.REFRESH_SECONDS:
+            self.stride = max(1, self.pending // 16)
+            self._show(now, f"loss {error / samples:.4g}")
 
     def epoch(self, done: int, history: History, selected: float) -> None:
         """Called after each epoch."""
         if self.bar is not None:
-            self.bar.update(self.pending)
-            self.pending = self.seen = 0
-            self.bar.set_description_str(f"epoch {min(done + 1, self.total)}/{self.total}", refresh=False)
-            self.bar.set_postfix_str(f"error {history.train_error[-1]:.4g}, selected {selected:.4g}")
+            self.current = min(done + 1, self.total)
+            now = time.perf_counter()
+            if now - self.shown >= self.REFRESH_SECONDS or done == self.total:
+                self._show(now, f"error {history.train_error[-1]:.4g}, selected {selected:.4g}")
         elif self._due(done):
             self.last_line = time.perf_counter()
             print(f"epoch {done}/{self.total}: train error {history.train_error[-1]:.4g}, lowest "
                   f"{history.selection_set} error {selected:.4g}, {time.perf_counter() - self.started:.1f} s",
                   file=sys.stderr, flush=True)
+
+    def _show(self, now: float, postfix: str) -> None:
+        """Redraw the bar: the epoch under way, the batches done since the last redraw, and ``postfix``."""
+        self.shown = now
+        self.bar.set_description_str(f"epoch {self.current}/{self.total}", refresh=False)
+        self.bar.set_postfix_str(postfix, refresh=False)
+        self.bar.update(self.pending)
+        self.pending = 0
 
     def _due(self, done: int) -> bool:
         if isinstance(self.log_every, float):  # by time: the run's lines are few, and short runs print none

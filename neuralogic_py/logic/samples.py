@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import GroundingError, Span, warn
 from ..language import ir
 from ..language.pairing import Pairing, PairingMode, infer_pairing
+from ..language.summary import underivable_cause
 from .database import build_database
 from .evaluate import Evaluator, Statistics
 from .ground import GroundProgram, build_ground_program, ground_rules
@@ -91,10 +92,12 @@ def check_rules(template: ir.Template) -> None:
 def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
                    query_lines: Sequence[ir.QueryLine] = (), *, allow_underivable: bool = False,
                    progress: bool = False, examples_file: str | None = None,
-                   queries_file: str | None = None, first_example: int = 0) -> Grounding:
+                   queries_file: str | None = None, first_example: int = 0, whole_set: bool = True) -> Grounding:
     """Pair, ground and prune: the ground program every sample needs (see the module docstring).
 
     ``first_example`` numbers the examples in messages: they are a chunk of a larger set from that example on.
+    ``whole_set=False``: they are such a chunk, so that ``allow_underivable`` dropping all of the chunk's
+    queries is no error here (the caller sees whether any query of the set is left).
     """
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -112,7 +115,8 @@ def ground_samples(template: ir.Template, examples: Sequence[ir.Example] = (),
     t = time.perf_counter()
     matches, underivable = _resolve(groundings, requests)
     if underivable:
-        _report(underivable, groundings, examples, allow_underivable, first_example)
+        _report(underivable, len(requests) if whole_set else None, groundings, template, examples,
+                allow_underivable, first_example)
     roots = np.concatenate(matches) if matches else np.zeros(0, dtype=np.int64)
     keep_all = pairing.mode in (PairingMode.UNLABELLED, PairingMode.EMPTY)
     ground = build_ground_program(groundings, None if keep_all else roots)
@@ -155,7 +159,11 @@ def _resolve(groundings, requests: list[Request]) -> tuple[list[np.ndarray], lis
     return matches, underivable
 
 
-def _report(underivable: list[Request], groundings, examples, allow: bool, first_example: int) -> None:
+def _report(underivable: list[Request], total: int | None, groundings, template: ir.Template,
+            examples: Sequence[ir.Example], allow: bool, first_example: int) -> None:
+    """Stop on underivable queries, saying why when the data lacks the rules' inputs; with ``allow``, drop
+    them with a warning, or stop all the same when that leaves none of the ``total`` queries (None: these
+    are a chunk of the set, whose caller counts what is left)."""
     def name(r: Request) -> str:
         ex = examples[r.example] if r.example < len(examples) else None
         which = f"example '{ex.id}'" if ex is not None and ex.id is not None else \
@@ -165,15 +173,23 @@ def _report(underivable: list[Request], groundings, examples, allow: bool, first
 
     shown = "; ".join(name(r) for r in underivable[:_SHOWN])
     more = f"; and {len(underivable) - _SHOWN} more" if len(underivable) > _SHOWN else ""
+    cause = underivable_cause(template, examples, dict.fromkeys(r.query.atom.signature for r in underivable))
+    why = f" ({cause})" if cause else ""
     first: Span | None = underivable[0].query.span
-    if allow:
-        warn(f"dropped {len(underivable)} underivable quer{'y' if len(underivable) == 1 else 'ies'}: "
-             f"{shown}{more}", first)
+    queries = f"quer{'y' if len(underivable) == 1 else 'ies'}"
+    if allow and (total is None or len(underivable) < total):
+        warn(f"dropped {len(underivable)} underivable {queries}: {shown}{more}{why}", first)
         return
-    raise GroundingError(f"{len(underivable)} quer{'y' if len(underivable) == 1 else 'ies'} cannot be derived: "
-                         f"{shown}{more}", first,
-                         "check the template's rules for these predicates, or pass allow_underivable "
-                         "(--allow-underivable) to drop them")
+    fix = "rename the template's input predicates to the data's, or add rules that derive them" if cause else \
+        "check the template's rules for these predicates"
+    if allow:
+        raise GroundingError(f"every query ({total}) was dropped as underivable, which leaves nothing: "
+                             f"{shown}{more}{why}", first, fix)
+    among = "" if total is not None else \
+        f" of examples {first_example + 1}-{first_example + len(examples)} (a chunk of the set)"
+    raise GroundingError(f"{len(underivable)} {queries}{among} cannot be derived: {shown}{more}{why}", first,
+                         f"{fix}, or pass allow_underivable=True to drop them",
+                         cli_hint=f"{fix}, or give --allow-underivable to drop them")
 
 
 def sample_id(examples: Sequence[ir.Example], request: Request, counter: int) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable
 
-from ..errors import NeuralogicWarning
+from ..errors import GroundingError, NeuralogicWarning
 from ..language import ir
 from ..language.chunks import Chunk
 from ..logic.samples import ground_samples
@@ -57,14 +57,16 @@ def build_chunked(template: ir.Template, chunks: Iterable[Chunk], *, settings: N
     if store is None:
         store = ParameterStore(template_weights(template).parameters.values())
     builder = LiftedBuilder(lifting)
-    done = seen = 0
+    done = seen = samples = dropped = 0
     for chunk in chunks:
         with warnings.catch_warnings():  # how the data pairs was said once for the whole set
             warnings.filterwarnings("ignore", category=NeuralogicWarning,
                                     message=".*(no sample|no queries file|no query line)")
             grounding = ground_samples(template, chunk.examples, chunk.query_lines,
                                        allow_underivable=allow_underivable, examples_file=examples_file,
-                                       queries_file=queries_file, first_example=chunk.first_example)
+                                       queries_file=queries_file, first_example=chunk.first_example, whole_set=False)
+        samples += len(grounding.samples)
+        dropped += len(grounding.underivable)
         builder.add(neuralize(template, grounding, store, settings), chunk.first_example, chunk.lines,
                     chunk.examples)
         del grounding
@@ -72,6 +74,9 @@ def build_chunked(template: ir.Template, chunks: Iterable[Chunk], *, settings: N
         seen += chunk.size
         if on_chunk is not None:
             on_chunk(done, seen)
+    if dropped and not samples:
+        raise GroundingError(f"every query ({dropped}) was dropped as underivable, which leaves nothing",
+                             hint="the warnings above name them and why")
     network, report = builder.finish()
     compiled = compile_network(network)
     compiled.compression = report

@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from .. import progress
 from ..errors import ValidationError
 from .compression import CompressionReport
 from .network import INDEX, Network
@@ -213,6 +214,10 @@ class CompiledNetwork:
                 return None
         elif not self.wants_fused(steps, epochs):
             return None
+        from ..engine import jit
+
+        if not jit.compiled_before():
+            progress.stage("compiling the fused engine's kernels", "(numba, once per machine, about 30 s)")
         return FusedTrainer(self.program(), params, optimizer, loss.name, targets, weights)
 
     def fused_covers(self, loss: Any, optimizer: Any) -> bool:

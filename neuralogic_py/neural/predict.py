@@ -18,6 +18,7 @@ import numpy as np
 
 from ..language import ir
 from ..logic.samples import ground_samples
+from ..progress import done, sized, stage
 from .compiled import CompiledNetwork, compile_network
 from .compression import LiftingSettings, compress
 from .network import neuralize
@@ -36,11 +37,19 @@ def build(template: ir.Template, examples: Sequence[ir.Example] = (), query_line
     or :class:`~.compression.LiftingSettings`; the compiled network's ``compression``
     reports what it did.
     """
+    stage("grounding", f"{sized(len(examples), 'example')}, {sized(len(query_lines), 'query line')}")
     grounding = ground_samples(template, examples, query_lines, allow_underivable=allow_underivable,
                                examples_file=examples_file, queries_file=queries_file)
+    done(f"{sized(len(grounding.program.atoms), 'ground atom')}, {sized(len(grounding.samples), 'sample')}")
     if store is None:
         store = ParameterStore(template_weights(template).parameters.values(), init, seed)
-    network, report = compress(neuralize(template, grounding, store, settings), lifting)
+    stage("neuralizing", sized(len(grounding.samples), "sample"))
+    network = neuralize(template, grounding, store, settings)
+    done(f"{sized(len(network.kind), 'atom neuron')}, {sized(len(network.layers), 'rule layer')}")
+    method = LiftingSettings.of(lifting).method
+    stage("lifting" if method != "none" else "pruning", f"({method})" if method != "none" else "")
+    network, report = compress(network, lifting)
+    done(f"{report.ground.neurons:,} -> {sized(report.final.neurons, 'neuron')}, {sized(report.final.edges, 'edge')}")
     compiled = compile_network(network)
     compiled.compression = report
     return compiled
