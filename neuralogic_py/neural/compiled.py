@@ -204,7 +204,7 @@ class CompiledNetwork:
         """
         if not self.fused_covers(loss, optimizer):
             return None
-        if self.engine == "auto" and probe and self.fused_unavailable() is None:
+        if self.engine == "auto" and probe and steps and self.fused_unavailable() is None:
             probe, plans = probe[:PROBE_BATCHES], 1.0 if new_batches else 1.0 / epochs
             if not self.wants_fused(steps, epochs, self.numpy_step_seconds(params, loss, targets, weights, probe[:1],
                                                                            plans)):
