@@ -70,6 +70,7 @@ class CompiledNetwork:
         self.cache_bytes = cache_bytes
         self._plans: OrderedDict[tuple | None, Plan] = OrderedDict()
         self._bytes: dict[tuple | None, int] = {}  # each cached plan's nbytes when last counted
+        self._ran: set[tuple | None] = set()  # plans returned since their nbytes was last counted
         self.compression: CompressionReport | None = None  # set by build(): pruning and lifting figures
 
     @property
@@ -83,19 +84,22 @@ class CompiledNetwork:
     def plan(self, samples: np.ndarray | None = None) -> Plan:
         """The plan of ``samples`` (indices into ``network.samples``; None: all of them)."""
         key = None if samples is None else tuple(np.asarray(samples, dtype=INDEX).tolist())
-        if self._plans:  # the plan returned last has run since: count what it built
-            last = next(reversed(self._plans))
-            self._bytes[last] = self._plans[last].nbytes
         plan = self._plans.get(key)
         if plan is not None:
             self._plans.move_to_end(key)
+            self._ran.add(key)
             return plan
+        # only a new plan can push others out: first count what the plans returned since have built by running
+        for ran in self._ran:
+            self._bytes[ran] = self._plans[ran].nbytes
         plan = materialize(self.schedule, samples)
         self._plans[key] = plan
         self._bytes[key] = plan.nbytes
+        self._ran = {key}
         while self.cached_bytes > self.cache_bytes and len(self._plans) > 1:
             dropped, _ = self._plans.popitem(last=False)
             del self._bytes[dropped]
+            self._ran.discard(dropped)
         return plan
 
     @property
