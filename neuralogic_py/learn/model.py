@@ -360,8 +360,8 @@ class Model:
         self._fix_output(dataset)
         network = cluster.build(dataset, BuildSpec(self.template, self.settings, self.store, self.lifting,
                                                    self.engine, allow_underivable, self.chunk_size))
-        for shard in network.built:  # parameters grounding created (@embed facts): drawn here, in shard order
-            for name, parameter in shard.added.items():
+        for added in network.added:  # parameters grounding created (@embed facts): drawn here, in shard order
+            for name, parameter in added.items():
                 if name not in self.store:
                     self.store.add(parameter)
         self._built.append((dataset, network))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..language.dsl import R, Relation, Transformation, V, W
-from .module import Activation, Module, atom, declare, functions, learnable, variables
+from .module import Activation, Module, atom, bias, declare, functions, learnable, variables
 
 T, Z = V.T, V.Z  # a step and the step before it
 
@@ -52,7 +52,7 @@ class _Recurrent(Module):
             (self.at(gate)[learnable(f"{gate}__weight_hh", *size, self.hidden_size)] <= self.previous(self.output_name))
             | functions()]
         if self.bias:
-            rules.append((R.get(gate) / (self.arity + 1))[learnable(f"{gate}__bias", self.hidden_size, 1)])
+            rules.append(bias(gate, self.arity + 1, self.hidden_size))
         return [*rules, declare(gate, self.arity + 1, activation)]
 
     def product(self, head: str, *body: Relation) -> Any:
@@ -120,7 +120,7 @@ class GRU(_Recurrent):
                  (self.at(n)[learnable(f"{n}__weight_ih", size, self.input_size)] <= x) | functions(),
                  self.product(n, self.at(r), self.at(hn))]
         if self.bias:
-            rules.append((R.get(n) / arity)[learnable(f"{n}__bias", size, 1)])
+            rules.append(bias(n, arity, size))
         return [*rules, declare(n, arity, "tanh"),
                 self.product(out, -self.at(z), self.at(n)),
                 self.product(out, self.at(z), *self.previous(out)),

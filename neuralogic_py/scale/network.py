@@ -67,7 +67,7 @@ class ShardedNetwork:
         self.key = key
         self.samples, self.shard_of, self.local_of = global_order([(b.samples, b.counted) for b in built])
         self.compression = merge_reports([shard.compression for shard in built if shard.compression is not None])
-        self.built = built
+        self.added = [shard.added for shard in built]  # per shard, the parameters its grounding created
         self._targets = np.stack([b.targets[i] for b, i in
                                   zip((built[k] for k in self.shard_of.tolist()), self.local_of.tolist())]) \
             if len(self.samples) else np.zeros((0, 1, 1))
