@@ -6,7 +6,7 @@ or the training split of a sources directory; ``Dataset.concat`` joins several;
 :func:`items_dataset` holds data built in Python (a list of examples and query lines, e.g.
 made with :mod:`neuralogic_py.language.dsl`). :class:`DataFiles` stands for a split's files that are
 read chunk by chunk as they are grounded (:mod:`neuralogic_py.neural.chunked`), never
-whole; :func:`open_split` gives one or the other.
+whole (:meth:`DataFiles.read` reads them whole).
 
 External cross-validation folds (``fold_*`` folders, :func:`external_folds`) come in
 two layouts, told apart per fold:
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import NeuralogicError, display_path
 from ..language import ir
-from ..language.chunks import Chunk, file_pairing, read_chunks, read_statement_groups, statements
+from ..language.chunks import Chunk, Part, file_pairing, read_chunks, read_statement_groups, statements
 from ..language.data import parse_examples, parse_queries
 from ..language.pairing import PairingMode, counted, infer_pairing
 from ..language.sources import SPLIT_NAMES, Sources, Split, beside_queries, existing_path, load_split
@@ -153,7 +153,7 @@ class DataFiles:
         return ", ".join(f for f in (self.examples_file, self.queries_file) if f)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
-        return read_chunks(self.split, size, None)
+        return read_chunks(self.split, size, Part(self.pairing))  # the pairing found once, not again
 
     def _queries(self) -> Iterator[ir.Query]:
         """Every query written in the files (one pass over the queries file, or the examples if labelled)."""
@@ -175,11 +175,6 @@ class DataFiles:
 
 
 _PASS = 1000  # examples per chunk of a pass over the files for targets
-
-
-def open_split(split: Split, streamed: bool) -> Dataset | DataFiles:
-    """The data of ``split``: its files to read chunk by chunk (``streamed``) or read whole."""
-    return DataFiles(split) if streamed else Dataset.from_split(split)
 
 
 @dataclass(frozen=True)

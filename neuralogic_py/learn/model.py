@@ -63,7 +63,7 @@ from ..neural.compiled import ENGINES
 from ..neural.parameters import block_to_json, json_to_block
 from ..neural.predict import finite_outputs
 from ..output import write_atomic
-from .dataset import DataFiles, DataLike, Dataset, Fold, items_dataset, open_split
+from .dataset import DataFiles, DataLike, Dataset, Fold, items_dataset
 from .initializers import DEFAULT_INITIALIZER, make_initializer
 from .losses import Loss, OutputSetup, make_loss, resolve_loss
 from .metrics import Evaluation, ranks
@@ -312,7 +312,7 @@ class Model:
         if not isinstance(data, (str, Path, Split)):
             return items_dataset(data, queries)  # examples and query lines built in Python
         files = DataFiles(data) if isinstance(data, Split) else DataFiles.load(data, queries)
-        return open_split(files.split, self._chunk_size(files) > 0)
+        return files if self._chunk_size(files) > 0 else files.read()  # (its counts kept when streamed)
 
     def _chunk_size(self, data: Dataset | DataFiles) -> int:
         examples = data.examples if isinstance(data, DataFiles) else len(data.examples)
