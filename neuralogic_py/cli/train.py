@@ -131,10 +131,10 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     with output_folder(args.out, "train", f"continue with --resume {display_path(args.out)}") as folder:
         sources = load_sources(args.template, args.data, args.queries)
         template = read_template(sources.template, args.data, NAME)
-        if sources.train:
-            require_queries(DataFiles(sources.train), "train on",
-                            f"nlp train {args.template} {args.data} --queries QUERIES")
-        _apply_defaults(args, sources)
+        train = DataFiles(sources.train) if sources.train else None  # its files' counts, found once for both
+        if train is not None:
+            require_queries(train, "train on", f"nlp train {args.template} {args.data} --queries QUERIES")
+        _apply_defaults(args, sources, train)
         options = {k: v for k, v in vars(args).items() if k not in UNRECORDED}
         if checkpoint is not None:
             _check_resumable(args, options, checkpoint)
@@ -152,16 +152,19 @@ def run(args: argparse.Namespace, counter: WarningCounter) -> int:
     return EXIT_OK
 
 
-def _apply_defaults(args: argparse.Namespace, sources: Any) -> None:
+def _apply_defaults(args: argparse.Namespace, sources: Any, train: Any) -> None:
     """Fill in the batch size, learning rate and loss the command line left open, by the kind of data
-    (:mod:`neuralogic_py.learn.defaults`), and say so on stderr, where progress goes."""
+    (:mod:`neuralogic_py.learn.defaults`; ``train``: the DataFiles of the training split, if there is one,
+    else the first fold's are read), and say so on stderr, where progress goes."""
     from ..learn.dataset import DataFiles, Dataset
     from ..learn.defaults import defaults_for
 
     if args.batch_size is not None and args.loss is not None and (args.lr is not None or args.optimizer != "adam"):
         return
-    split = sources.train or next((fold.train for fold in sources.folds if fold.train), None)
-    defaults = defaults_for(DataFiles(split) if split else Dataset())
+    if train is None:
+        split = next((fold.train for fold in sources.folds if fold.train), None)
+        train = DataFiles(split) if split else Dataset()
+    defaults = defaults_for(train)
     chosen = []
     if args.batch_size is None:
         args.batch_size = defaults.batch_size
