@@ -134,6 +134,69 @@ def test_products_of_scalars_vectors_and_matrices_agree_with_the_op_table(templa
         assert_engines_agree(compiled, np.array([2]), "bce_logits", seed=seed)
 
 
+def _graphs(count: int, seed: int = 0) -> str:
+    """Random graphs with 3-vector node features, one example per graph."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(count):
+        n = int(rng.integers(3, 8))
+        facts = [f"<[{', '.join(f'{v:.3f}' for v in rng.normal(size=3))}]> x(n{i})" for i in range(n)]
+        facts += [f"e(n{i}, n{j})" for i in range(n) for j in range(n) if i != j and rng.random() < 0.4]
+        facts += [f"<{rng.random():.3f}> s(n{i})" for i in range(n)]
+        lines.append(", ".join(facts) + ".")
+    return "\n".join(lines)
+
+
+# two convolutions whose sums feed matrix head weights (BLAS tiles), an element-wise product of a scalar
+# fact, a learnable scalar, a vector and a constant edge (the plain product path), a mean and a max
+TILED = """$w1={4,3} h(X) :- x(Y), e(Y, X). [aggregation=sum]
+$w2={4,3} h(X) :- x(Y), e(X, Y). [aggregation=sum]
+$w4={4,3} h(X) :- x(X). [aggregation=avg]
+h/1 [activation=relu]
+g(X) :- s(X), $k={1} k, h(Y), e(X, Y). [combination=elproduct, aggregation=avg]
+k :- {1} s(n0). [activation=tanh]
+$w3={4,4} m(X) :- g(X). [aggregation=sum]
+m/1 [activation=tanh]
+out :- {1,4} m(X). [aggregation=max]"""
+
+
+def test_matrix_products_batched_into_tiles_agree_with_the_op_table():
+    """Aggregation rows with a matrix head weight run as BLAS products of up to TILE rows sharing the
+    weight: over more rows than a tile, with two weights in one step, and for single samples."""
+    from neuralogic_py.engine import fused
+
+    compiled = small(TILED, _graphs(120), "\n".join(["out."] * 120), "structural")
+    heads = [layout for layout in compiled.schedule.steps if layout.kind == "aggregation"
+             and layout.head_weight is not None and compiled.store.parameters[layout.head_weight.names[0]].shape[1] > 1]
+    assert max(len(layout.rows) for layout in heads) > fused.TILE  # more rows than one tile holds
+    assert any(len(layout.head_weight.names) > 1 for layout in heads)  # rows of two weights in one step
+    n = len(compiled.samples)
+    for loss_name, samples in (("mse", np.arange(n)), ("bce_logits", np.arange(0, n, 7)), ("mse", np.array([5]))):
+        assert_engines_agree(compiled, samples, loss_name)
+
+
+def test_the_rows_each_sample_needs_lie_together_in_its_order():
+    """The program lays a step's rows out sample after sample (the order they are first needed):
+    unlifted examples share no rows, so each sample's rows in a step form one stretch, in sample order."""
+    from neuralogic_py.engine import fused
+
+    compiled = small(TILED, _graphs(30, seed=1), "\n".join(["out."] * 30), "none")
+    program = Program(compiled.schedule, compiled.store)
+    S = len(program.steps)
+    ends = np.full(S, -1)
+    for sample in range(len(compiled.samples)):
+        fused.reach(program.steps, program.ints_array, program.marks, program.output_rows([sample]), program.bucket,
+                    program.bstart, program.cnt)
+        for s in range(S):
+            ids = np.sort(program.bucket[program.bstart[s]:program.bstart[s] + program.cnt[s]])
+            if len(ids):
+                assert np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids)))  # one stretch
+                assert ids[0] > ends[s]  # after the previous sample's
+                ends[s] = ids[-1]
+        fused.release(program.marks, program.bucket, program.bstart, program.cnt)
+    assert_engines_agree(compiled, np.arange(len(compiled.samples)))
+
+
 # --------------------------------------------------------------------------- training
 
 

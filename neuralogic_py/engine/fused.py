@@ -5,12 +5,12 @@ for the steps of a :class:`~neuralogic_py.neural.program.Program`, one neuron ro
 time, without a tape, and is tested against the table (``tests/test_fused.py``).
 Everything lives in one float64 buffer ``X``: parameters first, then constant facts,
 then one slot per neuron row (its value, row-major ``(r, c)``); ``PRE`` holds the
-pre-activation value of rule and atom rows at the same offsets and ``GX`` the
+pre-activation value of rule and atom rows under log at the same offsets (:func:`_pre`) and ``GX`` the
 gradient of everything. A *row* is addressed by its global id ``g``:
 ``rows[g] = (offset, r, c, step)``, where ``step`` is the step computing it, ``S``
 (the number of steps) for a parameter, and ``CONSTANT`` for a constant.
 
-One call of :func:`train_step` for the output rows of a batch:
+One call of :func:`run` for the output rows of a batch:
 
 1. **reach**: from the outputs back through every edge, the rows the batch needs,
    bucketed per step (work proportional to the rows needed, not to the network:
@@ -24,11 +24,16 @@ One call of :func:`train_step` for the output rows of a batch:
        aggregation  y = W_head . agg(members)
        atom         z = W_head . x  or  comb(members, offsets),            y = act(z)
 
+   Aggregations whose head weight is a matrix (a sum or mean of column vectors, as in
+   every message-passing layer) go in tiles of up to ``TILE`` rows sharing the weight:
+   the sums fill the rows of a tile ``A`` and ``Y = A . W^T`` is one BLAS ``dgemm``;
+
 3. **loss** of the outputs against the targets, the batch mean weighted by
    importance, and its gradient seeded into ``GX``;
 4. **backward** over the steps in reverse, each the VJP of its forward (the
-   ``times`` VJP is ``gW += g x^T, gx += W^T g``, or the scalar cases; max/min route
-   the gradient to the first input attaining the extreme, as ``ops``);
+   ``times`` VJP is ``gW += g x^T, gx += W^T g``, or the scalar cases, for a tile
+   ``GW += G^T . A`` and ``GA = G . W``; max/min route the gradient to the first input
+   attaining the extreme, as ``ops``);
 5. **update**: if the error and every touched gradient are finite, Adam or SGD
    (with weight decay and gradient clipping as :mod:`neuralogic_py.learn.optimizers`)
    on the touched learnable parameters only, the parameters the batch's rows read.
@@ -52,14 +57,18 @@ if _nb is None:  # pragma: no cover - guarded by jit.available() at every import
 # costs ~20 ns per call.
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 _njit = _nb.njit(_nrt=False, **_OPTIONS)
+FAST_SUMS = {"reassoc", "contract"}
 _TYPES = {"f": _nb.types.float64[::1], "F": _nb.types.float64[:, ::1], "I": _nb.types.int64[::1],
           "II": _nb.types.int64[:, ::1], "i": _nb.types.int64}
 
 
-def _typed(args: str):
+def _typed(args: str, fast: bool = False):
     """A kernel compiled for these argument types only (``f`` float vector, ``F`` float matrix, ``I`` and
-    ``II`` the int ones, ``i`` an int): call sites passing a literal 0 then share one compilation."""
-    return _nb.njit(_nb.types.void(*(_TYPES[a] for a in args.split())), _nrt=False, **_OPTIONS)
+    ``II`` the int ones, ``i`` an int): call sites passing a literal 0 then share one compilation.
+    ``fast``: its sums may be reassociated and multiply-adds fused, so they vectorise (never assumed:
+    values are finite, zeros unsigned)."""
+    options = dict(_OPTIONS, fastmath=FAST_SUMS) if fast else _OPTIONS
+    return _nb.njit(_nb.types.void(*(_TYPES[a] for a in args.split())), _nrt=False, **options)
 
 # -- codes ------------------------------------------------------------------------------------
 
@@ -75,6 +84,7 @@ ADAM, SGD = 0, 1
 CONSTANT = -2
 SATURATION = 100.0
 LEAKY_SLOPE = 0.01
+LOG = ACTIVATIONS["log"]
 MISSING_LOG = 100.0
 
 # step header fields
@@ -119,7 +129,11 @@ def activate(code, z):
 
 @_njit
 def derivative(code, z, y):
-    """d act(z) / dz from the input z and the value y = act(z)."""
+    """d act(z) / dz from the input z and the value y = act(z).
+
+    Only log needs z: every other derivative here follows from y alone (relu and leakyrelu
+    from the sign of y, the saturated logistic ones from y being exactly 0 or 1), so a row
+    keeps its pre-activation only under log (:func:`_pre`) and passes y as z otherwise."""
     if code == 0:
         return 1.0
     if code == 1:
@@ -182,7 +196,7 @@ def times(A, ao, ar, ac, B, bo, br, bc, out, oo):
                 out[oo + i * bc + j] = s
 
 
-@_typed("f i f i i i f i i i f i f i")
+@_typed("f i f i i i f i i i f i f i", fast=True)
 def times_vjp(G, go, A, ao, ar, ac, B, bo, br, bc, GA, gao, GB, gbo):
     """Accumulate the gradients of a.b: GA += g b^T, GB += a^T g (or the scalar cases)."""
     if ar == 1 and ac == 1:
@@ -199,25 +213,19 @@ def times_vjp(G, go, A, ao, ar, ac, B, bo, br, bc, GA, gao, GB, gbo):
             s += G[go + k] * A[ao + k]
             GA[gao + k] += G[go + k] * b
         GB[gbo] += s
-    else:  # four rows of a at a time (skipped when their four gradients are 0), each sum in i order
-        for j in range(bc):
-            i = 0
-            while i + 4 <= ar:
-                g0, g1, g2, g3 = G[go + i * bc + j], G[go + (i + 1) * bc + j], G[go + (i + 2) * bc + j], \
-                    G[go + (i + 3) * bc + j]
-                if g0 != 0.0 or g1 != 0.0 or g2 != 0.0 or g3 != 0.0:
-                    r, gr = ao + i * ac, gao + i * ac
-                    for k in range(ac):
-                        b = B[bo + k * bc + j]
-                        GA[gr + k] += g0 * b
-                        GA[gr + ac + k] += g1 * b
-                        GA[gr + 2 * ac + k] += g2 * b
-                        GA[gr + 3 * ac + k] += g3 * b
-                        q = gbo + k * bc + j
-                        GB[q] = GB[q] + A[r + k] * g0 + A[r + ac + k] * g1 + A[r + 2 * ac + k] * g2 \
-                            + A[r + 3 * ac + k] * g3
-                i += 4
-            for i in range(i, ar):
+    elif bc == 1:  # matrix . vector: per row i of a with a gradient g_i, GA_i += g_i b and GB += g_i a_i
+        for i in range(ar):
+            g = G[go + i]
+            if g == 0.0:
+                continue
+            r, gr = ao + i * ac, gao + i * ac
+            for k in range(ac):
+                GA[gr + k] += g * B[bo + k]
+            for k in range(ac):
+                GB[gbo + k] += A[r + k] * g
+    else:  # rows of a with a gradient
+        for i in range(ar):
+            for j in range(bc):
                 g = G[go + i * bc + j]
                 if g == 0.0:
                     continue
@@ -235,23 +243,63 @@ def times_shape(ar, ac, br, bc):
     return ar, bc
 
 
-# -- reach: which rows a batch needs -----------------------------------------------------------
+# -- many matrix products at once: BLAS's dgemm ------------------------------------------------
+
+TILE = 128  # rows of a tile: one BLAS call computes the matrix products of this many rows
+
+
+def blas():
+    """scipy's BLAS ``dgemm`` as a ctypes function, with its argument space (see :func:`gemm`).
+
+    It is passed to :func:`run` as an argument, not read as a global: a compiled kernel that
+    held its address could not be cached across processes.
+    """
+    import ctypes
+
+    from numba.extending import get_cython_function_address
+
+    pointer = ctypes.c_void_p
+    dgemm = ctypes.CFUNCTYPE(None, *[pointer] * 13)(get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
+    ints = np.zeros(8, np.int32)
+    ints[6:8] = ord("N"), ord("T")  # the characters BLAS reads, each as the first byte of an int32
+    return dgemm, ints, np.zeros(2)
+
 
 @_njit
-def _mark(g, rows, need, bucket, bstart, cnt):
-    st = rows[g, STEP]
-    if st == CONSTANT or need[g]:
+def gemm(blas, ta, tb, m, n, k, A, ao, lda, B, bo, ldb, beta, C, co, ldc):
+    """``C = op(A) . op(B) + beta C`` in BLAS's column-major terms (``op`` transposes when ``ta``/``tb``),
+    on float64 buffers at element offsets ``ao``, ``bo``, ``co``."""
+    dgemm, ints, floats = blas
+    ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = m, n, k, lda, ldb, ldc
+    floats[0], floats[1] = 1.0, beta
+    i, f = ints.ctypes.data, floats.ctypes.data
+    dgemm(i + (28 if ta else 24), i + (28 if tb else 24), i, i + 4, i + 8, f, A.ctypes.data + 8 * ao, i + 12,
+          B.ctypes.data + 8 * bo, i + 16, f + 8, C.ctypes.data + 8 * co, i + 20)
+
+
+# -- reach: which rows a batch needs -----------------------------------------------------------
+
+NEEDED = 1 << 30  # added to a row's mark while a batch needs it
+
+
+@_njit
+def _mark(g, marks, bucket, bstart, cnt):
+    st = marks[g]
+    if st == CONSTANT or st >= NEEDED:
         return
-    need[g] = 1
+    marks[g] = st + NEEDED
     bucket[bstart[st] + cnt[st]] = g
     cnt[st] += 1
 
 
 @_njit
-def reach(steps, ints, rows, outputs, need, bucket, bstart, cnt):
-    """Bucket per step the rows that ``outputs`` depend on (and the parameters they read, bucket S)."""
+def reach(steps, ints, marks, outputs, bucket, bstart, cnt):
+    """Bucket per step the rows that ``outputs`` depend on (and the parameters they read, bucket S).
+
+    ``marks[g]`` is the step of row g (S for a parameter, CONSTANT for a constant) as in ``rows``,
+    in an array of its own (4 bytes a row, mostly in the cache) where reaching also marks the row."""
     for i in range(len(outputs)):
-        _mark(outputs[i], rows, need, bucket, bstart, cnt)
+        _mark(outputs[i], marks, bucket, bstart, cnt)
     for s in range(len(steps) - 1, -1, -1):
         h = steps[s]
         kind, n, row0 = h[KIND], h[N], h[ROW0]
@@ -259,28 +307,54 @@ def reach(steps, ints, rows, outputs, need, bucket, bstart, cnt):
             i = bucket[q] - row0
             if kind == RULE:
                 for j in range(h[NPOS]):
-                    _mark(ints[h[B_IN] + j * n + i], rows, need, bucket, bstart, cnt)
+                    _mark(ints[h[B_IN] + j * n + i], marks, bucket, bstart, cnt)
                     w = ints[h[B_W] + j * n + i]
                     if w >= 0:
-                        _mark(w, rows, need, bucket, bstart, cnt)
+                        _mark(w, marks, bucket, bstart, cnt)
                 if h[B_OFF] >= 0:
-                    _mark(ints[h[B_OFF] + i], rows, need, bucket, bstart, cnt)
+                    _mark(ints[h[B_OFF] + i], marks, bucket, bstart, cnt)
             elif kind == ATOM_FIRST:
-                _mark(ints[h[B_IN] + i], rows, need, bucket, bstart, cnt)
+                _mark(ints[h[B_IN] + i], marks, bucket, bstart, cnt)
             elif kind == AGGREGATION or kind == ATOM_SEGMENT:
                 for k in range(ints[h[B_PTR] + i], ints[h[B_PTR] + i + 1]):
-                    _mark(ints[k], rows, need, bucket, bstart, cnt)
+                    _mark(ints[k], marks, bucket, bstart, cnt)
             if h[B_HEAD] >= 0:
-                _mark(ints[h[B_HEAD] + i], rows, need, bucket, bstart, cnt)
+                _mark(ints[h[B_HEAD] + i], marks, bucket, bstart, cnt)
 
 
 @_njit
-def release(rows, need, bucket, bstart, cnt):
+def release(marks, bucket, bstart, cnt):
     """Forget the marks of :func:`reach`."""
     for s in range(len(cnt)):
         for q in range(bstart[s], bstart[s] + cnt[s]):
-            need[bucket[q]] = 0
+            marks[bucket[q]] -= NEEDED
         cnt[s] = 0
+
+
+@_njit
+def first_needed(steps, ints, marks, outputs, bucket, bstart, cnt, position, uses, taken):
+    """For every row of a step, its position in the step when rows are taken in the order the
+    outputs (samples) first need them: sample after sample, each step's new rows in the order
+    :func:`reach` finds them; rows no output needs come last. Fills ``position`` (by global id;
+    -1 stays for parameters and facts) and ``uses`` (how many outputs need each row);
+    ``taken`` counts per step (zeros); the rest is :func:`reach`'s work space."""
+    S = len(steps)
+    for o in range(len(outputs)):
+        reach(steps, ints, marks, outputs[o:o + 1], bucket, bstart, cnt)
+        for s in range(S):
+            for q in range(bstart[s], bstart[s] + cnt[s]):
+                g = bucket[q]
+                uses[g] += 1
+                if position[g] < 0:
+                    position[g] = taken[s]
+                    taken[s] += 1
+        release(marks, bucket, bstart, cnt)
+    for s in range(S):
+        row0 = steps[s, ROW0]
+        for g in range(row0, row0 + steps[s, N]):
+            if position[g] < 0:
+                position[g] = taken[s]
+                taken[s] += 1
 
 
 # -- combinations of a row's items (offset and weighted inputs, or members) ---------------------
@@ -566,18 +640,95 @@ def _rule_fits(h, i, ints, rows):
 
 
 @_njit
+def _pre(h, X, PRE):
+    """Where a step's rows hold their pre-activation: PRE under log (its derivative needs it),
+    else X itself, where the activation is then applied in place (:func:`derivative`)."""
+    if h[ACT] == LOG:
+        return PRE
+    return X
+
+
+@_njit
+def _plain(h, i, ints, rows, size):
+    """Whether rule row i's items are its inputs as they are: no offset, weight or input function,
+    each input of the output's size or a scalar."""
+    if h[B_OFF] >= 0:
+        return False
+    n = h[N]
+    for j in range(h[NPOS]):
+        a = ints[h[B_IN] + j * n + i]
+        if ints[h[B_W] + j * n + i] >= 0 or ints[h[B_SOFT] + j] != 0 or not _fits(rows[a, RR], rows[a, RC], size):
+            return False
+    return True
+
+
+@_njit
+def _multiply_into(out, oo, size, X, a, rows):
+    """out[oo:oo+size] *= input row a (a scalar broadcast)."""
+    ao = rows[a, OFF]
+    if rows[a, RR] * rows[a, RC] == size:
+        for e in range(size):
+            out[oo + e] *= X[ao + e]
+    else:
+        v = X[ao]
+        for e in range(size):
+            out[oo + e] *= v
+
+
+@_njit
+def _elproduct_forward(h, i, ints, rows, X, PRE, off, size):
+    """The element-wise product of a plain rule row's inputs (:func:`_plain`), folded left in input order."""
+    n = h[N]
+    a = ints[h[B_IN] + i]
+    ao = rows[a, OFF]
+    full = rows[a, RR] * rows[a, RC] == size
+    for e in range(size):
+        PRE[off + e] = X[ao + e] if full else X[ao]
+    for j in range(1, h[NPOS]):
+        _multiply_into(PRE, off, size, X, ints[h[B_IN] + j * n + i], rows)
+
+
+@_njit
+def _elproduct_backward(h, i, ints, rows, X, GX, gz, size, gterm):
+    """Input t of a plain element-wise product gets ``gz`` times the product of the other inputs
+    (summed over the elements for a scalar input); constants get nothing."""
+    n = h[N]
+    for t in range(h[NPOS]):
+        a = ints[h[B_IN] + t * n + i]
+        if rows[a, STEP] == CONSTANT:
+            continue
+        for e in range(size):
+            gterm[e] = gz[e]
+        for j in range(h[NPOS]):
+            if j != t:
+                _multiply_into(gterm, 0, size, X, ints[h[B_IN] + j * n + i], rows)
+        ao = rows[a, OFF]
+        if rows[a, RR] * rows[a, RC] == size:
+            for e in range(size):
+                GX[ao + e] += gterm[e]
+        else:
+            total = 0.0
+            for e in range(size):
+                total += gterm[e]
+            GX[ao] += total
+
+
+@_njit
 def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
     n, size, comb = h[N], h[HR] * h[HC], h[COMB]
+    Z = _pre(h, X, PRE)
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
-        if _additive(comb) and _rule_fits(h, i, ints, rows):
+        if comb == ELPRODUCT and _plain(h, i, ints, rows, size):
+            _elproduct_forward(h, i, ints, rows, X, Z, off, size)
+        elif _additive(comb) and _rule_fits(h, i, ints, rows):
             for e in range(size):
-                PRE[off + e] = 0.0
+                Z[off + e] = 0.0
             k = 0
             if h[B_OFF] >= 0:
                 p = ints[h[B_OFF] + i]
-                _add_into(PRE, off, size, X, rows[p, OFF], rows[p, RR] * rows[p, RC])
+                _add_into(Z, off, size, X, rows[p, OFF], rows[p, RR] * rows[p, RC])
                 k += 1
             for j in range(h[NPOS]):
                 a = ints[h[B_IN] + j * n + i]
@@ -587,20 +738,20 @@ def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
                 if w >= 0:
                     times(X, rows[w, OFF], rows[w, RR], rows[w, RC], src, so, ar, ac, term, 0)
                     tr, tc = times_shape(rows[w, RR], rows[w, RC], ar, ac)
-                    _add_into(PRE, off, size, term, 0, tr * tc)
+                    _add_into(Z, off, size, term, 0, tr * tc)
                 else:
-                    _add_into(PRE, off, size, src, so, ar * ac)
+                    _add_into(Z, off, size, src, so, ar * ac)
                 k += 1
             if comb == AVG:
                 for e in range(size):
-                    PRE[off + e] /= k
+                    Z[off + e] /= k
         elif comb == PRODUCT:
-            _product_forward(h, i, ints, rows, X, items, xin, term, PRE, off)
+            _product_forward(h, i, ints, rows, X, items, xin, term, Z, off)
         else:
             k = _rule_items(h, i, ints, rows, X, items, xin, term)
-            _combine(comb, items, k, size, PRE, off)
+            _combine(comb, items, k, size, Z, off)
         for e in range(size):
-            X[off + e] = activate(h[ACT], PRE[off + e])
+            X[off + e] = activate(h[ACT], Z[off + e])
 
 
 @_njit
@@ -657,14 +808,18 @@ def _rule_backward_additive(h, i, ints, rows, X, GX, gz, gterm, xin, gxin):
 def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, gz, gterm, gxin):
     n, R, C = h[N], h[HR], h[HC]
     size = R * C
+    Z = _pre(h, X, PRE)
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
         nonzero = False
         for e in range(size):
-            gz[e] = GX[off + e] * derivative(h[ACT], PRE[off + e], X[off + e])
+            gz[e] = GX[off + e] * derivative(h[ACT], Z[off + e], X[off + e])
             nonzero = nonzero or gz[e] != 0.0
         if not nonzero or h[COMB] == ONE or h[COMB] == COUNT:
+            continue
+        if h[COMB] == ELPRODUCT and _plain(h, i, ints, rows, size):
+            _elproduct_backward(h, i, ints, rows, X, GX, gz, size, gterm)
             continue
         if _additive(h[COMB]) and _rule_fits(h, i, ints, rows):
             _rule_backward_additive(h, i, ints, rows, X, GX, gz, gterm, xin, gxin)
@@ -674,7 +829,9 @@ def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, 
             _product_backward(h, i, ints, rows, X, GX, gz, items, gitems, xin, term, gterm, gxin)
             continue
         k = _rule_items(h, i, ints, rows, X, items, xin, term)
-        _item_grads(h[COMB], items, k, size, PRE, off, gz, gitems)
+        if h[COMB] == MAX or h[COMB] == MIN:  # z again: they route by it
+            _combine(h[COMB], items, k, size, term, 0)
+        _item_grads(h[COMB], items, k, size, term, 0, gz, gitems)
         t = 0
         if h[B_OFF] >= 0:
             p = ints[h[B_OFF] + i]
@@ -772,91 +929,186 @@ def _reduced(h, i, ints, rows, X, items, reduced):
 
 
 @_njit
-def _aggregation_forward(h, active, ints, rows, X, items, reduced):
-    comb = h[COMB]
-    for g in active:
-        i = g - h[ROW0]
-        off = rows[g, OFF]
-        mr, mc = _reduced(h, i, ints, rows, X, items, reduced)
-        if h[B_HEAD] >= 0:
-            w = ints[h[B_HEAD] + i]
-            times(X, rows[w, OFF], rows[w, RR], rows[w, RC], reduced, 0, mr, mc, X, off)
-        else:
-            for e in range(mr * mc):
-                X[off + e] = reduced[e]
+def _aggregation_row_forward(h, g, ints, rows, X, items, reduced):
+    """Aggregation row g, one row at a time: y = W_head . agg(members)."""
+    i = g - h[ROW0]
+    off = rows[g, OFF]
+    mr, mc = _reduced(h, i, ints, rows, X, items, reduced)
+    if h[B_HEAD] >= 0:
+        w = ints[h[B_HEAD] + i]
+        times(X, rows[w, OFF], rows[w, RR], rows[w, RC], reduced, 0, mr, mc, X, off)
+    else:
+        for e in range(mr * mc):
+            X[off + e] = reduced[e]
 
 
 @_njit
-def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, gz):
+def _aggregation_row_backward(h, g, ints, rows, X, GX, items, gitems, reduced, gz):
+    """The VJP of :func:`_aggregation_row_forward` for row g."""
     comb = h[COMB]
+    i = g - h[ROW0]
+    off = rows[g, OFF]
+    if h[B_HEAD] >= 0 or not _additive(comb):
+        mr, mc = _reduced(h, i, ints, rows, X, items, reduced)
+    else:  # the sum's gradient needs no values
+        m = ints[ints[h[B_PTR] + i]]
+        mr, mc = rows[m, RR], rows[m, RC]
+    k = ints[h[B_PTR] + i + 1] - ints[h[B_PTR] + i]
+    size = mr * mc
+    if h[B_HEAD] >= 0:
+        w = ints[h[B_HEAD] + i]
+        for e in range(size):
+            gz[e] = 0.0
+        times_vjp(GX, off, X, rows[w, OFF], rows[w, RR], rows[w, RC], reduced, 0, mr, mc,
+                  GX, rows[w, OFF], gz, 0)
+    else:
+        for e in range(size):
+            gz[e] = GX[off + e]
     if comb == ONE or comb == COUNT:
-        if h[B_HEAD] < 0:
-            return
+        return
+    if _additive(comb):
+        _spread_members(h, i, ints, rows, GX, gz, size, reduced)
+        return
+    _members_backward(h, i, ints, rows, GX, items, k, mr, mc, reduced, 0, gz, gitems)
+
+
+@_njit
+def _head_matrix(h, i, ints, rows):
+    """The head weight of aggregation row i when its rows can be batched into one matrix product:
+    a sum or mean of members (column vectors of the weight's width) times an (r, c) weight, c > 1;
+    else -1."""
+    if h[B_HEAD] < 0 or not _additive(h[COMB]):
+        return -1
+    w = ints[h[B_HEAD] + i]
+    m = ints[ints[h[B_PTR] + i]]
+    if rows[m, RC] != 1 or rows[m, RR] != rows[w, RC] or rows[w, RC] == 1:
+        return -1
+    return w
+
+
+@_njit
+def _aggregation_forward(h, active, ints, rows, X, items, reduced, blas, tiles, tiled):
+    """Rows whose head weight is a matrix (:func:`_head_matrix`) go in tiles of rows sharing the
+    weight: their sums fill the rows of a tile A, then Y = A . W^T is one BLAS product."""
+    A, Y = tiles[0], tiles[1]
+    n, w_tile = 0, -1
     for g in active:
-        i = g - h[ROW0]
+        w = _head_matrix(h, g - h[ROW0], ints, rows)
+        if w < 0:
+            _aggregation_row_forward(h, g, ints, rows, X, items, reduced)
+            continue
+        wr, wc = rows[w, RR], rows[w, RC]
+        if w != w_tile or n == _tile_capacity(tiles, tiled, wr, wc):
+            _tile_forward(rows, X, blas, A, Y, tiled, n, w_tile)
+            n, w_tile = 0, w
+        _sum_members(h, g - h[ROW0], ints, rows, X, A, n * wc, wc)
+        tiled[n] = g
+        n += 1
+    _tile_forward(rows, X, blas, A, Y, tiled, n, w_tile)
+
+
+@_njit
+def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, gz, blas, tiles, tiled):
+    """The VJP of :func:`_aggregation_forward`; a tile's sums are recomputed into A and its output
+    gradients gathered into G, then GW += G^T . A and GA = G . W are two BLAS products, and each
+    row's members get their row of GA."""
+    if (h[COMB] == ONE or h[COMB] == COUNT) and h[B_HEAD] < 0:
+        return
+    A, G, GA = tiles[0], tiles[1], tiles[2]
+    n, w_tile = 0, -1
+    for g in active:
+        w = _head_matrix(h, g - h[ROW0], ints, rows)
+        if w < 0:
+            _aggregation_row_backward(h, g, ints, rows, X, GX, items, gitems, reduced, gz)
+            continue
+        wr, wc = rows[w, RR], rows[w, RC]
+        if w != w_tile or n == _tile_capacity(tiles, tiled, wr, wc):
+            _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w_tile, gz, reduced)
+            n, w_tile = 0, w
+        _sum_members(h, g - h[ROW0], ints, rows, X, A, n * wc, wc)
         off = rows[g, OFF]
-        if h[B_HEAD] >= 0 or not _additive(comb):
-            mr, mc = _reduced(h, i, ints, rows, X, items, reduced)
-        else:  # the sum's gradient needs no values
-            m = ints[ints[h[B_PTR] + i]]
-            mr, mc = rows[m, RR], rows[m, RC]
-        k = ints[h[B_PTR] + i + 1] - ints[h[B_PTR] + i]
-        size = mr * mc
-        if h[B_HEAD] >= 0:
-            w = ints[h[B_HEAD] + i]
-            for e in range(size):
-                gz[e] = 0.0
-            times_vjp(GX, off, X, rows[w, OFF], rows[w, RR], rows[w, RC], reduced, 0, mr, mc,
-                      GX, rows[w, OFF], gz, 0)
-        else:
-            for e in range(size):
-                gz[e] = GX[off + e]
-        if comb == ONE or comb == COUNT:
-            continue
-        if _additive(comb):
-            _spread_members(h, i, ints, rows, GX, gz, size, reduced)
-            continue
-        _members_backward(h, i, ints, rows, GX, items, k, mr, mc, reduced, 0, gz, gitems)
+        for e in range(wr):
+            G[n * wr + e] = GX[off + e]
+        tiled[n] = g
+        n += 1
+    _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w_tile, gz, reduced)
+
+
+@_njit
+def _tile_capacity(tiles, tiled, wr, wc):
+    """How many rows a tile holds for an (wr, wc) weight."""
+    return min(len(tiled), tiles.shape[1] // max(wr, wc))
+
+
+@_njit
+def _tile_forward(rows, X, blas, A, Y, tiled, n, w):
+    """Y = A . W^T for the n rows of the tile, then each row's value into X."""
+    if n == 0:
+        return
+    wr, wc = rows[w, RR], rows[w, RC]
+    # column-major, as BLAS sees row-major buffers: Y^T (wr x n) = W^T^T (wr x wc) . A^T (wc x n)
+    gemm(blas, True, False, wr, n, wc, X, rows[w, OFF], wc, A, 0, wc, 0.0, Y, 0, wr)
+    for t in range(n):
+        off = rows[tiled[t], OFF]
+        for e in range(wr):
+            X[off + e] = Y[t * wr + e]
+
+
+@_njit
+def _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w, gz, gterm):
+    if n == 0:
+        return
+    wr, wc = rows[w, RR], rows[w, RC]
+    # GW (wr x wc, row-major) += G^T . A: column-major GW^T (wc x wr) += A^T (wc x n) . G (n x wr)
+    gemm(blas, False, True, wc, wr, n, A, 0, wc, G, 0, wr, 1.0, GX, rows[w, OFF], wc)
+    # GA (n x wc) = G . W: column-major GA^T (wc x n) = W^T (wc x wr) . G^T (wr x n)
+    gemm(blas, False, False, wc, n, wr, X, rows[w, OFF], wc, G, 0, wr, 0.0, GA, 0, wc)
+    for t in range(n):
+        for e in range(wc):
+            gz[e] = GA[t * wc + e]
+        _spread_members(h, tiled[t] - h[ROW0], ints, rows, GX, gz, wc, gterm)
 
 
 @_njit
 def _atom_forward(h, active, ints, rows, X, PRE, items):
     R, C = h[HR], h[HC]
     size = R * C
+    Z = _pre(h, X, PRE)
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
         if h[KIND] == ATOM_ONE:
-            PRE[off] = 1.0
+            Z[off] = 1.0
         elif h[KIND] == ATOM_FIRST:
             a = ints[h[B_IN] + i]
             if h[B_HEAD] >= 0:
                 w = ints[h[B_HEAD] + i]
                 times(X, rows[w, OFF], rows[w, RR], rows[w, RC], X, rows[a, OFF], rows[a, RR], rows[a, RC],
-                      PRE, off)
+                      Z, off)
             else:
                 for e in range(size):
-                    PRE[off + e] = X[rows[a, OFF] + e]
+                    Z[off + e] = X[rows[a, OFF] + e]
         elif _additive(h[COMB]) and _members_fit(h, i, ints, rows, size):
-            _sum_members(h, i, ints, rows, X, PRE, off, size)
+            _sum_members(h, i, ints, rows, X, Z, off, size)
         else:
             k = _members(h, i, ints, rows, X, items, R, C)
-            _combine(h[COMB], items, k, size, PRE, off)
+            _combine(h[COMB], items, k, size, Z, off)
         for e in range(size):
-            X[off + e] = activate(h[ACT], PRE[off + e])
+            X[off + e] = activate(h[ACT], Z[off + e])
 
 
 @_njit
-def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz):
+def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz, z):
     if h[KIND] == ATOM_ONE:
         return
     R, C = h[HR], h[HC]
     size = R * C
+    Z = _pre(h, X, PRE)
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
         for e in range(size):
-            gz[e] = GX[off + e] * derivative(h[ACT], PRE[off + e], X[off + e])
+            gz[e] = GX[off + e] * derivative(h[ACT], Z[off + e], X[off + e])
         if h[KIND] == ATOM_FIRST:
             a = ints[h[B_IN] + i]
             if rows[a, STEP] == CONSTANT and h[B_HEAD] < 0:
@@ -872,19 +1124,20 @@ def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz):
             _spread_members(h, i, ints, rows, GX, gz, size, items[0])
         elif h[COMB] != COUNT:
             k = _members(h, i, ints, rows, X, items, R, C)
-            _members_backward(h, i, ints, rows, GX, items, k, R, C, PRE, off, gz, gitems)
+            if h[COMB] == MAX or h[COMB] == MIN:  # z again: they route by it
+                _combine(h[COMB], items, k, size, z, 0)
+            _members_backward(h, i, ints, rows, GX, items, k, R, C, z, 0, gz, gitems)
 
 
 # -- the passes ------------------------------------------------------------------------------------
 
 @_njit
-def zero_gradients(rows, GX, bucket, bstart, cnt):
-    for s in range(len(cnt)):
-        for q in range(bstart[s], bstart[s] + cnt[s]):
-            g = bucket[q]
-            off = rows[g, OFF]
-            for e in range(rows[g, RR] * rows[g, RC]):
-                GX[off + e] = 0.0
+def zero_gradients(rows, GX, ids):
+    """GX = 0 on the rows ``ids``."""
+    for g in ids:
+        off = rows[g, OFF]
+        for e in range(rows[g, RR] * rows[g, RC]):
+            GX[off + e] = 0.0
 
 
 # -- losses (ops: mse, bce_logits, softmax_ce_logits, crossentropy) ----------------------------------
@@ -1028,18 +1281,20 @@ FORWARD, GRADIENTS, TRAIN = range(3)
 
 
 @_njit
-def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, items, gitems, scratch,
-        outputs, targets, weights, loss_code, learnable, opt_kind, hyper, t):
+def run(mode, steps, ints, rows, X, PRE, GX, M, V, marks, bucket, bstart, cnt, items, gitems, scratch,
+        blas, tiles, tiled, outputs, targets, weights, loss_code, learnable, opt_kind, hyper, t):
     """The one entry point (one compilation): ``FORWARD`` computes the rows ``outputs`` need;
     ``GRADIENTS`` also the batch error and GX; ``TRAIN`` also the update (module docstring).
 
     Returns (error, whether it and the gradients are finite, how many parameters the batch
     touched: their ids stay at the start of the parameter bucket until the next call).
     ``items``, ``gitems`` (max items per row x widest value) and ``scratch`` (6 x widest value)
-    are work space, allocated once by the caller, so no kernel allocates or counts references.
+    are work space, allocated once by the caller, so no kernel allocates or counts references;
+    so are ``tiles`` (3 x TILE x the largest weight dimension) and ``tiled`` (row ids, TILE),
+    where :func:`_aggregation_forward` batches matrix products for ``blas`` (:func:`blas`).
     """
     xin, term, reduced, gz, gterm, gxin = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
-    reach(steps, ints, rows, outputs, need, bucket, bstart, cnt)
+    reach(steps, ints, marks, outputs, bucket, bstart, cnt)
     S = len(steps)
     for s in range(S):  # forward, in step order
         if cnt[s] == 0:
@@ -1049,14 +1304,22 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, it
         if h[KIND] == RULE:
             _rule_forward(h, active, ints, rows, X, PRE, items, xin, term)
         elif h[KIND] == AGGREGATION:
-            _aggregation_forward(h, active, ints, rows, X, items, reduced)
+            _aggregation_forward(h, active, ints, rows, X, items, reduced, blas, tiles, tiled)
         else:
             _atom_forward(h, active, ints, rows, X, PRE, items)
     error, ok = 0.0, True
     if mode != FORWARD:
-        zero_gradients(rows, GX, bucket, bstart, cnt)
+        # GX is 0 on every neuron row between calls (a row's is cleared once its step's backward has read
+        # it, while it is in the cache, and no later step writes it); the parameters' gradients stay for
+        # the caller until the next call
+        P = bstart[S + 1] - bstart[S]  # the parameters are the rows 0..P-1, first in the buffer
+        for e in range(rows[P - 1, OFF] + rows[P - 1, RR] * rows[P - 1, RC] if P else 0):
+            GX[e] = 0.0
         error = loss(loss_code, rows, X, GX, outputs, targets, weights, True)
         ok = math.isfinite(error)
+        if not ok:
+            for s in range(S):
+                zero_gradients(rows, GX, bucket[bstart[s]:bstart[s] + cnt[s]])
     if mode != FORWARD and ok:
         for s in range(S - 1, -1, -1):  # backward, in reverse step order
             if cnt[s] == 0:
@@ -1066,11 +1329,12 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, need, bucket, bstart, cnt, it
             if h[KIND] == RULE:
                 _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, gz, gterm, gxin)
             elif h[KIND] == AGGREGATION:
-                _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, xin, gz)
+                _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, xin, gz, blas, tiles, tiled)
             else:
-                _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz)
+                _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz, term)
+            zero_gradients(rows, GX, active)
         if mode == TRAIN:
             ok = update(rows, X, GX, M, V, bucket[bstart[S]:bstart[S] + cnt[S]], learnable, opt_kind, hyper, t)
     touched = cnt[S]
-    release(rows, need, bucket, bstart, cnt)
+    release(marks, bucket, bstart, cnt)
     return error, ok, touched
