@@ -16,8 +16,10 @@ then mean pooling and ``Linear(32, 1)``: one logit per graph, binary cross-entro
 
 Training, identical on both sides: Adam (lr 0.01), 100 epochs, batch 32 with new batches every epoch (PyG's
 shuffling ``DataLoader``; ours ``shuffle="samples"``), the last epoch's weights; stratified folds (MUTAG 10,
-NCI1 3) drawn once by ``neuralogic_py.learn.splits.stratified_folds`` and used by both; fresh initial weights
-per fold; test accuracy at threshold 0 on the logit. Ours in float64 (numpy, OpenBLAS on one thread; the
+NCI1 3) drawn once by ``neuralogic_py.learn.splits.stratified_folds`` and used by both; the same initial weights
+on both sides, fresh per fold: PyG's (``torch.manual_seed`` of the fold's seed, then the model), copied into ours
+by the zoo's ``pyg_names`` (without torch_geometric, ours draws its own); test accuracy at threshold 0 on the
+logit. Ours in float64 (numpy, OpenBLAS on one thread; the
 engine ``auto`` picks), PyG in float32 on the CPU with ``torch.set_num_threads(1)``.
 
 Timing, on all graphs of a dataset, median epoch after the first: batch 1 and batch 32; ours with fixed batches
@@ -148,6 +150,19 @@ def pyg_model(kind: str, in_channels: int) -> Any:
     return GNN()
 
 
+def pyg_weights(net: Any, model: Any, layers: list[Any]) -> dict[str, Any]:
+    """A PyG model's weights under our parameter names (the zoo's ``pyg_names``), as float64 arrays."""
+    state = {k: v.detach().double().numpy() for k, v in net.state_dict().items()}
+    prefixes = [f"convs.{k}." for k in range(LAYERS)] + ["", "lin."]
+    shapes = model.parameters()
+    copied = {name: state[prefix + key].reshape(shapes[name].shape)
+              for prefix, layer in zip(prefixes, layers) for key, name in layer.pyg_names.items()}
+    missing = set(model.store.learnable()) - set(copied)
+    if missing:
+        raise SystemExit(f"parameters not copied from PyG: {sorted(missing)}")
+    return copied
+
+
 def pyg_dataset(dataset: str, folder: Path) -> Any:
     """PyG's ``TUDataset`` over the shared raw files (linked into ``folder``, where it writes its processed copy)."""
     from torch_geometric.datasets import TUDataset
@@ -185,8 +200,12 @@ def child_ours(job: dict[str, Any]) -> dict[str, Any]:
     scorer = Scorer(compiled, make_loss("bce_logits"), compiled.targets(), True)
     everything = np.arange(len(compiled.samples))
 
+    initial = np.load(job["init"]) if job.get("init") else None  # PyG's initial weights per seed
+
     def run(samples: Any, epochs: int, batch_size: int, shuffle: str, seed: int) -> tuple[list[float], str]:
         model.store.reset(np.random.default_rng(seed))
+        if initial is not None:
+            model.load_parameters({n: initial[f"{seed}/{n}"] for n in model.store.learnable()}, strict=False)
         stamps = [time.perf_counter()]
         history = train(scorer, model.store.learnable(), make_optimizer("adam", LR), samples,
                         TrainingConfig(epochs=epochs, batch_size=batch_size, shuffle=shuffle, eval_every=epochs,
@@ -305,15 +324,7 @@ def child_check(job: dict[str, Any]) -> dict[str, Any]:
         torch.manual_seed(SEED)
         net = pyg_model(kind, batch.x.shape[1]).double()
         model, layers = zoo_model(kind, batch.x.shape[1])
-        state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-        prefixes = [f"convs.{k}." for k in range(LAYERS)] + ["", "lin."]
-        shapes = model.parameters()
-        copied = {name: state[prefix + key].reshape(shapes[name].shape)
-                  for prefix, layer in zip(prefixes, layers) for key, name in layer.pyg_names.items()}
-        missing = set(model.store.learnable()) - set(copied)
-        if missing:
-            raise SystemExit(f"{kind}: parameters not copied from PyG: {sorted(missing)}")
-        model.load_parameters(copied, strict=False)
+        model.load_parameters(pyg_weights(net, model, layers), strict=False)
         ours = model.predict(subset).outputs.reshape(-1)
         with torch.no_grad():
             theirs = net(batch.x.double(), batch.edge_index, batch.batch, batch.num_graphs).numpy()
@@ -322,8 +333,26 @@ def child_check(job: dict[str, Any]) -> dict[str, Any]:
             "max_abs_diff": diffs, "checked": len(chosen)}
 
 
+def child_init(job: dict[str, Any]) -> dict[str, Any]:
+    """PyG's initial weights for each seed of the job (``torch.manual_seed(seed)``, then the model, as
+    ``child_pyg`` makes them), under our names, into ``job["path"]`` (.npz): both sides start alike."""
+    import numpy as np
+    import torch
+
+    in_channels = load(job["dataset"]).graphs[0].x.shape[1]
+    model, layers = zoo_model(job["model"], in_channels)
+    arrays = {}
+    for seed in job["seeds"]:
+        torch.manual_seed(seed)
+        for name, value in pyg_weights(pyg_model(job["model"], in_channels), model, layers).items():
+            arrays[f"{seed}/{name}"] = value
+    np.savez(job["path"], **arrays)
+    return {"seeds": job["seeds"]}
+
+
 def child_main(job: dict[str, Any]) -> None:
-    print(json.dumps({"ours": child_ours, "pyg": child_pyg, "check": child_check}[job["kind"]](job)))
+    kinds = {"ours": child_ours, "pyg": child_pyg, "check": child_check, "init": child_init}
+    print(json.dumps(kinds[job["kind"]](job)))
 
 
 def run_child(job: dict[str, Any]) -> dict[str, Any]:
@@ -410,30 +439,37 @@ def main() -> int:
           f"{LR}, {epochs} epochs, batch {BATCH}" + ("" if has_pyg else "; PyG skipped: torch_geometric is absent"),
           flush=True)
     results, loads = [], [os.getloadavg()[0]]
-    for dataset in datasets:
-        k = 0 if args.timing_only else 1 if args.quick else FOLDS[dataset]
-        timed = {b: (2 if args.quick else n) for b, n in TIMED_EPOCHS[dataset].items()}
-        check = run_child({"kind": "check", "dataset": dataset, "models": models}) if has_pyg else {}
-        if check:
-            print(f"== {dataset}: same graphs on both sides: {check.get('same_graphs')} {check.get('graphs', '')}; "
-                  f"max abs logit difference on {check.get('checked')} graphs (float64, PyG's weights copied): "
-                  f"{check.get('max_abs_diff', check.get('error'))}", flush=True)
-        for model in models:
-            job = {"dataset": dataset, "model": model, "folds": k, "epochs": epochs, "timed_epochs": timed}
-            row: dict[str, Any] = {"dataset": dataset, "model": model}
-            diff = check.get("max_abs_diff", {}).get(model)
-            row["diff"] = f"{diff:.1e}" if diff is not None else ""
-            for side in ("ours", "pyg") if has_pyg else ("ours",):
-                row[side] = run_child({"kind": side, **job})
-                loads.append(os.getloadavg()[0])
-                result = row[side]
-                print(f"{dataset} {model} {side}: " + (result["error"] if "error" in result else
-                      f"accuracy {mean_std(result['accuracies'])}, build {result['build_s']:.2f} s, timing "
-                      f"{ {key: round(v, 1) for key, v in result['timing'].items()} } ms, peak "
-                      f"{result['peak_rss_mb']:.0f} MB" + (f", engines {result['engine'] or '-'} (folds), "
-                                                           f"{result['engines']} (timing)" if side == "ours" else "")),
-                      flush=True)
-            results.append(row)
+    with tempfile.TemporaryDirectory(prefix="nlp_gnn_zoo_") as scratch:  # PyG's initial weights
+        for dataset in datasets:
+            k = 0 if args.timing_only else 1 if args.quick else FOLDS[dataset]
+            timed = {b: (2 if args.quick else n) for b, n in TIMED_EPOCHS[dataset].items()}
+            check = run_child({"kind": "check", "dataset": dataset, "models": models}) if has_pyg else {}
+            if check:
+                print(f"== {dataset}: same graphs on both sides: {check.get('same_graphs')} {check.get('graphs', '')}; "
+                      f"max abs logit difference on {check.get('checked')} graphs (float64, PyG's weights copied): "
+                      f"{check.get('max_abs_diff', check.get('error'))}", flush=True)
+            for model in models:
+                job = {"dataset": dataset, "model": model, "folds": k, "epochs": epochs, "timed_epochs": timed}
+                if has_pyg:  # both sides start from PyG's initial weights of each seed
+                    job["init"] = str(Path(scratch) / f"{dataset}_{model}.npz")
+                    made = run_child({"kind": "init", "dataset": dataset, "model": model, "path": job["init"],
+                                      "seeds": [SEED] + [SEED + 1 + f for f in range(k)]})
+                    if "error" in made:
+                        raise SystemExit(f"{dataset} {model}: {made['error']}")
+                row: dict[str, Any] = {"dataset": dataset, "model": model}
+                diff = check.get("max_abs_diff", {}).get(model)
+                row["diff"] = f"{diff:.1e}" if diff is not None else ""
+                for side in ("ours", "pyg") if has_pyg else ("ours",):
+                    row[side] = run_child({"kind": side, **job})
+                    loads.append(os.getloadavg()[0])
+                    result = row[side]
+                    print(f"{dataset} {model} {side}: " + (result["error"] if "error" in result else
+                          f"accuracy {mean_std(result['accuracies'])}, build {result['build_s']:.2f} s, timing "
+                          f"{ {key: round(v, 1) for key, v in result['timing'].items()} } ms, peak "
+                          f"{result['peak_rss_mb']:.0f} MB"
+                          + (f", engines {result['engine'] or '-'} (folds), {result['engines']} (timing)"
+                             if side == "ours" else "")), flush=True)
+                results.append(row)
     print()
     print(table(results))
     print(f"\nwall time {(time.perf_counter() - started) / 60:.1f} min; 1-min load average sampled after each run: "
