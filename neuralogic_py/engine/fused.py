@@ -219,10 +219,12 @@ def times_vjp(G, go, A, ao, ar, ac, B, bo, br, bc, GA, gao, GB, gbo):
             if g == 0.0:
                 continue
             r, gr = ao + i * ac, gao + i * ac
+            ga, b = GA[gr:gr + ac], B[bo:bo + ac]
             for k in range(ac):
-                GA[gr + k] += g * B[bo + k]
+                ga[k] += g * b[k]
+            gb, a = GB[gbo:gbo + ac], A[r:r + ac]
             for k in range(ac):
-                GB[gbo + k] += A[r + k] * g
+                gb[k] += a[k] * g
     else:  # rows of a with a gradient
         for i in range(ar):
             for j in range(bc):
@@ -593,13 +595,15 @@ def _fits(r, c, size):
 
 @_typed("f i i f i i")
 def _add_into(out, oo, size, src, so, ssize):
+    o = out[oo:oo + size]  # (on slices an index is known not to be negative, so the loops vectorise)
     if ssize == size:
+        x = src[so:so + size]
         for e in range(size):
-            out[oo + e] += src[so + e]
+            o[e] += x[e]
     else:
         v = src[so]
         for e in range(size):
-            out[oo + e] += v
+            o[e] += v
 
 
 @_njit
@@ -640,6 +644,38 @@ def _rule_fits(h, i, ints, rows):
 
 
 @_njit
+def _fill(out, value):
+    for e in range(len(out)):
+        out[e] = value
+
+
+@_njit
+def _copy(src, out):
+    """out[:len(src)] = src."""
+    for e in range(len(src)):
+        out[e] = src[e]
+
+
+@_njit
+def _activate_row(code, Z, X, off, size):
+    """X[off:off+size] = act(Z[off:off+size]) (in place when Z is X)."""
+    z, x = Z[off:off + size], X[off:off + size]
+    for e in range(size):
+        x[e] = activate(code, z[e])
+
+
+@_njit
+def _row_gradient(code, GX, Z, X, off, size, gz):
+    """gz = GX * act'(z) over a row; whether any of it is not 0."""
+    g, z, x = GX[off:off + size], Z[off:off + size], X[off:off + size]
+    nonzero = False
+    for e in range(size):
+        gz[e] = g[e] * derivative(code, z[e], x[e])
+        nonzero = nonzero or gz[e] != 0.0
+    return nonzero
+
+
+@_njit
 def _pre(h, X, PRE):
     """Where a step's rows hold their pre-activation: PRE under log (its derivative needs it),
     else X itself, where the activation is then applied in place (:func:`derivative`)."""
@@ -666,13 +702,15 @@ def _plain(h, i, ints, rows, size):
 def _multiply_into(out, oo, size, X, a, rows):
     """out[oo:oo+size] *= input row a (a scalar broadcast)."""
     ao = rows[a, OFF]
+    o = out[oo:oo + size]
     if rows[a, RR] * rows[a, RC] == size:
+        x = X[ao:ao + size]
         for e in range(size):
-            out[oo + e] *= X[ao + e]
+            o[e] *= x[e]
     else:
         v = X[ao]
         for e in range(size):
-            out[oo + e] *= v
+            o[e] *= v
 
 
 @_njit
@@ -681,9 +719,10 @@ def _elproduct_forward(h, i, ints, rows, X, PRE, off, size):
     n = h[N]
     a = ints[h[B_IN] + i]
     ao = rows[a, OFF]
-    full = rows[a, RR] * rows[a, RC] == size
-    for e in range(size):
-        PRE[off + e] = X[ao + e] if full else X[ao]
+    if rows[a, RR] * rows[a, RC] == size:
+        _copy(X[ao:ao + size], PRE[off:off + size])
+    else:
+        _fill(PRE[off:off + size], X[ao])
     for j in range(1, h[NPOS]):
         _multiply_into(PRE, off, size, X, ints[h[B_IN] + j * n + i], rows)
 
@@ -704,8 +743,9 @@ def _elproduct_backward(h, i, ints, rows, X, GX, gz, size, gterm):
                 _multiply_into(gterm, 0, size, X, ints[h[B_IN] + j * n + i], rows)
         ao = rows[a, OFF]
         if rows[a, RR] * rows[a, RC] == size:
+            g = GX[ao:ao + size]
             for e in range(size):
-                GX[ao + e] += gterm[e]
+                g[e] += gterm[e]
         else:
             total = 0.0
             for e in range(size):
@@ -750,8 +790,7 @@ def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
         else:
             k = _rule_items(h, i, ints, rows, X, items, xin, term)
             _combine(comb, items, k, size, Z, off)
-        for e in range(size):
-            X[off + e] = activate(h[ACT], Z[off + e])
+        _activate_row(h[ACT], Z, X, off, size)
 
 
 @_njit
@@ -813,9 +852,7 @@ def _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, 
         i = g - h[ROW0]
         off = rows[g, OFF]
         nonzero = False
-        for e in range(size):
-            gz[e] = GX[off + e] * derivative(h[ACT], Z[off + e], X[off + e])
-            nonzero = nonzero or gz[e] != 0.0
+        nonzero = _row_gradient(h[ACT], GX, Z, X, off, size, gz)
         if not nonzero or h[COMB] == ONE or h[COMB] == COUNT:
             continue
         if h[COMB] == ELPRODUCT and _plain(h, i, ints, rows, size):
@@ -872,14 +909,14 @@ def _members_fit(h, i, ints, rows, size):
 def _sum_members(h, i, ints, rows, X, out, oo, size):
     """out[oo:oo+size] = the sum (avg: mean) of row i's members, added in member order."""
     lo, hi = ints[h[B_PTR] + i], ints[h[B_PTR] + i + 1]
-    for e in range(size):
-        out[oo + e] = 0.0
+    o = out[oo:oo + size]
+    _fill(o, 0.0)
     for k in range(lo, hi):
         m = ints[k]
         _add_into(out, oo, size, X, rows[m, OFF], rows[m, RR] * rows[m, RC])
     if h[COMB] == AVG:
         for e in range(size):
-            out[oo + e] /= hi - lo
+            o[e] /= hi - lo
 
 
 @_njit
@@ -893,8 +930,9 @@ def _spread_members(h, i, ints, rows, GX, gz, size, gterm):
             continue
         msize = rows[m, RR] * rows[m, RC]
         _spread(gz, size, scale_by, msize, gterm)
+        g = GX[rows[m, OFF]:rows[m, OFF] + msize]
         for e in range(msize):
-            GX[rows[m, OFF] + e] += gterm[e]
+            g[e] += gterm[e]
 
 
 @_njit
@@ -1027,8 +1065,7 @@ def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, 
             n, w_tile = 0, w
         _sum_members(h, g - h[ROW0], ints, rows, X, A, n * wc, wc)
         off = rows[g, OFF]
-        for e in range(wr):
-            G[n * wr + e] = GX[off + e]
+        _copy(GX[off:off + wr], G[n * wr:(n + 1) * wr])
         tiled[n] = g
         n += 1
     _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w_tile, gz, reduced)
@@ -1050,8 +1087,7 @@ def _tile_forward(rows, X, blas, A, Y, tiled, n, w):
     gemm(blas, True, False, wr, n, wc, X, rows[w, OFF], wc, A, 0, wc, 0.0, Y, 0, wr)
     for t in range(n):
         off = rows[tiled[t], OFF]
-        for e in range(wr):
-            X[off + e] = Y[t * wr + e]
+        _copy(Y[t * wr:(t + 1) * wr], X[off:off + wr])
 
 
 @_njit
@@ -1064,8 +1100,7 @@ def _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w, gz, gterm)
     # GA (n x wc) = G . W: column-major GA^T (wc x n) = W^T (wc x wr) . G^T (wr x n)
     gemm(blas, False, False, wc, n, wr, X, rows[w, OFF], wc, G, 0, wr, 0.0, GA, 0, wc)
     for t in range(n):
-        for e in range(wc):
-            gz[e] = GA[t * wc + e]
+        _copy(GA[t * wc:(t + 1) * wc], gz)
         _spread_members(h, tiled[t] - h[ROW0], ints, rows, GX, gz, wc, gterm)
 
 
@@ -1093,8 +1128,7 @@ def _atom_forward(h, active, ints, rows, X, PRE, items):
         else:
             k = _members(h, i, ints, rows, X, items, R, C)
             _combine(h[COMB], items, k, size, Z, off)
-        for e in range(size):
-            X[off + e] = activate(h[ACT], Z[off + e])
+        _activate_row(h[ACT], Z, X, off, size)
 
 
 @_njit
@@ -1107,8 +1141,7 @@ def _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz, z):
     for g in active:
         i = g - h[ROW0]
         off = rows[g, OFF]
-        for e in range(size):
-            gz[e] = GX[off + e] * derivative(h[ACT], Z[off + e], X[off + e])
+        _row_gradient(h[ACT], GX, Z, X, off, size, gz)
         if h[KIND] == ATOM_FIRST:
             a = ints[h[B_IN] + i]
             if rows[a, STEP] == CONSTANT and h[B_HEAD] < 0:
@@ -1136,8 +1169,7 @@ def zero_gradients(rows, GX, ids):
     """GX = 0 on the rows ``ids``."""
     for g in ids:
         off = rows[g, OFF]
-        for e in range(rows[g, RR] * rows[g, RC]):
-            GX[off + e] = 0.0
+        _fill(GX[off:off + rows[g, RR] * rows[g, RC]], 0.0)
 
 
 # -- losses (ops: mse, bce_logits, softmax_ce_logits, crossentropy) ----------------------------------
