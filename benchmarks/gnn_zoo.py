@@ -71,6 +71,7 @@ WIDTH, LAYERS, LR, EPOCHS, BATCH = 32, 3, 0.01, 100, 32
 FOLDS = {"MUTAG": 10, "NCI1": 3}
 TIMED_EPOCHS = {"MUTAG": {1: 3, 32: 8}, "NCI1": {1: 2, 32: 4}}  # epochs timed on all graphs (the first not counted)
 CHECK_GRAPHS = 16
+CHECK_STEPS = 20  # Adam steps both sides take from the same weights on the same batches (float64)
 SEED = 0
 
 
@@ -152,7 +153,7 @@ def pyg_model(kind: str, in_channels: int) -> Any:
 
 def pyg_weights(net: Any, model: Any, layers: list[Any]) -> dict[str, Any]:
     """A PyG model's weights under our parameter names (the zoo's ``pyg_names``), as float64 arrays."""
-    state = {k: v.detach().double().numpy() for k, v in net.state_dict().items()}
+    state = {k: v.detach().double().numpy().copy() for k, v in net.state_dict().items()}  # not the live tensors
     prefixes = [f"convs.{k}." for k in range(LAYERS)] + ["", "lin."]
     shapes = model.parameters()
     copied = {name: state[prefix + key].reshape(shapes[name].shape)
@@ -300,7 +301,8 @@ def child_pyg(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_check(job: dict[str, Any]) -> dict[str, Any]:
-    """Same graphs on both sides; per model, our logits and PyG's on the same weights (float64)."""
+    """Same graphs on both sides; per model, our logits and PyG's on the same weights (float64), and the
+    losses of the same Adam steps on the same batches from the same weights (float64)."""
     import numpy as np
     import torch
     from torch_geometric.data import Batch
@@ -319,7 +321,7 @@ def child_check(job: dict[str, Any]) -> dict[str, Any]:
     chosen = list(range(min(CHECK_GRAPHS, len(graphs))))
     subset = to_dataset([data.graphs[i] for i in chosen])
     batch = Batch.from_data_list([graphs[i] for i in chosen])
-    diffs = {}
+    diffs, steps = {}, {}
     for kind in job["models"]:
         torch.manual_seed(SEED)
         net = pyg_model(kind, batch.x.shape[1]).double()
@@ -329,8 +331,49 @@ def child_check(job: dict[str, Any]) -> dict[str, Any]:
         with torch.no_grad():
             theirs = net(batch.x.double(), batch.edge_index, batch.batch, batch.num_graphs).numpy()
         diffs[kind] = float(np.max(np.abs(ours - theirs)))
+        steps[kind] = _same_steps(kind, data, graphs)
     return {"same_graphs": same, "graphs": [len(data.graphs), len(graphs)], "differing": differences[:5],
-            "max_abs_diff": diffs, "checked": len(chosen)}
+            "max_abs_diff": diffs, "checked": len(chosen), "step_loss_diff": steps}
+
+
+def _same_steps(kind: str, data: Any, graphs: list[Any]) -> float:
+    """The largest difference of the batch losses over CHECK_STEPS Adam steps (lr LR, batches of BATCH
+    graphs drawn once), ours (on the engine ``auto`` takes) and PyG's in float64, from PyG's weights."""
+    import numpy as np
+    import torch
+    from torch_geometric.data import Batch
+
+    from neuralogic_py.graphs import to_dataset
+    from neuralogic_py.learn.losses import make_loss
+    from neuralogic_py.learn.optimizers import make_optimizer
+    from neuralogic_py.learn.trainer import Scorer, TrainingConfig, train
+
+    rng = np.random.default_rng(SEED)
+    batches = [np.sort(rng.choice(len(graphs), BATCH, replace=False)) for _ in range(CHECK_STEPS)]
+    used = np.unique(np.concatenate(batches)).tolist()
+    at = {g: i for i, g in enumerate(used)}
+    torch.manual_seed(SEED)
+    net = pyg_model(kind, graphs[0].x.shape[1]).double()
+    model, layers = zoo_model(kind, graphs[0].x.shape[1])
+    model.load_parameters(pyg_weights(net, model, layers), strict=False)
+    _, compiled = model.build(to_dataset([data.graphs[g] for g in used]))
+    loss, params, optimizer = make_loss("bce_logits"), model.store.learnable(), make_optimizer("adam", LR)
+    scorer = Scorer(compiled, loss, compiled.targets(), True)
+    once = TrainingConfig(epochs=1, batch_size=BATCH, shuffle="none", eval_every=10 ** 9, restore_best=False)
+    ours = []
+    for b in batches:
+        local = np.array([at[g] for g in b.tolist()])
+        ours.append(compiled.value_and_grad(params, loss, compiled.targets()[local], local)[0])
+        train(scorer, params, optimizer, local, once, np.random.default_rng(SEED))
+    adam, bce, theirs = torch.optim.Adam(net.parameters(), lr=LR), torch.nn.BCEWithLogitsLoss(), []
+    for b in batches:
+        batch = Batch.from_data_list([graphs[g] for g in b.tolist()])
+        adam.zero_grad()
+        step = bce(net(batch.x.double(), batch.edge_index, batch.batch, batch.num_graphs), batch.y.double())
+        step.backward()
+        adam.step()
+        theirs.append(step.item())
+    return float(np.max(np.abs(np.array(ours) - np.array(theirs))))
 
 
 def child_init(job: dict[str, Any]) -> dict[str, Any]:
@@ -447,7 +490,9 @@ def main() -> int:
             if check:
                 print(f"== {dataset}: same graphs on both sides: {check.get('same_graphs')} {check.get('graphs', '')}; "
                       f"max abs logit difference on {check.get('checked')} graphs (float64, PyG's weights copied): "
-                      f"{check.get('max_abs_diff', check.get('error'))}", flush=True)
+                      f"{check.get('max_abs_diff', check.get('error'))}; max abs batch-loss difference over "
+                      f"{CHECK_STEPS} Adam steps on the same batches from those weights (float64): "
+                      f"{check.get('step_loss_diff')}", flush=True)
             for model in models:
                 job = {"dataset": dataset, "model": model, "folds": k, "epochs": epochs, "timed_epochs": timed}
                 if has_pyg:  # both sides start from PyG's initial weights of each seed
