@@ -736,8 +736,7 @@ def _elproduct_backward(h, i, ints, rows, X, GX, gz, size, gterm):
         a = ints[h[B_IN] + t * n + i]
         if rows[a, STEP] == CONSTANT:
             continue
-        for e in range(size):
-            gterm[e] = gz[e]
+        _copy(gz[:size], gterm)
         for j in range(h[NPOS]):
             if j != t:
                 _multiply_into(gterm, 0, size, X, ints[h[B_IN] + j * n + i], rows)
@@ -763,8 +762,7 @@ def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
         if comb == ELPRODUCT and _plain(h, i, ints, rows, size):
             _elproduct_forward(h, i, ints, rows, X, Z, off, size)
         elif _additive(comb) and _rule_fits(h, i, ints, rows):
-            for e in range(size):
-                Z[off + e] = 0.0
+            _fill(Z[off:off + size], 0.0)
             k = 0
             if h[B_OFF] >= 0:
                 p = ints[h[B_OFF] + i]
@@ -783,8 +781,9 @@ def _rule_forward(h, active, ints, rows, X, PRE, items, xin, term):
                     _add_into(Z, off, size, src, so, ar * ac)
                 k += 1
             if comb == AVG:
+                z = Z[off:off + size]
                 for e in range(size):
-                    Z[off + e] /= k
+                    z[e] /= k
         elif comb == PRODUCT:
             _product_forward(h, i, ints, rows, X, items, xin, term, Z, off)
         else:
@@ -976,8 +975,7 @@ def _aggregation_row_forward(h, g, ints, rows, X, items, reduced):
         w = ints[h[B_HEAD] + i]
         times(X, rows[w, OFF], rows[w, RR], rows[w, RC], reduced, 0, mr, mc, X, off)
     else:
-        for e in range(mr * mc):
-            X[off + e] = reduced[e]
+        _copy(reduced[:mr * mc], X[off:off + mr * mc])
 
 
 @_njit
@@ -995,13 +993,11 @@ def _aggregation_row_backward(h, g, ints, rows, X, GX, items, gitems, reduced, g
     size = mr * mc
     if h[B_HEAD] >= 0:
         w = ints[h[B_HEAD] + i]
-        for e in range(size):
-            gz[e] = 0.0
+        _fill(gz[:size], 0.0)
         times_vjp(GX, off, X, rows[w, OFF], rows[w, RR], rows[w, RC], reduced, 0, mr, mc,
                   GX, rows[w, OFF], gz, 0)
     else:
-        for e in range(size):
-            gz[e] = GX[off + e]
+        _copy(GX[off:off + size], gz)
     if comb == ONE or comb == COUNT:
         return
     if _additive(comb):
@@ -1025,50 +1021,43 @@ def _head_matrix(h, i, ints, rows):
 
 
 @_njit
-def _aggregation_forward(h, active, ints, rows, X, items, reduced, blas, tiles, tiled):
-    """Rows whose head weight is a matrix (:func:`_head_matrix`) go in tiles of rows sharing the
-    weight: their sums fill the rows of a tile A, then Y = A . W^T is one BLAS product."""
-    A, Y = tiles[0], tiles[1]
+def _aggregation_pass(backward, h, active, ints, rows, X, GX, items, gitems, reduced, gz, blas, tiles, tiled):
+    """An aggregation step forward (or, with ``backward``, its VJP). Rows whose head weight is a
+    matrix (:func:`_head_matrix`) go in tiles of rows sharing the weight: their sums fill the rows of
+    a tile A (recomputed backward, where their output gradients are gathered into G too), then
+    BLAS products do the tile (:func:`_tile_forward`, :func:`_tile_backward`); other rows go one at
+    a time."""
+    if backward and (h[COMB] == ONE or h[COMB] == COUNT) and h[B_HEAD] < 0:
+        return
+    A, G = tiles[0], tiles[1]
     n, w_tile = 0, -1
     for g in active:
         w = _head_matrix(h, g - h[ROW0], ints, rows)
         if w < 0:
-            _aggregation_row_forward(h, g, ints, rows, X, items, reduced)
+            if backward:
+                _aggregation_row_backward(h, g, ints, rows, X, GX, items, gitems, reduced, gz)
+            else:
+                _aggregation_row_forward(h, g, ints, rows, X, items, reduced)
             continue
         wr, wc = rows[w, RR], rows[w, RC]
         if w != w_tile or n == _tile_capacity(tiles, tiled, wr, wc):
-            _tile_forward(rows, X, blas, A, Y, tiled, n, w_tile)
+            _tile(backward, h, ints, rows, X, GX, blas, tiles, tiled, n, w_tile, gz, reduced)
             n, w_tile = 0, w
         _sum_members(h, g - h[ROW0], ints, rows, X, A, n * wc, wc)
+        if backward:
+            off = rows[g, OFF]
+            _copy(GX[off:off + wr], G[n * wr:(n + 1) * wr])
         tiled[n] = g
         n += 1
-    _tile_forward(rows, X, blas, A, Y, tiled, n, w_tile)
+    _tile(backward, h, ints, rows, X, GX, blas, tiles, tiled, n, w_tile, gz, reduced)
 
 
 @_njit
-def _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, reduced, gz, blas, tiles, tiled):
-    """The VJP of :func:`_aggregation_forward`; a tile's sums are recomputed into A and its output
-    gradients gathered into G, then GW += G^T . A and GA = G . W are two BLAS products, and each
-    row's members get their row of GA."""
-    if (h[COMB] == ONE or h[COMB] == COUNT) and h[B_HEAD] < 0:
-        return
-    A, G, GA = tiles[0], tiles[1], tiles[2]
-    n, w_tile = 0, -1
-    for g in active:
-        w = _head_matrix(h, g - h[ROW0], ints, rows)
-        if w < 0:
-            _aggregation_row_backward(h, g, ints, rows, X, GX, items, gitems, reduced, gz)
-            continue
-        wr, wc = rows[w, RR], rows[w, RC]
-        if w != w_tile or n == _tile_capacity(tiles, tiled, wr, wc):
-            _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w_tile, gz, reduced)
-            n, w_tile = 0, w
-        _sum_members(h, g - h[ROW0], ints, rows, X, A, n * wc, wc)
-        off = rows[g, OFF]
-        _copy(GX[off:off + wr], G[n * wr:(n + 1) * wr])
-        tiled[n] = g
-        n += 1
-    _tile_backward(h, ints, rows, X, GX, blas, A, G, GA, tiled, n, w_tile, gz, reduced)
+def _tile(backward, h, ints, rows, X, GX, blas, tiles, tiled, n, w, gz, gterm):
+    if backward:
+        _tile_backward(h, ints, rows, X, GX, blas, tiles[0], tiles[1], tiles[2], tiled, n, w, gz, gterm)
+    else:
+        _tile_forward(rows, X, blas, tiles[0], tiles[1], tiled, n, w)
 
 
 @_njit
@@ -1121,8 +1110,7 @@ def _atom_forward(h, active, ints, rows, X, PRE, items):
                 times(X, rows[w, OFF], rows[w, RR], rows[w, RC], X, rows[a, OFF], rows[a, RR], rows[a, RC],
                       Z, off)
             else:
-                for e in range(size):
-                    Z[off + e] = X[rows[a, OFF] + e]
+                _copy(X[rows[a, OFF]:rows[a, OFF] + size], Z[off:off + size])
         elif _additive(h[COMB]) and _members_fit(h, i, ints, rows, size):
             _sum_members(h, i, ints, rows, X, Z, off, size)
         else:
@@ -1323,7 +1311,7 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, marks, bucket, bstart, cnt, i
     ``items``, ``gitems`` (max items per row x widest value) and ``scratch`` (6 x widest value)
     are work space, allocated once by the caller, so no kernel allocates or counts references;
     so are ``tiles`` (3 x TILE x the largest weight dimension) and ``tiled`` (row ids, TILE),
-    where :func:`_aggregation_forward` batches matrix products for ``blas`` (:func:`blas`).
+    where :func:`_aggregation_pass` batches matrix products for ``blas`` (:func:`blas`).
     """
     xin, term, reduced, gz, gterm, gxin = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     reach(steps, ints, marks, outputs, bucket, bstart, cnt)
@@ -1336,7 +1324,7 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, marks, bucket, bstart, cnt, i
         if h[KIND] == RULE:
             _rule_forward(h, active, ints, rows, X, PRE, items, xin, term)
         elif h[KIND] == AGGREGATION:
-            _aggregation_forward(h, active, ints, rows, X, items, reduced, blas, tiles, tiled)
+            _aggregation_pass(False, h, active, ints, rows, X, GX, items, gitems, reduced, gz, blas, tiles, tiled)
         else:
             _atom_forward(h, active, ints, rows, X, PRE, items)
     error, ok = 0.0, True
@@ -1345,8 +1333,7 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, marks, bucket, bstart, cnt, i
         # it, while it is in the cache, and no later step writes it); the parameters' gradients stay for
         # the caller until the next call
         P = bstart[S + 1] - bstart[S]  # the parameters are the rows 0..P-1, first in the buffer
-        for e in range(rows[P - 1, OFF] + rows[P - 1, RR] * rows[P - 1, RC] if P else 0):
-            GX[e] = 0.0
+        _fill(GX[:rows[P - 1, OFF] + rows[P - 1, RR] * rows[P - 1, RC] if P else 0], 0.0)
         error = loss(loss_code, rows, X, GX, outputs, targets, weights, True)
         ok = math.isfinite(error)
         if not ok:
@@ -1361,7 +1348,7 @@ def run(mode, steps, ints, rows, X, PRE, GX, M, V, marks, bucket, bstart, cnt, i
             if h[KIND] == RULE:
                 _rule_backward(h, active, ints, rows, X, PRE, GX, items, gitems, xin, term, gz, gterm, gxin)
             elif h[KIND] == AGGREGATION:
-                _aggregation_backward(h, active, ints, rows, X, GX, items, gitems, xin, gz, blas, tiles, tiled)
+                _aggregation_pass(True, h, active, ints, rows, X, GX, items, gitems, xin, gz, blas, tiles, tiled)
             else:
                 _atom_backward(h, active, ints, rows, X, PRE, GX, items, gitems, gz, term)
             zero_gradients(rows, GX, active)

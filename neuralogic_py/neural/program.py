@@ -151,6 +151,7 @@ class Program:
         self._used = 0
         self.max_items = 1
         self._order: np.ndarray | None = None  # the schedule's row at each position of the step laid out
+        self._position: np.ndarray | None = None  # and the position of each of the schedule's rows
         header = np.full((len(computed), f.FIELDS), -1, INDEX)
         for s, layout in enumerate(computed):
             ids = self.gmap[layout.bank]
@@ -158,12 +159,14 @@ class Program:
             n = len(layout.rows)
             if key is not None:
                 self._order = np.argsort(key[row0:row0 + n], kind="stable")
-                ids[layout.rows[self._order]] = row0 + np.arange(n, dtype=INDEX)
+                self._position = np.empty(n, INDEX)
+                self._position[self._order] = np.arange(n, dtype=INDEX)
+                ids[layout.rows] = row0 + self._position
             rows[row0:row0 + n, f.STEP] = s
             header[s] = self._header(f, layout, row0)
         self.ints_array = np.concatenate(self.ints) if self.ints else np.zeros(0, INDEX)
         del self.ints
-        self._order = None
+        self._order = self._position = None
         self.outputs = np.array([self.gmap[b][r] for b, r in zip(self.schedule.output_bank.tolist(),
                                                                    self.schedule.output_rows.tolist())], INDEX)
         return header
@@ -174,11 +177,7 @@ class Program:
 
     def _row_of(self, of: np.ndarray) -> np.ndarray:
         """The laid-out positions of step rows ``of`` (of members, in the schedule's order)."""
-        if self._order is None:
-            return of
-        position = np.empty(len(self._order), INDEX)
-        position[self._order] = np.arange(len(self._order), dtype=INDEX)
-        return position[of]
+        return of if self._position is None else self._position[of]
 
     def _add(self, values: np.ndarray) -> int:
         """Append per-row references to the integer table; returns where they start."""
