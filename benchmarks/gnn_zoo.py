@@ -331,14 +331,15 @@ def child_check(job: dict[str, Any]) -> dict[str, Any]:
         with torch.no_grad():
             theirs = net(batch.x.double(), batch.edge_index, batch.batch, batch.num_graphs).numpy()
         diffs[kind] = float(np.max(np.abs(ours - theirs)))
-        steps[kind] = _same_steps(kind, data, graphs)
+        steps[kind] = _same_steps(net, model, data, graphs)
     return {"same_graphs": same, "graphs": [len(data.graphs), len(graphs)], "differing": differences[:5],
             "max_abs_diff": diffs, "checked": len(chosen), "step_loss_diff": steps}
 
 
-def _same_steps(kind: str, data: Any, graphs: list[Any]) -> float:
+def _same_steps(net: Any, model: Any, data: Any, graphs: list[Any]) -> float:
     """The largest difference of the batch losses over CHECK_STEPS Adam steps (lr LR, batches of BATCH
-    graphs drawn once), ours (on the engine ``auto`` takes) and PyG's in float64, from PyG's weights."""
+    graphs drawn once) taken by ``model`` (ours, on the engine ``auto`` takes) and by the float64 PyG
+    ``net`` it holds the weights of."""
     import numpy as np
     import torch
     from torch_geometric.data import Batch
@@ -352,10 +353,6 @@ def _same_steps(kind: str, data: Any, graphs: list[Any]) -> float:
     batches = [np.sort(rng.choice(len(graphs), BATCH, replace=False)) for _ in range(CHECK_STEPS)]
     used = np.unique(np.concatenate(batches)).tolist()
     at = {g: i for i, g in enumerate(used)}
-    torch.manual_seed(SEED)
-    net = pyg_model(kind, graphs[0].x.shape[1]).double()
-    model, layers = zoo_model(kind, graphs[0].x.shape[1])
-    model.load_parameters(pyg_weights(net, model, layers), strict=False)
     _, compiled = model.build(to_dataset([data.graphs[g] for g in used]))
     loss, params, optimizer = make_loss("bce_logits"), model.store.learnable(), make_optimizer("adam", LR)
     scorer = Scorer(compiled, loss, compiled.targets(), True)
